@@ -1,0 +1,73 @@
+//! The completion queue: outcomes travel from workers to the main thread in batches, and the main
+//! thread is woken at most once per batch.
+//!
+//! Invariant (no lost wake-up, no wake storm): `wake_pending` is `true` from the moment a push
+//! asks for a wake-up until the main thread starts a drain. A push that finds it `false` sets it
+//! and returns `true` (the caller must wake the main thread); every other push returns `false`.
+//! `drain` clears the flag *before* taking the items, so an item pushed after the take always finds
+//! the flag clear and triggers the next wake-up.
+
+use crate::sync::{lock, AtomicBool, Mutex, Ordering};
+use crate::task::TaskId;
+
+/// How a task ended, as far as the core knows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Status {
+    /// The worker ran the task; `data` is its encoded outcome (a value or an error, per item).
+    Done = 0,
+    /// The pool broke before the task could finish; `data` is empty.
+    Broken = 1,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub struct Completion {
+    pub id: TaskId,
+    pub status: Status,
+    pub kind: u8,
+    pub data: Vec<u8>,
+}
+
+#[derive(Debug, Default)]
+pub struct CompletionQueue {
+    items: Mutex<Vec<Completion>>,
+    wake_pending: AtomicBool,
+}
+
+impl CompletionQueue {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Appends `batch`; `true` when the caller must wake the main thread.
+    pub fn push(&self, batch: impl IntoIterator<Item = Completion>) -> bool {
+        lock(&self.items).extend(batch);
+        !self.wake_pending.swap(true, Ordering::AcqRel)
+    }
+
+    /// Takes every queued completion. Called by the main thread when woken.
+    pub fn drain(&self) -> Vec<Completion> {
+        self.wake_pending.store(false, Ordering::Release);
+        std::mem::take(&mut *lock(&self.items))
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    fn done(id: TaskId) -> Completion {
+        Completion { id, status: Status::Done, kind: 0, data: vec![] }
+    }
+
+    #[test]
+    fn one_wake_per_drain() {
+        let q = CompletionQueue::new();
+        assert!(q.push([done(1)]));
+        assert!(!q.push([done(2)]), "a wake-up is already in flight");
+        assert_eq!(q.drain().iter().map(|c| c.id).collect::<Vec<_>>(), [1, 2]);
+        assert!(q.push([done(3)]), "after a drain the next push wakes again");
+        assert_eq!(q.drain().len(), 1);
+        assert!(q.drain().is_empty());
+    }
+}

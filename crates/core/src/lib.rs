@@ -1,0 +1,36 @@
+//! The core of `concurrent-futures`: the work queue, the per-task state machine, the worker
+//! registry, the completion queue and the scheduling policy behind the JavaScript executors.
+//!
+//! This crate knows nothing of Node-API. The binding (`crates/node`) converts values and calls
+//! [`Pool`]'s methods from the main thread (`submit`, `cancel`, `drain_completions`, `shutdown`,
+//! `worker_exited`) and from the worker threads (`take`, `complete`).
+//!
+//! ```
+//! use concurrent_futures_core::{Dispatch, Payload, Pool, Take};
+//!
+//! let pool = Pool::new(1, None, Box::new(|| { /* wake the main thread */ }));
+//! let payload = Payload { func: 0, items: 1, kind: 0, data: b"[2,10]".to_vec() };
+//! let (id, dispatch) = pool.submit(payload).unwrap();
+//! assert_eq!(dispatch, Dispatch::Spawn(0)); // no worker yet: start one in slot 0
+//!
+//! // ...on the worker of slot 0:
+//! let Take::Work(batch) = pool.take(0, 0) else { unreachable!() };
+//! assert_eq!(batch[0].data, b"[2,10]");
+//! pool.complete(0, vec![(0, b"1024".to_vec())]);
+//!
+//! // ...back on the main thread, once woken:
+//! let done = pool.drain_completions();
+//! assert_eq!((done[0].id, done[0].data.as_slice()), (id, b"1024".as_slice()));
+//! ```
+
+mod completion;
+mod pool;
+mod registry;
+pub mod scheduler;
+mod sync;
+mod task;
+
+pub use completion::{Completion, Status};
+pub use pool::{ExitReport, Pool, ShutdownReport, Stats, SubmitError, Take};
+pub use registry::{Dispatch, Slot};
+pub use task::{Payload, State, TaskId};

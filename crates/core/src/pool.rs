@@ -1,0 +1,361 @@
+//! The pool: one queue of records, the worker registry, the completion queue and the shutdown and
+//! broken flags, behind a small API that the binding calls from the main thread and the workers.
+//!
+//! Locking: `shared` (queue + registry + flags) is one mutex. A take pops a batch *and* parks the
+//! worker when nothing is left inside one critical section, and a submit pushes *and* picks the
+//! worker to wake inside one, so a wake-up can never be lost between "the queue is empty" and "I
+//! am idle". Critical sections are a few pointer moves; batching keeps them rare on the hot path.
+//! `table` (id → record, for `cancel` and `state`) is touched by the main thread only.
+//! Lock order: `shared` before `table`; the completion queue's lock is never held with another.
+
+use std::collections::{HashMap, VecDeque};
+use std::hash::{BuildHasherDefault, Hasher};
+
+use crate::completion::{Completion, CompletionQueue, Status};
+use crate::registry::{Dispatch, Registry, Slot, WorkerState};
+use crate::scheduler::batch_size;
+use crate::sync::{lock, Arc, AtomicU64, AtomicUsize, Mutex, Ordering};
+use crate::task::{Payload, State, Task, TaskId};
+
+/// Why a submit was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SubmitError {
+    Shutdown,
+    Broken,
+}
+
+/// What a worker gets from [`Pool::take`].
+#[derive(Debug, PartialEq, Eq)]
+pub enum Take {
+    /// Run these payloads, then report their outcomes in the same order with [`Pool::complete`].
+    Work(Vec<Payload>),
+    /// Nothing to do: the worker is parked and waits for its doorbell.
+    Idle,
+    /// Exit now (recycled, shut down or broken).
+    Exit,
+}
+
+/// What happened when a worker's thread ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ExitReport {
+    /// The worker died holding records: the pool is now broken.
+    pub broke: bool,
+    /// A replacement to start, when work is still queued.
+    pub dispatch: Dispatch,
+}
+
+/// The result of [`Pool::shutdown`].
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct ShutdownReport {
+    /// Records cancelled because of `cancel_futures`.
+    pub cancelled: Vec<TaskId>,
+    /// Idle workers whose doorbells must be rung so that they exit.
+    pub wake: Vec<Slot>,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    pub workers: usize,
+    pub idle: usize,
+    pub queued: usize,
+    pub running: usize,
+    pub completed: u64,
+}
+
+#[derive(Debug)]
+struct Shared {
+    queue: VecDeque<Arc<Task>>,
+    workers: Registry,
+    shutdown: bool,
+    broken: bool,
+}
+
+/// Records by id, for `cancel` and `state`. Ids are sequential, so a multiplicative hash spreads
+/// them well.
+type Table = HashMap<TaskId, Arc<Task>, BuildHasherDefault<IdHasher>>;
+
+#[derive(Default)]
+struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, _: &[u8]) {
+        unreachable!("only u64 keys are hashed")
+    }
+    fn write_u64(&mut self, id: u64) {
+        self.0 = id.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
+pub struct Pool {
+    shared: Mutex<Shared>,
+    table: Mutex<(TaskId, Table)>,
+    completions: CompletionQueue,
+    /// Task functions, registered once by the main thread and fetched by workers on first use.
+    /// A std `Arc` even under loom: loom's `Arc` cannot hold a `str`, and this table needs no
+    /// model checking.
+    functions: Mutex<Vec<std::sync::Arc<str>>>,
+    /// Items (not records) waiting and running, and records completed: `stats()` reads these
+    /// without taking a lock.
+    queued_items: AtomicUsize,
+    running_items: AtomicUsize,
+    completed_items: AtomicU64,
+    /// Wakes the main thread so it drains the completion queue. Called at most once per drain.
+    waker: Box<dyn Fn() + Send + Sync>,
+}
+
+impl std::fmt::Debug for Pool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pool").field("stats", &self.stats()).finish_non_exhaustive()
+    }
+}
+
+impl Pool {
+    /// `max_tasks`: recycle a worker after that many records (`None`: never).
+    pub fn new(max_workers: usize, max_tasks: Option<u64>, waker: Box<dyn Fn() + Send + Sync>) -> Self {
+        assert!(max_workers >= 1, "a pool needs at least one worker");
+        Pool {
+            shared: Mutex::new(Shared {
+                queue: VecDeque::new(),
+                workers: Registry::new(max_workers, max_tasks),
+                shutdown: false,
+                broken: false,
+            }),
+            table: Mutex::new((0, Table::default())),
+            completions: CompletionQueue::new(),
+            functions: Mutex::new(Vec::new()),
+            queued_items: AtomicUsize::new(0),
+            running_items: AtomicUsize::new(0),
+            completed_items: AtomicU64::new(0),
+            waker,
+        }
+    }
+
+    /// Stores a task function's descriptor; returns the index that payloads name it by.
+    pub fn register_function(&self, descriptor: &str) -> u32 {
+        let mut functions = lock(&self.functions);
+        functions.push(std::sync::Arc::from(descriptor));
+        (functions.len() - 1) as u32
+    }
+
+    /// The descriptor registered under `index`.
+    pub fn function(&self, index: u32) -> Option<std::sync::Arc<str>> {
+        lock(&self.functions).get(index as usize).cloned()
+    }
+
+    /// Queues a record (main thread). Returns its id and what to do to get it run.
+    pub fn submit(&self, payload: Payload) -> Result<(TaskId, Dispatch), SubmitError> {
+        let items = payload.items as usize;
+        let mut shared = lock(&self.shared);
+        if shared.broken {
+            return Err(SubmitError::Broken);
+        }
+        if shared.shutdown {
+            return Err(SubmitError::Shutdown);
+        }
+        let task = {
+            let mut table = lock(&self.table);
+            table.0 += 1;
+            let task = Arc::new(Task::new(table.0, payload));
+            table.1.insert(task.id(), Arc::clone(&task));
+            task
+        };
+        let id = task.id();
+        self.queued_items.fetch_add(items, Ordering::Relaxed);
+        shared.queue.push_back(task);
+        Ok((id, shared.workers.dispatch()))
+    }
+
+    /// Python's `Future.cancel()` for a submitted record (main thread).
+    pub fn cancel(&self, id: TaskId) -> bool {
+        let mut table = lock(&self.table);
+        let Some(task) = table.1.get(&id) else { return false };
+        if task.state() == State::Cancelled {
+            return true;
+        }
+        if !task.try_cancel() {
+            return false;
+        }
+        self.queued_items.fetch_sub(task_items(task), Ordering::Relaxed);
+        table.1.remove(&id);
+        true
+    }
+
+    /// The state of a record that the main thread has not yet settled (`None` once settled).
+    pub fn state(&self, id: TaskId) -> Option<State> {
+        lock(&self.table).1.get(&id).map(|task| task.state())
+    }
+
+    /// A worker asks for work. `record_cost_ns` is its measured mean time per record.
+    pub fn take(&self, slot: Slot, record_cost_ns: u64) -> Take {
+        let mut shared = lock(&self.shared);
+        let Shared { queue, workers, shutdown, broken } = &mut *shared;
+        if *broken || workers.slot(slot).is_none() {
+            return Take::Exit;
+        }
+        workers.idle.retain(|&s| s != slot);
+        let quota = workers.quota(slot);
+        let want = (batch_size(record_cost_ns, queue.len(), workers.alive) as u64).min(quota) as usize;
+        let mut batch = Vec::new();
+        let mut taken = Vec::new();
+        while taken.len() < want {
+            let Some(task) = queue.pop_front() else { break };
+            if task.try_start() {
+                let payload = task.take_payload().expect("a started task has its payload");
+                let items = payload.items as usize;
+                self.queued_items.fetch_sub(items, Ordering::Relaxed);
+                self.running_items.fetch_add(items, Ordering::Relaxed);
+                batch.push(payload);
+                taken.push(task);
+            }
+        }
+        let entry = workers.slot(slot).expect("checked above");
+        if !taken.is_empty() {
+            entry.state = WorkerState::Busy;
+            entry.held = taken;
+            return Take::Work(batch);
+        }
+        if *shutdown || quota == 0 {
+            entry.state = WorkerState::Exiting;
+            return Take::Exit;
+        }
+        workers.park(slot);
+        Take::Idle
+    }
+
+    /// A worker reports the outcomes of its last batch, in the order it was handed out.
+    pub fn complete(&self, slot: Slot, outcomes: Vec<(u8, Vec<u8>)>) {
+        let held = {
+            let mut shared = lock(&self.shared);
+            let Some(entry) = shared.workers.slot(slot) else { return };
+            // A broken pool has already failed these records; their late outcomes are dropped.
+            if entry.held.len() != outcomes.len() {
+                entry.held.clear();
+                return;
+            }
+            entry.records_run += outcomes.len() as u64;
+            std::mem::take(&mut entry.held)
+        };
+        let batch = held.into_iter().zip(outcomes).map(|(task, (kind, data))| {
+            let items = task_items(&task);
+            task.finish();
+            self.running_items.fetch_sub(items, Ordering::Relaxed);
+            self.completed_items.fetch_add(items as u64, Ordering::Relaxed);
+            Completion { id: task.id(), status: Status::Done, kind, data }
+        });
+        if self.completions.push(batch.collect::<Vec<_>>()) {
+            (self.waker)();
+        }
+    }
+
+    /// Takes every completion so far (main thread, when woken).
+    pub fn drain_completions(&self) -> Vec<Completion> {
+        let done = self.completions.drain();
+        if !done.is_empty() {
+            let mut table = lock(&self.table);
+            for completion in &done {
+                table.1.remove(&completion.id);
+            }
+        }
+        done
+    }
+
+    /// The worker of `slot` has exited (main thread, from the worker's `exit` event).
+    pub fn worker_exited(&self, slot: Slot) -> ExitReport {
+        let mut shared = lock(&self.shared);
+        let held = shared.workers.slot(slot).map_or(0, |s| s.held.len());
+        let Some(state) = shared.workers.remove(slot) else {
+            return ExitReport { broke: false, dispatch: Dispatch::Nothing };
+        };
+        let died = held > 0 || state == WorkerState::Starting;
+        if died && !shared.broken {
+            self.break_locked(&mut shared);
+            return ExitReport { broke: true, dispatch: Dispatch::Nothing };
+        }
+        let work_left = !shared.broken && shared.queue.iter().any(|t| t.state() == State::Pending);
+        let dispatch = if work_left && shared.workers.idle_count() == 0 {
+            shared.workers.dispatch()
+        } else {
+            Dispatch::Nothing
+        };
+        ExitReport { broke: false, dispatch }
+    }
+
+    /// Breaks the pool (e.g. a worker's initializer failed): every queued and running record
+    /// fails with `Status::Broken` and later submits are refused. Idempotent. The caller ends the
+    /// workers; whatever they report afterwards is dropped.
+    pub fn break_pool(&self) {
+        let mut shared = lock(&self.shared);
+        if !shared.broken {
+            self.break_locked(&mut shared);
+        }
+    }
+
+    fn break_locked(&self, shared: &mut Shared) {
+        shared.broken = true;
+        let mut failed = Vec::new();
+        for entry in shared.workers.slots.iter_mut() {
+            for task in entry.held.drain(..) {
+                task.finish();
+                self.running_items.fetch_sub(task_items(&task), Ordering::Relaxed);
+                failed.push(task.id());
+            }
+        }
+        for task in shared.queue.drain(..) {
+            if task.try_start() {
+                task.finish();
+                self.queued_items.fetch_sub(task_items(&task), Ordering::Relaxed);
+                failed.push(task.id());
+            }
+        }
+        let broken = failed.into_iter().map(|id| Completion { id, status: Status::Broken, kind: 0, data: Vec::new() });
+        if self.completions.push(broken.collect::<Vec<_>>()) {
+            (self.waker)();
+        }
+        shared.workers.idle.clear();
+    }
+
+    /// Marks the pool shut down. With `cancel_futures`, every queued record is cancelled.
+    pub fn shutdown(&self, cancel_futures: bool) -> ShutdownReport {
+        let mut shared = lock(&self.shared);
+        shared.shutdown = true;
+        let mut cancelled = Vec::new();
+        if cancel_futures {
+            for task in shared.queue.drain(..) {
+                if task.state() == State::Pending && task.try_cancel() {
+                    self.queued_items.fetch_sub(task_items(&task), Ordering::Relaxed);
+                    cancelled.push(task.id());
+                }
+            }
+            let mut table = lock(&self.table);
+            for id in &cancelled {
+                table.1.remove(id);
+            }
+        }
+        ShutdownReport { cancelled, wake: shared.workers.release_idle() }
+    }
+
+    pub fn is_broken(&self) -> bool {
+        lock(&self.shared).broken
+    }
+
+    pub fn stats(&self) -> Stats {
+        let (workers, idle) = {
+            let shared = lock(&self.shared);
+            (shared.workers.alive, shared.workers.idle_count())
+        };
+        Stats {
+            workers,
+            idle,
+            queued: self.queued_items.load(Ordering::Relaxed),
+            running: self.running_items.load(Ordering::Relaxed),
+            completed: self.completed_items.load(Ordering::Relaxed),
+        }
+    }
+}
+
+fn task_items(task: &Task) -> usize {
+    task.items() as usize
+}

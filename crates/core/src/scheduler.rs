@@ -1,0 +1,114 @@
+//! Scheduling policy: how many records a worker takes at once, and how `map` cuts its input into
+//! chunks. Both are pure functions of a few numbers, so they are easy to test and to reason about.
+
+/// Work a worker may take in one go, in nanoseconds of estimated run time. Small enough that a
+/// worker holding a batch never leaves another idle for long; large enough that tiny tasks cross
+/// the binding a few hundred at a time.
+pub const BATCH_BUDGET_NS: u64 = 200_000;
+
+/// Upper bound on the records of one batch, whatever the estimate says.
+pub const MAX_BATCH: usize = 512;
+
+/// How many records a worker should take now.
+///
+/// `record_cost_ns` is the worker's measured mean run time per record (0 when it has not measured
+/// one yet); `queued` is the number of records waiting; `workers` the live workers. The answer is
+/// at least 1, fits the time budget, and leaves a fair share of the queue to the other workers, so
+/// the last records are spread one by one and the workers finish together.
+pub fn batch_size(record_cost_ns: u64, queued: usize, workers: usize) -> usize {
+    if record_cost_ns == 0 {
+        return 1;
+    }
+    let by_budget = (BATCH_BUDGET_NS / record_cost_ns).max(1) as usize;
+    let fair_share = queued.div_ceil(workers.max(1) * 2).max(1);
+    by_budget.min(fair_share).min(MAX_BATCH)
+}
+
+/// Guided self-scheduling for `map` with `chunksize: 'auto'`: the next chunk is a fraction of the
+/// items still to be cut, so chunks are large while much input remains and shrink to 1 at the end.
+///
+/// `item_cost_ns` is the mean run time per item measured so far (0 if unknown); it caps a chunk
+/// at [`BATCH_BUDGET_NS`] of work so a few slow items cannot strand a large chunk on one worker.
+#[derive(Debug, Clone)]
+pub struct ChunkPlanner {
+    workers: usize,
+    max_chunk: usize,
+}
+
+impl ChunkPlanner {
+    /// Chunks never exceed this many items, so results stream back while the rest still runs.
+    pub const MAX_CHUNK: usize = 4096;
+
+    pub fn new(workers: usize) -> Self {
+        ChunkPlanner { workers: workers.max(1), max_chunk: Self::MAX_CHUNK }
+    }
+
+    /// The size of the next chunk when `remaining` items are left to cut.
+    pub fn next_chunk(&self, remaining: usize, item_cost_ns: u64) -> usize {
+        if remaining == 0 {
+            return 0;
+        }
+        let guided = remaining.div_ceil(self.workers * 4);
+        let by_cost = if item_cost_ns == 0 {
+            usize::MAX
+        } else {
+            (BATCH_BUDGET_NS / item_cost_ns).max(1) as usize
+        };
+        guided.min(by_cost).min(self.max_chunk).clamp(1, remaining)
+    }
+
+    /// Cuts `total` items into consecutive chunk lengths (for a fixed cost estimate).
+    pub fn plan(&self, total: usize, item_cost_ns: u64) -> Vec<usize> {
+        let mut chunks = Vec::new();
+        let mut remaining = total;
+        while remaining > 0 {
+            let n = self.next_chunk(remaining, item_cost_ns);
+            chunks.push(n);
+            remaining -= n;
+        }
+        chunks
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_cost_takes_one() {
+        assert_eq!(batch_size(0, 1000, 2), 1);
+    }
+
+    #[test]
+    fn cheap_records_batch_up_to_fair_share() {
+        assert_eq!(batch_size(1_000, 100_000, 2), 200);
+        assert_eq!(batch_size(1_000, 10, 2), 3);
+        assert_eq!(batch_size(1, 1_000_000, 1), MAX_BATCH);
+    }
+
+    #[test]
+    fn slow_records_go_one_by_one() {
+        assert_eq!(batch_size(10_000_000, 40, 2), 1);
+    }
+
+    #[test]
+    fn plan_covers_every_item_once_and_shrinks() {
+        let planner = ChunkPlanner::new(2);
+        for total in [0usize, 1, 2, 7, 100, 12_345, 1_000_000] {
+            let plan = planner.plan(total, 0);
+            assert_eq!(plan.iter().sum::<usize>(), total);
+            assert!(plan.iter().all(|&n| n >= 1 && n <= ChunkPlanner::MAX_CHUNK));
+            assert!(plan.windows(2).all(|w| w[0] >= w[1]), "chunks never grow: {plan:?}");
+            if total > 0 {
+                assert_eq!(*plan.last().unwrap(), 1, "the tail is cut one by one");
+            }
+        }
+    }
+
+    #[test]
+    fn slow_items_cap_chunks() {
+        let planner = ChunkPlanner::new(2);
+        assert_eq!(planner.next_chunk(1_000, 50_000_000), 1);
+        assert_eq!(planner.next_chunk(1_000_000, 100), ChunkPlanner::MAX_CHUNK.min(2_000));
+    }
+}

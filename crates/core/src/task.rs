@@ -1,0 +1,160 @@
+//! A task record and its state machine.
+//!
+//! ```text
+//!            try_start            finish
+//!  PENDING ─────────────▶ RUNNING ───────▶ FINISHED
+//!     │
+//!     │ try_cancel
+//!     ▼
+//!  CANCELLED
+//! ```
+//!
+//! Every transition out of `PENDING` is a compare-and-swap on one atomic byte, so a `cancel()`
+//! from the main thread racing a worker's take has exactly one winner: either the task runs and
+//! `cancel()` returns `false`, or it never runs and `cancel()` returns `true`.
+
+use crate::sync::{AtomicU8, Ordering, UnsafeCell};
+
+/// Identifies a task within one pool; assigned in submission order, starting at 1.
+pub type TaskId = u64;
+
+/// The four states of Python's `Future`, as seen by the pool.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum State {
+    Pending = 0,
+    Running = 1,
+    Cancelled = 2,
+    Finished = 3,
+}
+
+impl State {
+    fn from_u8(raw: u8) -> State {
+        match raw {
+            0 => State::Pending,
+            1 => State::Running,
+            2 => State::Cancelled,
+            _ => State::Finished,
+        }
+    }
+}
+
+/// What a task carries to its worker. The core never looks inside `data`: the JavaScript codec
+/// owns its format.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Payload {
+    /// Index of the task function in the pool's function table.
+    pub func: u32,
+    /// How many items the record carries (1 for `submit`, the chunk length for `map`).
+    pub items: u32,
+    /// The codec's tag for `data` (e.g. JSON text or a structured-clone buffer).
+    pub kind: u8,
+    pub data: Vec<u8>,
+}
+
+/// One submitted record: its id, its atomic state and, until a worker takes it, its payload.
+#[derive(Debug)]
+pub struct Task {
+    id: TaskId,
+    items: u32,
+    state: AtomicU8,
+    /// Invariant: only the thread whose `try_start` succeeded touches the payload, and it does so
+    /// once (`take_payload`). Every other thread only reads `id` and `state`.
+    payload: UnsafeCell<Option<Payload>>,
+}
+
+// SAFETY: `payload` is the only non-`Sync` field; by the invariant above it is accessed by exactly
+// one thread (the winner of the PENDING → RUNNING compare-and-swap), after that CAS, which has
+// Acquire ordering and so sees the payload written before the task was published.
+unsafe impl Sync for Task {}
+
+impl Task {
+    pub fn new(id: TaskId, payload: Payload) -> Self {
+        Task {
+            id,
+            items: payload.items,
+            state: AtomicU8::new(State::Pending as u8),
+            payload: UnsafeCell::new(Some(payload)),
+        }
+    }
+
+    pub fn id(&self) -> TaskId {
+        self.id
+    }
+
+    /// How many items the record carries.
+    pub fn items(&self) -> u32 {
+        self.items
+    }
+
+    pub fn state(&self) -> State {
+        State::from_u8(self.state.load(Ordering::Acquire))
+    }
+
+    /// PENDING → RUNNING. `true` means this caller owns the task and must run it.
+    pub fn try_start(&self) -> bool {
+        self.transition(State::Pending, State::Running)
+    }
+
+    /// PENDING → CANCELLED. `true` when the task is cancelled (now or before), `false` when it is
+    /// running or finished, as Python's `Future.cancel()`.
+    pub fn try_cancel(&self) -> bool {
+        match self.state.compare_exchange(
+            State::Pending as u8,
+            State::Cancelled as u8,
+            Ordering::AcqRel,
+            Ordering::Acquire,
+        ) {
+            Ok(_) => true,
+            Err(current) => current == State::Cancelled as u8,
+        }
+    }
+
+    /// RUNNING → FINISHED, by the worker that started the task.
+    pub fn finish(&self) {
+        let was = self.state.swap(State::Finished as u8, Ordering::AcqRel);
+        debug_assert_eq!(was, State::Running as u8, "finish() on a task that was not running");
+    }
+
+    /// Moves the payload out. Only the caller whose `try_start` returned `true` may call this.
+    pub fn take_payload(&self) -> Option<Payload> {
+        debug_assert_eq!(self.state(), State::Running);
+        // SAFETY: by the type's invariant the caller won `try_start`, so no other thread touches
+        // the cell, and the CAS's Acquire makes the initial write visible.
+        self.payload.with_mut(|payload| unsafe { (*payload).take() })
+    }
+
+    fn transition(&self, from: State, to: State) -> bool {
+        self.state.compare_exchange(from as u8, to as u8, Ordering::AcqRel, Ordering::Acquire).is_ok()
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    fn task() -> Task {
+        Task::new(1, Payload { func: 0, items: 1, kind: 0, data: b"[1]".to_vec() })
+    }
+
+    #[test]
+    fn runs_once_and_finishes() {
+        let t = task();
+        assert!(t.try_start());
+        assert!(!t.try_start());
+        assert_eq!(t.take_payload().unwrap().data, b"[1]");
+        assert!(!t.try_cancel(), "a running task cannot be cancelled");
+        t.finish();
+        assert_eq!(t.state(), State::Finished);
+        assert!(!t.try_cancel());
+    }
+
+    #[test]
+    fn cancel_is_idempotent_and_blocks_start() {
+        let t = task();
+        assert!(t.try_cancel());
+        assert!(t.try_cancel(), "cancelling twice still answers true");
+        assert!(!t.try_start());
+        assert_eq!(t.state(), State::Cancelled);
+    }
+}

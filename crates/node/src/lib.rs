@@ -1,0 +1,259 @@
+//! Node-API binding of `concurrent-futures-core`: converts arguments and results, owns no policy.
+//!
+//! One `NativePool` object lives on the main thread; each worker thread attaches to the same
+//! [`Pool`] by its numeric id through a process-wide registry (Rust statics are shared by every
+//! env of the process, while each worker has its own JS objects). The main thread is woken by one
+//! threadsafe function per pool, called at most once per drain (see `CompletionQueue`).
+//!
+//! Wire formats (little-endian), read and written by `src/native.ts`:
+//! - `take` → frames of `[func u32][items u32][kind u8][len u32][data]`
+//! - `complete` ← frames of `[kind u8][len u32][data]`, one per record taken, in order
+//! - `drain` → frames of `[id f64][status u8][kind u8][len u32][data]`
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock, Weak};
+
+use concurrent_futures_core::{Completion, Dispatch, Payload, Pool, SubmitError, Take};
+use napi::bindgen_prelude::*;
+use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
+use napi_derive::napi;
+
+type Waker = ThreadsafeFunction<(), Unknown<'static>, (), Status, false, true>;
+
+/// Pools by id, so that worker threads can attach. Weak: the main thread's object owns the pool.
+fn registry() -> &'static Mutex<HashMap<u32, Weak<Pool>>> {
+    static REGISTRY: OnceLock<Mutex<HashMap<u32, Weak<Pool>>>> = OnceLock::new();
+    REGISTRY.get_or_init(Default::default)
+}
+
+/// `submit` packs the new id and the dispatch into one number: `id * 65536 + code`, where code 0
+/// is nothing to do, `1 + slot` wakes that worker and `32768 + slot` starts one.
+const DISPATCH_SPAWN: u32 = 32768;
+const SUBMIT_SHUTDOWN: i64 = -1;
+const SUBMIT_BROKEN: i64 = -2;
+
+fn dispatch_code(dispatch: Dispatch) -> u32 {
+    match dispatch {
+        Dispatch::Nothing => 0,
+        Dispatch::Wake(slot) => 1 + slot,
+        Dispatch::Spawn(slot) => DISPATCH_SPAWN + slot,
+    }
+}
+
+#[napi(object)]
+pub struct ShutdownResult {
+    pub cancelled: Vec<f64>,
+    pub wake: Vec<u32>,
+}
+
+#[napi(object)]
+pub struct PoolStats {
+    pub workers: u32,
+    pub idle: u32,
+    pub queued: u32,
+    pub running: u32,
+    pub completed: f64,
+}
+
+#[napi]
+pub struct NativePool {
+    id: u32,
+    pool: Arc<Pool>,
+    /// Present on the main thread's object only.
+    waker: Option<Arc<Waker>>,
+}
+
+#[napi]
+impl NativePool {
+    /// Creates a pool (main thread). `on_complete` is called, with no arguments, when completions
+    /// are ready to `drain`.
+    #[napi(constructor)]
+    pub fn new(max_workers: u32, max_tasks: Option<u32>, on_complete: Function<(), Unknown<'static>>) -> Result<Self> {
+        if max_workers == 0 || max_workers >= DISPATCH_SPAWN - 1 {
+            return Err(Error::new(Status::InvalidArg, format!("maxWorkers out of range: {max_workers}")));
+        }
+        let waker: Arc<Waker> = Arc::new(
+            on_complete.build_threadsafe_function::<()>().callee_handled::<false>().weak::<true>().build()?,
+        );
+        let wake = Arc::clone(&waker);
+        let pool = Arc::new(Pool::new(
+            max_workers as usize,
+            max_tasks.map(u64::from),
+            Box::new(move || {
+                // Closing (the main env is being torn down) is fine: nobody is left to notify.
+                let _ = wake.call((), ThreadsafeFunctionCallMode::NonBlocking);
+            }),
+        ));
+        let id = {
+            static NEXT_ID: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(1);
+            NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        };
+        let mut pools = registry().lock().unwrap_or_else(|e| e.into_inner());
+        pools.retain(|_, pool| pool.strong_count() > 0);
+        pools.insert(id, Arc::downgrade(&pool));
+        Ok(NativePool { id, pool, waker: Some(waker) })
+    }
+
+    /// Attaches a worker thread to the pool with this id.
+    #[napi(factory)]
+    pub fn attach(id: u32) -> Result<Self> {
+        let pool = registry().lock().unwrap_or_else(|e| e.into_inner()).get(&id).and_then(Weak::upgrade);
+        let pool = pool.ok_or_else(|| Error::new(Status::GenericFailure, format!("no pool with id {id}")))?;
+        Ok(NativePool { id, pool, waker: None })
+    }
+
+    #[napi(getter)]
+    pub fn id(&self) -> u32 {
+        self.id
+    }
+
+    /// Keeps the event loop alive while work is pending (`true`), or lets it exit (`false`).
+    #[napi]
+    pub fn set_active(&self, env: Env, active: bool) -> Result<()> {
+        let Some(waker) = &self.waker else { return Ok(()) };
+        if waker.aborted() {
+            return Ok(());
+        }
+        // SAFETY: called on the main thread (the env that created the function), with a live
+        // threadsafe function (not aborted), as `napi_(un)ref_threadsafe_function` require.
+        let status = unsafe {
+            if active {
+                napi::sys::napi_ref_threadsafe_function(env.raw(), waker.raw())
+            } else {
+                napi::sys::napi_unref_threadsafe_function(env.raw(), waker.raw())
+            }
+        };
+        if status == napi::sys::Status::napi_ok { Ok(()) } else { Err(Error::from_status(Status::from(status))) }
+    }
+
+    #[napi]
+    pub fn register_function(&self, descriptor: String) -> u32 {
+        self.pool.register_function(&descriptor)
+    }
+
+    #[napi]
+    pub fn function(&self, index: u32) -> Option<String> {
+        self.pool.function(index).map(|f| f.to_string())
+    }
+
+    /// Queues a record whose data is text; see [`DISPATCH_SPAWN`] for the result.
+    #[napi]
+    pub fn submit_text(&self, func: u32, items: u32, kind: u32, data: String) -> i64 {
+        self.submit(Payload { func, items, kind: kind as u8, data: data.into_bytes() })
+    }
+
+    /// Queues a record whose data is bytes.
+    #[napi]
+    pub fn submit_bytes(&self, func: u32, items: u32, kind: u32, data: &[u8]) -> i64 {
+        self.submit(Payload { func, items, kind: kind as u8, data: data.to_vec() })
+    }
+
+    fn submit(&self, payload: Payload) -> i64 {
+        match self.pool.submit(payload) {
+            Ok((id, dispatch)) => (id as i64) * 65536 + i64::from(dispatch_code(dispatch)),
+            Err(SubmitError::Shutdown) => SUBMIT_SHUTDOWN,
+            Err(SubmitError::Broken) => SUBMIT_BROKEN,
+        }
+    }
+
+    #[napi]
+    pub fn cancel(&self, id: f64) -> bool {
+        self.pool.cancel(id as u64)
+    }
+
+    /// The record's state (0 pending, 1 running, 2 cancelled, 3 finished), or -1 once settled.
+    #[napi]
+    pub fn state(&self, id: f64) -> i32 {
+        self.pool.state(id as u64).map_or(-1, |s| s as i32)
+    }
+
+    /// Worker side: a batch of frames to run, or 0 (parked: wait for the doorbell) or 1 (exit).
+    #[napi]
+    pub fn take<'env>(&self, env: &'env Env, slot: u32, record_cost_ns: f64) -> Result<Either<BufferSlice<'env>, u32>> {
+        match self.pool.take(slot, record_cost_ns as u64) {
+            Take::Idle => Ok(Either::B(0)),
+            Take::Exit => Ok(Either::B(1)),
+            Take::Work(batch) => {
+                let size = batch.iter().map(|p| 13 + p.data.len()).sum();
+                let mut out = Vec::with_capacity(size);
+                for p in &batch {
+                    out.extend_from_slice(&p.func.to_le_bytes());
+                    out.extend_from_slice(&p.items.to_le_bytes());
+                    out.push(p.kind);
+                    out.extend_from_slice(&(p.data.len() as u32).to_le_bytes());
+                    out.extend_from_slice(&p.data);
+                }
+                Ok(Either::A(BufferSlice::copy_from(env, out)?))
+            }
+        }
+    }
+
+    /// Worker side: the outcomes of the last batch, as frames.
+    #[napi]
+    pub fn complete(&self, slot: u32, frames: &[u8]) -> Result<()> {
+        let mut outcomes = Vec::new();
+        let mut rest = frames;
+        while !rest.is_empty() {
+            if rest.len() < 5 {
+                return Err(Error::new(Status::InvalidArg, "truncated outcome frame"));
+            }
+            let kind = rest[0];
+            let len = u32::from_le_bytes(rest[1..5].try_into().expect("4 bytes")) as usize;
+            let data = rest.get(5..5 + len).ok_or_else(|| Error::new(Status::InvalidArg, "truncated outcome frame"))?;
+            outcomes.push((kind, data.to_vec()));
+            rest = &rest[5 + len..];
+        }
+        self.pool.complete(slot, outcomes);
+        Ok(())
+    }
+
+    /// Main side: every completion so far as frames, or `null` when there is none.
+    #[napi]
+    pub fn drain<'env>(&self, env: &'env Env) -> Result<Option<BufferSlice<'env>>> {
+        let done = self.pool.drain_completions();
+        if done.is_empty() {
+            return Ok(None);
+        }
+        let size = done.iter().map(|c| 14 + c.data.len()).sum();
+        let mut out = Vec::with_capacity(size);
+        for Completion { id, status, kind, data } in &done {
+            out.extend_from_slice(&(*id as f64).to_le_bytes());
+            out.push(*status as u8);
+            out.push(*kind);
+            out.extend_from_slice(&(data.len() as u32).to_le_bytes());
+            out.extend_from_slice(data);
+        }
+        Ok(Some(BufferSlice::copy_from(env, out)?))
+    }
+
+    /// A worker has exited: returns a dispatch code (as `submit`'s low bits), or -1 when its death
+    /// broke the pool.
+    #[napi]
+    pub fn worker_exited(&self, slot: u32) -> i32 {
+        let report = self.pool.worker_exited(slot);
+        if report.broke { -1 } else { dispatch_code(report.dispatch) as i32 }
+    }
+
+    #[napi]
+    pub fn break_pool(&self) {
+        self.pool.break_pool();
+    }
+
+    #[napi]
+    pub fn shutdown(&self, cancel_futures: bool) -> ShutdownResult {
+        let report = self.pool.shutdown(cancel_futures);
+        ShutdownResult { cancelled: report.cancelled.into_iter().map(|id| id as f64).collect(), wake: report.wake }
+    }
+
+    #[napi]
+    pub fn stats(&self) -> PoolStats {
+        let s = self.pool.stats();
+        PoolStats {
+            workers: s.workers as u32,
+            idle: s.idle as u32,
+            queued: s.queued as u32,
+            running: s.running as u32,
+            completed: s.completed as f64,
+        }
+    }
+}

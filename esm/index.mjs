@@ -1,0 +1,23 @@
+// ESM entry: re-exports the CommonJS build, so both entry points share one set of classes.
+import cjs from '../dist/index.js';
+
+export const {
+  ALL_COMPLETED,
+  asCompleted,
+  BrokenExecutor,
+  BrokenProcessPool,
+  BrokenThreadPool,
+  CancelledError,
+  Executor,
+  FIRST_COMPLETED,
+  FIRST_EXCEPTION,
+  Future,
+  FuturesError,
+  InvalidStateError,
+  ShutdownError,
+  task,
+  TaskRef,
+  ThreadPoolExecutor,
+  TimeoutError,
+  wait,
+} = cjs;

@@ -1,0 +1,26 @@
+/** Base class of every error this package raises. */
+export class FuturesError extends Error {
+  constructor(message?: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** The future was cancelled. */
+export class CancelledError extends FuturesError {}
+
+/** The operation is not allowed in the future's current state (e.g. `setResult` twice). */
+export class InvalidStateError extends FuturesError {}
+
+/** A deadline passed. */
+export class TimeoutError extends FuturesError {}
+
+/** `submit` or `map` after `shutdown` (Python raises `RuntimeError`). */
+export class ShutdownError extends FuturesError {}
+
+/** The executor can no longer run tasks: a worker died or an initializer failed. */
+export class BrokenExecutor extends FuturesError {}
+
+export class BrokenThreadPool extends BrokenExecutor {}
+
+export class BrokenProcessPool extends BrokenExecutor {}

@@ -1,0 +1,6 @@
+export { BrokenExecutor, BrokenProcessPool, BrokenThreadPool, CancelledError, FuturesError, InvalidStateError, ShutdownError, TimeoutError } from './errors.js';
+export { Future } from './future.js';
+export { Executor, type ExecutorStats, type MapOptions, type ShutdownOptions } from './executor.js';
+export { ThreadPoolExecutor, type ThreadPoolOptions } from './thread-pool.js';
+export { ALL_COMPLETED, asCompleted, FIRST_COMPLETED, FIRST_EXCEPTION, wait, type DoneAndNotDone, type ReturnWhen, type WaitOptions } from './wait.js';
+export { task, TaskRef, type TaskFn } from './task.js';

@@ -1,0 +1,287 @@
+/**
+ * `Executor.map`: zips the inputs, cuts them into chunks (one record each), and delivers the
+ * items' outcomes in input order, one by one.
+ *
+ * Without `buffersize`, a synchronous input is consumed and submitted inside the `map()` call; an
+ * asynchronous one is consumed in the background at once. With `buffersize: n`, at most `n` items
+ * are in flight (`n + 1` while a `next()` waits) and the input is read as results are delivered.
+ */
+import { TimeoutError } from './errors.js';
+import { checkTimeout, MAX_TIMER_MS } from './future.js';
+
+export interface MapOptions {
+  /** Milliseconds from the `map()` call until `next()` throws `TimeoutError`. */
+  timeout?: number;
+  /** Items per record: a positive integer, or `'auto'` (guided self-scheduling, the default). */
+  chunksize?: number | 'auto';
+  /** Read the input lazily, with at most this many items in flight. */
+  buffersize?: number;
+}
+
+/** One chunk in flight: its per-item outcomes, and a way to cancel what has not started. */
+export interface SubmittedChunk {
+  outcomes: Promise<Array<[boolean, unknown]>>;
+  cancel(): void;
+}
+
+/** @internal Where a map run sends its chunks. */
+export interface MapSource {
+  submitChunk(argsList: unknown[][]): SubmittedChunk;
+}
+
+function isIterable(value: unknown): value is Iterable<unknown> {
+  return value != null && typeof (value as Iterable<unknown>)[Symbol.iterator] === 'function';
+}
+
+function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
+  return value != null && typeof (value as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function';
+}
+
+interface ParsedOptions {
+  deadline: number | undefined;
+  chunksize: number | 'auto';
+  buffersize: number | undefined;
+}
+
+/** Splits `map`'s arguments into inputs and options and validates both (synchronously). */
+export function parseMapArguments(rest: unknown[]): { sources: Array<Iterable<unknown> | AsyncIterable<unknown>>; options: ParsedOptions } {
+  let raw: MapOptions = {};
+  const last = rest[rest.length - 1];
+  if (typeof last === 'object' && last !== null && !isIterable(last) && !isAsyncIterable(last)) {
+    raw = last as MapOptions;
+    rest = rest.slice(0, -1);
+  }
+  rest.forEach((input, i) => {
+    if (!isIterable(input) && !isAsyncIterable(input)) {
+      throw new TypeError(`map(): argument ${i + 2} must be an iterable or async iterable, got ${input === null ? 'null' : typeof input}`);
+    }
+  });
+  const { timeout, chunksize = 'auto', buffersize } = raw;
+  checkTimeout(timeout);
+  if (chunksize !== 'auto') {
+    if (typeof chunksize !== 'number') throw new TypeError(`map(): chunksize must be a positive integer or 'auto', got ${typeof chunksize}`);
+    if (!Number.isInteger(chunksize) || chunksize < 1) throw new RangeError(`map(): chunksize must be a positive integer, got ${chunksize}`);
+  }
+  if (buffersize !== undefined) {
+    if (typeof buffersize !== 'number' || !Number.isInteger(buffersize)) throw new TypeError(`map(): buffersize must be an integer, got ${String(buffersize)}`);
+    if (buffersize < 1) throw new RangeError(`map(): buffersize must be >= 1, got ${buffersize}`);
+  }
+  return {
+    sources: rest as Array<Iterable<unknown> | AsyncIterable<unknown>>,
+    options: { deadline: timeout === undefined ? undefined : Date.now() + timeout, chunksize, buffersize },
+  };
+}
+
+/** Zips several (possibly async) iterators, shortest first. */
+class Zip {
+  readonly #iterators: Array<Iterator<unknown> | AsyncIterator<unknown>>;
+  readonly async: boolean;
+  #done: boolean;
+
+  constructor(sources: Array<Iterable<unknown> | AsyncIterable<unknown>>) {
+    this.#iterators = sources.map((s) => (isIterable(s) ? s[Symbol.iterator]() : s[Symbol.asyncIterator]()));
+    this.async = sources.some((s) => !isIterable(s));
+    this.#done = sources.length === 0;
+  }
+
+  get done(): boolean {
+    return this.#done;
+  }
+
+  nextSync(): unknown[] | undefined {
+    if (this.#done) return undefined;
+    const args = [];
+    for (const it of this.#iterators) {
+      const r = (it as Iterator<unknown>).next();
+      if (r.done) return this.#finish();
+      args.push(r.value);
+    }
+    return args;
+  }
+
+  async next(): Promise<unknown[] | undefined> {
+    if (this.#done) return undefined;
+    const args = [];
+    for (const it of this.#iterators) {
+      const r = await it.next();
+      if (r.done) return this.#finish();
+      args.push(r.value);
+    }
+    return args;
+  }
+
+  close(): void {
+    if (this.#done) return;
+    this.#done = true;
+    for (const it of this.#iterators) {
+      try {
+        void it.return?.();
+      } catch {
+        // closing is best effort
+      }
+    }
+  }
+
+  #finish(): undefined {
+    this.close();
+    return undefined;
+  }
+}
+
+interface Chunk {
+  submitted: SubmittedChunk;
+  size: number;
+  outcomes?: Array<[boolean, unknown]>;
+}
+
+/** Guided self-scheduling: a share of what is left, never more than 4096, 1 at the tail. */
+function guidedChunk(remaining: number, workers: number): number {
+  return Math.max(1, Math.min(4096, Math.ceil(remaining / (workers * 4))));
+}
+
+export class MapRun<R> implements AsyncIterableIterator<R> {
+  readonly #sink: MapSource;
+  readonly #zip: Zip;
+  readonly #options: ParsedOptions;
+  readonly #workers: number;
+  readonly #chunks: Chunk[] = [];
+  #head = 0;
+  #offset = 0;
+  #inFlight = 0;
+  #finished = false;
+  /** Items read but not yet submitted (async inputs, lazy mode). */
+  #reading: Promise<void> | undefined;
+  #readError: { error: unknown } | undefined;
+
+  constructor(sink: MapSource, sources: Array<Iterable<unknown> | AsyncIterable<unknown>>, options: ParsedOptions, workers: number) {
+    this.#sink = sink;
+    this.#zip = new Zip(sources);
+    this.#options = options;
+    this.#workers = workers;
+    if (options.buffersize === undefined) {
+      if (this.#zip.async) this.#reading = this.#readAllAsync();
+      else this.#submitAll(this.#readAllSync());
+    }
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  async next(): Promise<IteratorResult<R>> {
+    if (this.#finished) return { done: true, value: undefined };
+    try {
+      const chunk = await this.#headChunk();
+      if (chunk === undefined) {
+        this.#finish();
+        return { done: true, value: undefined };
+      }
+      const outcomes = chunk.outcomes ?? (chunk.outcomes = await this.#await(chunk.submitted.outcomes));
+      const [ok, value] = outcomes[this.#offset]!;
+      outcomes[this.#offset] = [true, undefined];
+      this.#inFlight--;
+      if (++this.#offset === chunk.size) {
+        this.#chunks[this.#head] = undefined as unknown as Chunk;
+        this.#head++;
+        this.#offset = 0;
+      }
+      if (!ok) throw value;
+      return { done: false, value: value as R };
+    } catch (error) {
+      this.#finish();
+      throw error;
+    }
+  }
+
+  async return(): Promise<IteratorResult<R>> {
+    this.#finish();
+    return { done: true, value: undefined };
+  }
+
+  /** The chunk holding the next item, reading and submitting more input first if needed. */
+  async #headChunk(): Promise<Chunk | undefined> {
+    if (this.#options.buffersize !== undefined) await this.#topUp();
+    else if (this.#head === this.#chunks.length && this.#reading !== undefined) await this.#await(this.#reading);
+    if (this.#readError !== undefined) throw this.#readError.error;
+    return this.#chunks[this.#head];
+  }
+
+  /** Lazy mode: keep `buffersize` items in flight, plus the one a waiting `next()` needs. */
+  async #topUp(): Promise<void> {
+    const limit = this.#options.buffersize! + 1;
+    while (this.#inFlight < limit && !this.#zip.done) {
+      const room = limit - this.#inFlight;
+      const size = this.#options.chunksize === 'auto' ? Math.min(room, Math.max(1, Math.floor(room / (2 * this.#workers)))) : Math.min(room, this.#options.chunksize);
+      const argsList: unknown[][] = [];
+      while (argsList.length < size) {
+        const args = this.#zip.async ? await this.#await(this.#zip.next()) : this.#zip.nextSync();
+        if (args === undefined) break;
+        argsList.push(args);
+      }
+      if (argsList.length > 0) this.#submit(argsList);
+      if (this.#head < this.#chunks.length) break;
+    }
+  }
+
+  #readAllSync(): unknown[][] {
+    const all: unknown[][] = [];
+    for (let args = this.#zip.nextSync(); args !== undefined; args = this.#zip.nextSync()) all.push(args);
+    return all;
+  }
+
+  async #readAllAsync(): Promise<void> {
+    try {
+      const all: unknown[][] = [];
+      for (let args = await this.#zip.next(); args !== undefined; args = await this.#zip.next()) all.push(args);
+      if (!this.#finished) this.#submitAll(all);
+    } catch (error) {
+      this.#readError = { error };
+    }
+  }
+
+  #submitAll(all: unknown[][]): void {
+    const fixed = this.#options.chunksize;
+    for (let start = 0; start < all.length; ) {
+      const size = fixed === 'auto' ? guidedChunk(all.length - start, this.#workers) : fixed;
+      this.#submit(all.slice(start, start + size));
+      start += size;
+    }
+  }
+
+  #submit(argsList: unknown[][]): void {
+    const submitted = this.#sink.submitChunk(argsList);
+    this.#chunks.push({ submitted, size: argsList.length });
+    this.#inFlight += argsList.length;
+  }
+
+  /** Awaits `promise`, or throws `TimeoutError` at the deadline. */
+  #await<T>(promise: Promise<T>): Promise<T> {
+    const { deadline } = this.#options;
+    if (deadline === undefined) return promise;
+    const left = deadline - Date.now();
+    if (left > MAX_TIMER_MS) return promise;
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new TimeoutError(`map() results not ready within the timeout`)), Math.max(0, left));
+      promise.then(
+        (value) => {
+          clearTimeout(timer);
+          resolve(value);
+        },
+        (error) => {
+          clearTimeout(timer);
+          reject(error);
+        },
+      );
+    });
+  }
+
+  /** Ends the run: every undelivered item is cancelled, the input closed. */
+  #finish(): void {
+    if (this.#finished) return;
+    this.#finished = true;
+    this.#zip.close();
+    for (let i = this.#head; i < this.#chunks.length; i++) this.#chunks[i]!.submitted.cancel();
+    this.#chunks.length = 0;
+    this.#head = 0;
+  }
+}

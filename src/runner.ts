@@ -1,0 +1,158 @@
+/**
+ * Runs task records inside a worker (thread or child process): resolves task functions from
+ * their descriptors (compiled or imported once, then cached), decodes arguments, calls, awaits a
+ * returned promise, and encodes each outcome as a frame for the core.
+ */
+import { decode, describeError, encode, encodeError, FrameWriter, kindOf, RECORD_CHUNK, type SharedMemoryTable } from './codec.js';
+import type { ChunkOutcome } from './executor.js';
+
+type Callable = (...args: unknown[]) => unknown;
+
+interface Descriptor {
+  source?: string;
+  name?: string;
+  path?: string;
+  module?: string;
+  export?: string;
+}
+
+const CAPTURE_HINT =
+  ' (task functions are sent to workers by their source text, so they cannot use variables from the scope they were written in: pass values as arguments, or use task() to run a module export)';
+
+export class Runner {
+  readonly #functions: Array<Callable | undefined> = [];
+  readonly #fromSource = new Set<number>();
+  readonly #writer = new FrameWriter();
+
+  constructor(
+    private readonly lookup: (index: number) => string | null,
+    private readonly shared: SharedMemoryTable | undefined,
+  ) {}
+
+  static describe(error: unknown): unknown {
+    return describeError(error);
+  }
+
+  async runInitializer(descriptor: string, args: unknown[]): Promise<void> {
+    const fn = await resolve(JSON.parse(descriptor) as Descriptor);
+    await fn(...args);
+  }
+
+  /** Runs every record of a batch (`[func u32][items u32][kind u8][len u32][data]` frames). */
+  async runBatch(batch: Buffer): Promise<{ frames: Buffer; records: number }> {
+    let records = 0;
+    for (let at = 0; at < batch.length; records++) {
+      const func = batch.readUInt32LE(at);
+      const items = batch.readUInt32LE(at + 4);
+      const kind = batch[at + 8]!;
+      const end = at + 13 + batch.readUInt32LE(at + 9);
+      await this.#runRecord(func, items, kind, batch, at + 13, end);
+      at = end;
+    }
+    return { frames: this.#writer.take(), records };
+  }
+
+  async #runRecord(func: number, _items: number, kind: number, batch: Buffer, start: number, end: number): Promise<void> {
+    let fn: Callable;
+    let input: unknown;
+    try {
+      fn = this.#functions[func] ?? (await this.#load(func));
+      input = decode(kind, batch, start, end, this.shared);
+    } catch (error) {
+      return this.#pushError(error, func);
+    }
+    if ((kind & RECORD_CHUNK) === 0) {
+      try {
+        let value = fn(...(input as unknown[]));
+        if (isThenable(value)) value = await value;
+        return this.#pushValue(value);
+      } catch (error) {
+        return this.#pushError(error, func);
+      }
+    }
+    const argsList = input as unknown[][];
+    const values: unknown[] = new Array(argsList.length);
+    const failures: ChunkOutcome[1] = [];
+    for (let i = 0; i < argsList.length; i++) {
+      try {
+        let value = fn(...argsList[i]!);
+        if (isThenable(value)) value = await value;
+        values[i] = value;
+      } catch (error) {
+        values[i] = null;
+        failures.push([i, describeError(this.#hint(error, func))]);
+      }
+    }
+    this.#pushValue([values, failures] satisfies ChunkOutcome);
+  }
+
+  #pushValue(value: unknown): void {
+    let data: string | Uint8Array;
+    try {
+      data = encode(value, this.shared);
+    } catch (error) {
+      return this.#pushError(error);
+    }
+    this.#writer.push(kindOf(data), data);
+  }
+
+  #pushError(error: unknown, func?: number): void {
+    const { kind, data } = encodeError(func === undefined ? error : this.#hint(error, func), this.shared);
+    this.#writer.push(kind, data);
+  }
+
+  /** A `ReferenceError` from a function sent by source is most likely a captured variable. */
+  #hint(error: unknown, func: number): unknown {
+    if (error instanceof ReferenceError && this.#fromSource.has(func) && !error.message.includes(CAPTURE_HINT)) {
+      error.message += CAPTURE_HINT;
+      if (error.stack) error.stack = error.stack.replace(/^ReferenceError: .*$/m, `ReferenceError: ${error.message}`);
+    }
+    return error;
+  }
+
+  async #load(func: number): Promise<Callable> {
+    const text = this.lookup(func);
+    if (text === null) throw new Error(`unknown task function #${func}`);
+    const descriptor = JSON.parse(text) as Descriptor;
+    const fn = await resolve(descriptor);
+    if (descriptor.source !== undefined) this.#fromSource.add(func);
+    this.#functions[func] = fn;
+    return fn;
+  }
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return value !== null && (typeof value === 'object' || typeof value === 'function') && typeof (value as PromiseLike<unknown>).then === 'function';
+}
+
+/** Turns a descriptor back into a callable (see `task.ts`). */
+async function resolve(descriptor: Descriptor): Promise<Callable> {
+  if (descriptor.source !== undefined) return compile(descriptor.source, descriptor.name ?? '');
+  if (descriptor.path !== undefined) {
+    const keys = descriptor.path.split('.');
+    const owner = keys.slice(0, -1).reduce<any>((object, key) => object?.[key], globalThis);
+    const fn = owner?.[keys[keys.length - 1]!];
+    if (typeof fn !== 'function') throw new TypeError(`${descriptor.path} is not a function in this worker`);
+    return (...args) => fn.apply(owner, args);
+  }
+  const imported = await import(descriptor.module!);
+  const fn = imported[descriptor.export!];
+  if (typeof fn !== 'function') {
+    throw new TypeError(`task(${descriptor.module}, ${descriptor.export}): the export is ${typeof fn}, not a function`);
+  }
+  return fn as Callable;
+}
+
+/** Compiles a function's source in the global scope (so it sees no module variables). */
+function compile(source: string, name: string): Callable {
+  try {
+    return (0, eval)(`(${source}\n)`) as Callable;
+  } catch (error) {
+    if (!(error instanceof SyntaxError)) throw error;
+    // A method written with the shorthand syntax: `f(x) { ... }`, `async f() {}`, `*f() {}`.
+    const holder = (0, eval)(`({ ${source}\n})`) as Record<string, Callable>;
+    const fn = holder[name] ?? Object.values(holder)[0];
+    if (typeof fn !== 'function') throw error;
+    return fn;
+  }
+}

@@ -1,0 +1,110 @@
+/**
+ * What can be submitted, and how a worker finds it again. A task function travels as a small
+ * JSON descriptor, registered once per executor:
+ * - `{"source": "...", "name": "..."}`: a self-contained function, compiled once per worker;
+ * - `{"path": "Math.pow"}`: a built-in reachable from `globalThis`;
+ * - `{"module": "file:///...", "export": "default"}`: a `task()` reference, imported by the worker.
+ */
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+export type TaskFunction = (...args: any[]) => any;
+
+/** A reference to a module's export, imported and cached by each worker. See `task()`. */
+export class TaskRef<F extends TaskFunction = TaskFunction> {
+  /** Carries `F` for the type checker only. */
+  declare readonly __signature?: F;
+
+  /** @internal */
+  constructor(
+    readonly module: string,
+    readonly exportName: string,
+  ) {
+    Object.freeze(this);
+  }
+
+  toString(): string {
+    return `task(${this.module}, ${this.exportName})`;
+  }
+}
+
+/** What `submit`, `map` and `initializer` accept. */
+export type TaskFn<A extends unknown[] = any[], R = unknown> = ((...args: A) => R) | TaskRef<(...args: A) => R>;
+
+/**
+ * A reference to the export `exportName` of a module (ESM or CommonJS; for CommonJS, `'default'`
+ * is `module.exports`). Relative paths resolve against the current working directory, now.
+ */
+export function task<F extends TaskFunction = TaskFunction>(module: string | URL, exportName = 'default'): TaskRef<F> {
+  if (typeof exportName !== 'string' || exportName === '') throw new TypeError('task(): exportName must be a non-empty string');
+  let specifier: string;
+  if (module instanceof URL) specifier = module.href;
+  else if (typeof module !== 'string' || module === '') throw new TypeError('task(): module must be a non-empty string or a URL');
+  else if (/^[a-zA-Z][a-zA-Z0-9+.-]*:/.test(module) && !path.isAbsolute(module)) specifier = module;
+  else if (module.startsWith('.') || path.isAbsolute(module)) specifier = pathToFileURL(path.resolve(module)).href;
+  else specifier = module;
+  return new TaskRef<F>(specifier, exportName);
+}
+
+const descriptors = new WeakMap<object, string>();
+let nativePaths: WeakMap<Function, string> | undefined;
+
+/**
+ * The descriptor of a task function. Throws `TypeError` for what cannot be submitted: a bound
+ * function, a class, a native function not reachable from `globalThis`, or a non-function.
+ */
+export function describeTask(fn: unknown, what = 'submit()'): string {
+  if ((typeof fn !== 'function' && !(fn instanceof TaskRef)) || fn === null) {
+    throw new TypeError(`${what} expects a function or a task() reference, got ${fn === null ? 'null' : typeof fn}`);
+  }
+  let descriptor = descriptors.get(fn);
+  if (descriptor === undefined) {
+    descriptor = fn instanceof TaskRef ? JSON.stringify({ module: fn.module, export: fn.exportName }) : describeFunction(fn, what);
+    descriptors.set(fn, descriptor);
+  }
+  return descriptor;
+}
+
+const SUBMITTABLE =
+  'submit a self-contained function (sent by its source), a built-in reachable from globalThis such as Math.pow, or task(module, exportName)';
+
+function describeFunction(fn: Function, what: string): string {
+  const source = Function.prototype.toString.call(fn);
+  if (/^class\b/.test(source)) throw new TypeError(`${what}: a class cannot be submitted; ${SUBMITTABLE}`);
+  if (/\{\s*\[native code\]\s*\}$/.test(source)) {
+    if (fn.name.startsWith('bound ')) {
+      throw new TypeError(`${what}: a bound function cannot be submitted (its bound this and arguments cannot travel); pass the arguments to submit() instead`);
+    }
+    const found = nativePathOf(fn);
+    if (found === undefined) throw new TypeError(`${what}: native function ${fn.name || '(anonymous)'} is not reachable from globalThis; ${SUBMITTABLE}`);
+    return JSON.stringify({ path: found });
+  }
+  return JSON.stringify({ source, name: fn.name });
+}
+
+/** Breadth-first over `globalThis` (three levels: `String.prototype.at`), shortest path first. */
+function nativePathOf(fn: Function): string | undefined {
+  if (nativePaths === undefined) {
+    nativePaths = new WeakMap();
+    const seen = new Set<unknown>([globalThis]);
+    let level: Array<[object, string]> = [[globalThis, '']];
+    for (let depth = 0; depth < 3 && level.length > 0; depth++) {
+      const next: Array<[object, string]> = [];
+      for (const [object, prefix] of level) {
+        for (const key of Object.getOwnPropertyNames(object)) {
+          const descriptor = Object.getOwnPropertyDescriptor(object, key);
+          if (descriptor === undefined || !('value' in descriptor)) continue;
+          const value: unknown = descriptor.value;
+          const name = prefix === '' ? key : `${prefix}.${key}`;
+          if (typeof value === 'function' && !nativePaths.has(value)) nativePaths.set(value, name);
+          if ((typeof value === 'function' || (typeof value === 'object' && value !== null)) && !seen.has(value)) {
+            seen.add(value);
+            next.push([value as object, name]);
+          }
+        }
+      }
+      level = next;
+    }
+  }
+  return nativePaths.get(fn);
+}

@@ -1,0 +1,127 @@
+import { TimeoutError } from './errors.js';
+import { checkTimeout, Future, MAX_TIMER_MS } from './future.js';
+
+export const FIRST_COMPLETED = 'FIRST_COMPLETED';
+export const FIRST_EXCEPTION = 'FIRST_EXCEPTION';
+export const ALL_COMPLETED = 'ALL_COMPLETED';
+export type ReturnWhen = typeof FIRST_COMPLETED | typeof FIRST_EXCEPTION | typeof ALL_COMPLETED;
+
+export interface WaitOptions {
+  timeout?: number;
+  returnWhen?: ReturnWhen;
+}
+
+export interface DoneAndNotDone<F extends Future<any>> {
+  done: Set<F>;
+  notDone: Set<F>;
+}
+
+function uniqueFutures<F extends Future<any>>(fs: Iterable<F>, caller: string): Set<F> {
+  if (fs == null || typeof (fs as Iterable<F>)[Symbol.iterator] !== 'function') {
+    throw new TypeError(`${caller}() expects an iterable of futures`);
+  }
+  const set = new Set(fs);
+  for (const f of set) {
+    if (!(f instanceof Future)) throw new TypeError(`${caller}() expects futures, got ${typeof f}`);
+  }
+  return set;
+}
+
+/**
+ * Waits for the futures, as Python's `concurrent.futures.wait`. Never rejects on timeout: it
+ * resolves with the split at that moment.
+ */
+export function wait<F extends Future<any>>(fs: Iterable<F>, options: WaitOptions = {}): Promise<DoneAndNotDone<F>> {
+  try {
+    const { timeout, returnWhen = ALL_COMPLETED } = options ?? {};
+    checkTimeout(timeout);
+    if (returnWhen !== FIRST_COMPLETED && returnWhen !== FIRST_EXCEPTION && returnWhen !== ALL_COMPLETED) {
+      throw new RangeError(`Invalid returnWhen value: ${String(returnWhen)}`);
+    }
+    const futures = uniqueFutures(fs, 'wait');
+    return waitFor(futures, returnWhen, timeout);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
+function waitFor<F extends Future<any>>(futures: Set<F>, returnWhen: ReturnWhen, timeout: number | undefined): Promise<DoneAndNotDone<F>> {
+  const split = (): DoneAndNotDone<F> => {
+    const done = new Set<F>();
+    const notDone = new Set<F>();
+    for (const f of futures) (f.done() ? done : notDone).add(f);
+    return { done, notDone };
+  };
+  const satisfied = (): boolean => {
+    let allDone = true;
+    for (const f of futures) {
+      if (!f.done()) allDone = false;
+      else if (returnWhen === FIRST_COMPLETED) return true;
+      else if (returnWhen === FIRST_EXCEPTION && f._raised()) return true;
+    }
+    return allDone;
+  };
+  if (satisfied() || timeout === 0) return Promise.resolve(split());
+  return new Promise((resolve) => {
+    let timer: NodeJS.Timeout | undefined;
+    const finish = (): void => {
+      clearTimeout(timer);
+      for (const f of futures) f._removeDoneCallback(onDone);
+      resolve(split());
+    };
+    const onDone = (): void => {
+      if (satisfied()) finish();
+    };
+    for (const f of futures) if (!f.done()) f.addDoneCallback(onDone);
+    if (timeout !== undefined && timeout <= MAX_TIMER_MS) timer = setTimeout(finish, timeout);
+  });
+}
+
+/**
+ * Yields the futures as they complete: those already done first, then the rest in completion
+ * order, each once. With `timeout` (counted from the first `next()`), throws `TimeoutError`.
+ */
+export function asCompleted<F extends Future<any>>(fs: Iterable<F>, options: { timeout?: number } = {}): AsyncIterableIterator<F> {
+  const { timeout } = options ?? {};
+  checkTimeout(timeout);
+  const futures = uniqueFutures(fs, 'asCompleted');
+  return completionOrder(futures, timeout);
+}
+
+async function* completionOrder<F extends Future<any>>(futures: Set<F>, timeout: number | undefined): AsyncGenerator<F> {
+  const deadline = timeout === undefined ? Infinity : Date.now() + timeout;
+  const total = futures.size;
+  const ready: F[] = [];
+  const pending = new Set<F>();
+  for (const f of futures) {
+    if (f.done()) ready.push(f);
+    else pending.add(f);
+  }
+  let next = 0;
+  let wake: (() => void) | undefined;
+  const onDone = (f: Future<any>): void => {
+    if (pending.delete(f as F)) {
+      ready.push(f as F);
+      wake?.();
+    }
+  };
+  for (const f of pending) f.addDoneCallback(onDone);
+  try {
+    for (;;) {
+      while (next < ready.length) yield ready[next++]!;
+      if (pending.size === 0) return;
+      const left = deadline - Date.now();
+      if (left <= 0) throw new TimeoutError(`${pending.size} (of ${total}) futures unfinished`);
+      await new Promise<void>((resolve) => {
+        const timer = left <= MAX_TIMER_MS ? setTimeout(resolve, left) : undefined;
+        wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      wake = undefined;
+    }
+  } finally {
+    for (const f of pending) f._removeDoneCallback(onDone);
+  }
+}

@@ -1,0 +1,85 @@
+/**
+ * A worker thread of `ThreadPoolExecutor`: attaches to the pool's core, then loops
+ * take → run → complete. A busy worker takes its next batch at once; an idle one is parked by the
+ * core and sleeps on its doorbell (`Atomics.wait`) until the main thread rings it.
+ */
+import { receiveMessageOnPort, workerData } from 'node:worker_threads';
+
+import { decode, encode, type SharedMemoryTable } from './codec.js';
+import { NativePool, TAKE_IDLE } from './native.js';
+import type { WorkerConfig, WorkerMessage } from './thread-pool.js';
+import { Runner } from './runner.js';
+
+const config = workerData as WorkerConfig;
+const { slot, doorbells, port } = config;
+
+/** Shared memory by id: the main thread's (positive) and this worker's own (negative). */
+class SharedMemory implements SharedMemoryTable {
+  readonly #byId = new Map<number, SharedArrayBuffer>(config.shared);
+  readonly #ids = new WeakMap<SharedArrayBuffer, number>(config.shared.map(([id, sab]) => [sab, id]));
+  #nextOwn = 1;
+
+  idOf(sab: SharedArrayBuffer): number {
+    let id = this.#ids.get(sab);
+    if (id === undefined) {
+      id = -(this.#nextOwn++ * 65536 + slot + 1);
+      this.#byId.set(id, sab);
+      this.#ids.set(sab, id);
+      port.postMessage({ type: 'shared', id, sab } satisfies WorkerMessage);
+    }
+    return id;
+  }
+
+  get(id: number): SharedArrayBuffer {
+    let sab = this.#byId.get(id);
+    while (sab === undefined) {
+      const received = receiveMessageOnPort(port);
+      if (received === undefined) throw new DOMException(`unknown SharedArrayBuffer ${id}`, 'DataCloneError');
+      const message = received.message as WorkerMessage;
+      if (message.type === 'shared') {
+        this.#byId.set(message.id, message.sab);
+        this.#ids.set(message.sab, message.id);
+      }
+      sab = this.#byId.get(id);
+    }
+    return sab;
+  }
+}
+
+async function main(): Promise<void> {
+  const pool = NativePool.attach(config.poolId);
+  const shared = new SharedMemory();
+  const runner = new Runner((index) => pool.function(index), shared);
+  if (config.initializer !== undefined) {
+    try {
+      const initargs = typeof config.initargs === 'string' ? JSON.parse(config.initargs) : decode(1, Buffer.from(config.initargs), 0, config.initargs.length, shared);
+      await runner.runInitializer(config.initializer, initargs as unknown[]);
+    } catch (error) {
+      port.postMessage({ type: 'initFailed', error: Runner.describe(error) } satisfies WorkerMessage);
+      return;
+    }
+  }
+  let recordCostNs = 0;
+  for (;;) {
+    const batch = pool.take(slot, recordCostNs);
+    if (typeof batch === 'number') {
+      if (batch !== TAKE_IDLE) return;
+      Atomics.wait(doorbells, slot, 0);
+      Atomics.store(doorbells, slot, 0);
+      continue;
+    }
+    const started = process.hrtime.bigint();
+    const { frames, records } = await runner.runBatch(batch);
+    pool.complete(slot, frames);
+    recordCostNs = Number(process.hrtime.bigint() - started) / records;
+  }
+}
+
+void main().then(
+  () => process.exit(0),
+  (error) => {
+    console.error('concurrent-futures worker failed:', error);
+    process.exit(1);
+  },
+);
+
