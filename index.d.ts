@@ -13,8 +13,10 @@ export declare class NativePool {
   /**
    * Creates a pool (main thread). `on_complete` is called, with no arguments, when completions
    * are ready to `drain`.
+   *
+   * `max_lingering`: how many idle workers may spin briefly before parking (cores minus one).
    */
-  constructor(maxWorkers: number, maxTasks: number | undefined | null, onComplete: () => unknown)
+  constructor(maxWorkers: number, maxTasks: number | undefined | null, maxLingering: number, onComplete: () => unknown)
   /** Attaches a worker thread to the pool with this id. */
   static attach(id: number): NativePool
   get id(): number

@@ -1,3 +1,5 @@
+import os from 'node:os';
+
 import { BrokenExecutor, CancelledError, ShutdownError } from './errors.js';
 import { decode, decodeOutcome, encode, KIND_CLONE, KIND_JSON, RECORD_CHUNK, rebuildError, type SharedMemoryTable } from './codec.js';
 import { Future, type TaskLink } from './future.js';
@@ -107,7 +109,9 @@ export abstract class PoolExecutor extends Executor implements SharedMemoryTable
   protected constructor(maxWorkers: number, maxTasksPerWorker: number | undefined) {
     super();
     this.maxWorkers = maxWorkers;
-    this.native = new NativePool(maxWorkers, maxTasksPerWorker, () => this.#drain());
+    // Workers may spin briefly when out of work, on the cores the main thread does not need.
+    const lingering = Math.max(1, os.availableParallelism() - 1);
+    this.native = new NativePool(maxWorkers, maxTasksPerWorker, lingering, () => this.#drain());
   }
 
   /** Starts a worker for `slot`. */

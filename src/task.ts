@@ -47,6 +47,8 @@ export function task<F extends TaskFunction = TaskFunction>(module: string | URL
 }
 
 const descriptors = new WeakMap<object, string>();
+/** Closures made in a loop are new objects with the same source: describe each source once. */
+const bySource = new Map<string, string>();
 let nativePaths: WeakMap<Function, string> | undefined;
 
 /**
@@ -70,6 +72,15 @@ const SUBMITTABLE =
 
 function describeFunction(fn: Function, what: string): string {
   const source = Function.prototype.toString.call(fn);
+  const key = `${fn.name}\0${source}`;
+  const known = bySource.get(key);
+  if (known !== undefined) return known;
+  const descriptor = describeSource(fn, source, what);
+  if (bySource.size < 10_000 && !descriptor.startsWith('{"path"')) bySource.set(key, descriptor);
+  return descriptor;
+}
+
+function describeSource(fn: Function, source: string, what: string): string {
   if (/^class\b/.test(source)) throw new TypeError(`${what}: a class cannot be submitted; ${SUBMITTABLE}`);
   if (/\{\s*\[native code\]\s*\}$/.test(source)) {
     if (fn.name.startsWith('bound ')) {

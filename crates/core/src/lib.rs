@@ -9,6 +9,7 @@
 //! use concurrent_futures_core::{Dispatch, Payload, Pool, Take};
 //!
 //! let pool = Pool::new(1, None, Box::new(|| { /* wake the main thread */ }));
+//! # let pool = pool.with_linger(std::time::Duration::ZERO, 0);
 //! let payload = Payload { func: 0, items: 1, kind: 0, data: b"[2,10]".to_vec() };
 //! let (id, dispatch) = pool.submit(payload).unwrap();
 //! assert_eq!(dispatch, Dispatch::Spawn(0)); // no worker yet: start one in slot 0

@@ -13,7 +13,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 
 use crate::completion::{Completion, CompletionQueue, Status};
 use crate::registry::{Dispatch, Registry, Slot, WorkerState};
-use crate::scheduler::batch_size;
+use crate::scheduler::{batch_size, LINGER};
 use crate::sync::{lock, Arc, AtomicU64, AtomicUsize, Mutex, Ordering};
 use crate::task::{Payload, State, Task, TaskId};
 
@@ -104,6 +104,9 @@ pub struct Pool {
     completed_items: AtomicU64,
     /// Wakes the main thread so it drains the completion queue. Called at most once per drain.
     waker: Box<dyn Fn() + Send + Sync>,
+    linger: std::time::Duration,
+    /// At most this many workers linger at once, so that spinning never starves the main thread.
+    max_lingering: usize,
 }
 
 impl std::fmt::Debug for Pool {
@@ -130,7 +133,18 @@ impl Pool {
             running_items: AtomicUsize::new(0),
             completed_items: AtomicU64::new(0),
             waker,
+            linger: LINGER,
+            max_lingering: 1,
         }
+    }
+
+    /// Sets how long an idle worker looks for work in `take` before it parks (default
+    /// [`LINGER`]), and how many workers may linger at once (default 1; a good value is the number
+    /// of cores minus one, the main thread's).
+    pub fn with_linger(mut self, linger: std::time::Duration, max_lingering: usize) -> Self {
+        self.linger = linger;
+        self.max_lingering = max_lingering;
+        self
     }
 
     /// Stores a task function's descriptor; returns the index that payloads name it by.
@@ -189,13 +203,27 @@ impl Pool {
     }
 
     /// A worker asks for work. `record_cost_ns` is its measured mean time per record.
+    ///
+    /// With nothing queued, the worker is listed idle but lingers here, polling the queue length,
+    /// for up to the pool's linger time; a submit in that window claims it without a doorbell.
+    /// Then it parks and gets [`Take::Idle`]: it must sleep until its doorbell rings.
     pub fn take(&self, slot: Slot, record_cost_ns: u64) -> Take {
+        let mut deadline = None;
+        loop {
+            match self.try_take(slot, record_cost_ns, &mut deadline) {
+                Some(take) => return take,
+                None => self.linger_until(deadline.expect("set when lingering")),
+            }
+        }
+    }
+
+    /// One look at the queue under the lock; `None` means "linger and look again".
+    fn try_take(&self, slot: Slot, record_cost_ns: u64, deadline: &mut Option<std::time::Instant>) -> Option<Take> {
         let mut shared = lock(&self.shared);
         let Shared { queue, workers, shutdown, broken } = &mut *shared;
         if *broken || workers.slot(slot).is_none() {
-            return Take::Exit;
+            return Some(Take::Exit);
         }
-        workers.idle.retain(|&s| s != slot);
         let quota = workers.quota(slot);
         let want = (batch_size(record_cost_ns, queue.len(), workers.alive) as u64).min(quota) as usize;
         let mut batch = Vec::new();
@@ -211,18 +239,45 @@ impl Pool {
                 taken.push(task);
             }
         }
-        let entry = workers.slot(slot).expect("checked above");
         if !taken.is_empty() {
-            entry.state = WorkerState::Busy;
-            entry.held = taken;
-            return Take::Work(batch);
+            workers.set_busy(slot);
+            workers.slot(slot).expect("checked above").held = taken;
+            return Some(Take::Work(batch));
         }
         if *shutdown || quota == 0 {
-            entry.state = WorkerState::Exiting;
-            return Take::Exit;
+            workers.set_busy(slot);
+            workers.slot(slot).expect("checked above").state = WorkerState::Exiting;
+            return Some(Take::Exit);
         }
-        workers.park(slot);
-        Take::Idle
+        let lingering_now = workers.slot(slot).is_some_and(|s| s.state == WorkerState::Lingering);
+        let may_linger = lingering_now || workers.lingering_count() < self.max_lingering;
+        let now_lingering = match *deadline {
+            _ if !may_linger => false,
+            None if !self.linger.is_zero() => {
+                *deadline = Some(std::time::Instant::now() + self.linger);
+                true
+            }
+            Some(until) => std::time::Instant::now() < until,
+            None => false,
+        };
+        if now_lingering {
+            workers.set_idle(slot, WorkerState::Lingering);
+            return None;
+        }
+        workers.set_idle(slot, WorkerState::Parked);
+        Some(Take::Idle)
+    }
+
+    /// Spins (yielding the core) until something is queued or the deadline passes.
+    fn linger_until(&self, deadline: std::time::Instant) {
+        let backoff = crossbeam_utils::Backoff::new();
+        while self.queued_items.load(Ordering::Relaxed) == 0 && std::time::Instant::now() < deadline {
+            if backoff.is_completed() {
+                std::thread::yield_now();
+            } else {
+                backoff.snooze();
+            }
+        }
     }
 
     /// A worker reports the outcomes of its last batch, in the order it was handed out.

@@ -16,8 +16,10 @@ pub type Slot = u32;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Dispatch {
     Nothing,
-    /// Ring the doorbell of this idle worker.
+    /// Ring the doorbell of this parked worker.
     Wake(Slot),
+    /// A lingering worker (still spinning in `take`) was given the work: no doorbell needed.
+    Claimed(Slot),
     /// Start a worker for this slot.
     Spawn(Slot),
 }
@@ -26,7 +28,10 @@ pub enum Dispatch {
 pub(crate) enum WorkerState {
     Starting,
     Busy,
-    Idle,
+    /// Idle, still spinning in `take` for a moment: it will see new work by itself.
+    Lingering,
+    /// Idle and asleep on its doorbell.
+    Parked,
     /// Told to exit (recycled or shut down); its exit is expected.
     Exiting,
     Gone,
@@ -56,9 +61,13 @@ impl Registry {
 
     /// Python's `_adjust_thread_count`: reuse an idle worker, else start one if allowed.
     pub fn dispatch(&mut self) -> Dispatch {
-        if let Some(slot) = self.idle.pop() {
-            self.slots[slot as usize].state = WorkerState::Busy;
-            return Dispatch::Wake(slot);
+        // A lingering worker costs nothing to claim; a parked one costs a wake-up on both sides.
+        let lingering = self.idle.iter().rposition(|&s| self.slots[s as usize].state == WorkerState::Lingering);
+        if let Some(i) = lingering.or(self.idle.len().checked_sub(1)) {
+            let slot = self.idle.remove(i);
+            let entry = &mut self.slots[slot as usize];
+            let was = std::mem::replace(&mut entry.state, WorkerState::Busy);
+            return if was == WorkerState::Lingering { Dispatch::Claimed(slot) } else { Dispatch::Wake(slot) };
         }
         if self.alive < self.max_workers {
             return Dispatch::Spawn(self.start_slot());
@@ -91,18 +100,32 @@ impl Registry {
         self.max_tasks.map_or(u64::MAX, |max| max.saturating_sub(run))
     }
 
-    pub fn park(&mut self, slot: Slot) {
-        self.slots[slot as usize].state = WorkerState::Idle;
-        self.idle.push(slot);
+    /// Marks the worker idle (`Lingering` or `Parked`), listed once in `idle`.
+    pub fn set_idle(&mut self, slot: Slot, state: WorkerState) {
+        debug_assert!(matches!(state, WorkerState::Lingering | WorkerState::Parked));
+        if !self.idle.contains(&slot) {
+            self.idle.push(slot);
+        }
+        self.slots[slot as usize].state = state;
     }
 
-    /// Every idle worker, marked as exiting (shutdown rings their doorbells).
+    /// Takes the worker off the idle list (it found work, or was woken).
+    pub fn set_busy(&mut self, slot: Slot) {
+        self.idle.retain(|&s| s != slot);
+        self.slots[slot as usize].state = WorkerState::Busy;
+    }
+
+    /// Empties the idle list; returns the parked workers, whose doorbells must be rung (lingering
+    /// ones see the change by themselves).
     pub fn release_idle(&mut self) -> Vec<Slot> {
-        let idle = std::mem::take(&mut self.idle);
-        for &slot in &idle {
-            self.slots[slot as usize].state = WorkerState::Busy;
+        let mut parked = Vec::new();
+        for slot in std::mem::take(&mut self.idle) {
+            let entry = &mut self.slots[slot as usize];
+            if std::mem::replace(&mut entry.state, WorkerState::Busy) == WorkerState::Parked {
+                parked.push(slot);
+            }
         }
-        idle
+        parked
     }
 
     /// Frees the slot of an exited worker; returns the state it was in.
@@ -113,6 +136,10 @@ impl Registry {
         self.alive -= 1;
         self.idle.retain(|&s| s != slot);
         Some(state)
+    }
+
+    pub fn lingering_count(&self) -> usize {
+        self.idle.iter().filter(|&&s| self.slots[s as usize].state == WorkerState::Lingering).count()
     }
 
     pub fn idle_count(&self) -> usize {

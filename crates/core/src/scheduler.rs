@@ -6,6 +6,12 @@
 /// the binding a few hundred at a time.
 pub const BATCH_BUDGET_NS: u64 = 200_000;
 
+/// How long a worker that ran out of work keeps looking before it parks. Work that arrives in
+/// this window (the next task of a stream, or of a caller awaiting each result) costs no wake-up
+/// system call on either side. Zero under loom, which does not model time.
+pub const LINGER: std::time::Duration =
+    std::time::Duration::from_micros(if cfg!(loom) { 0 } else { 50 });
+
 /// Upper bound on the records of one batch, whatever the estimate says.
 pub const MAX_BATCH: usize = 512;
 

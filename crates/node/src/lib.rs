@@ -36,6 +36,7 @@ fn dispatch_code(dispatch: Dispatch) -> u32 {
     match dispatch {
         Dispatch::Nothing => 0,
         Dispatch::Wake(slot) => 1 + slot,
+        Dispatch::Claimed(_) => 0,
         Dispatch::Spawn(slot) => DISPATCH_SPAWN + slot,
     }
 }
@@ -68,7 +69,14 @@ impl NativePool {
     /// Creates a pool (main thread). `on_complete` is called, with no arguments, when completions
     /// are ready to `drain`.
     #[napi(constructor)]
-    pub fn new(max_workers: u32, max_tasks: Option<u32>, on_complete: Function<(), Unknown<'static>>) -> Result<Self> {
+    ///
+    /// `max_lingering`: how many idle workers may spin briefly before parking (cores minus one).
+    pub fn new(
+        max_workers: u32,
+        max_tasks: Option<u32>,
+        max_lingering: u32,
+        on_complete: Function<(), Unknown<'static>>,
+    ) -> Result<Self> {
         if max_workers == 0 || max_workers >= DISPATCH_SPAWN - 1 {
             return Err(Error::new(Status::InvalidArg, format!("maxWorkers out of range: {max_workers}")));
         }
@@ -76,14 +84,15 @@ impl NativePool {
             on_complete.build_threadsafe_function::<()>().callee_handled::<false>().weak::<true>().build()?,
         );
         let wake = Arc::clone(&waker);
-        let pool = Arc::new(Pool::new(
+        let pool = Pool::new(
             max_workers as usize,
             max_tasks.map(u64::from),
             Box::new(move || {
                 // Closing (the main env is being torn down) is fine: nobody is left to notify.
                 let _ = wake.call((), ThreadsafeFunctionCallMode::NonBlocking);
             }),
-        ));
+        );
+        let pool = Arc::new(pool.with_linger(concurrent_futures_core::scheduler::LINGER, max_lingering as usize));
         let id = {
             static NEXT_ID: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(1);
             NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed)

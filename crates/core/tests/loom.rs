@@ -1,0 +1,170 @@
+#![cfg(loom)]
+//! Loom models of the pool's races. Run with
+//! `RUSTFLAGS="--cfg loom" cargo test -p concurrent-futures-core --test loom --release`.
+//!
+//! Each model sets the pool up on the main thread, then races one or two threads against it, so
+//! that loom explores every interleaving of only the operations under test.
+
+use concurrent_futures_core::{Dispatch, Payload, Pool, ShutdownReport, TaskId, Take};
+use loom::sync::atomic::{AtomicUsize, Ordering};
+use loom::sync::Arc;
+use loom::thread;
+
+fn payload(tag: u8) -> Payload {
+    Payload { func: 0, items: 1, kind: 0, data: vec![tag] }
+}
+
+fn quiet_pool(max_workers: usize) -> Arc<Pool> {
+    Arc::new(Pool::new(max_workers, None, Box::new(|| {})))
+}
+
+fn tags(take: &Take) -> Vec<u8> {
+    match take {
+        Take::Work(batch) => batch.iter().map(|p| p.data[0]).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Completes a batch, echoing each payload's tag as its outcome.
+fn complete(pool: &Pool, slot: u32, take: &Take) -> Vec<u8> {
+    let tags = tags(take);
+    pool.complete(slot, tags.iter().map(|&t| (0, vec![t])).collect());
+    tags
+}
+
+#[test]
+fn take_and_cancel_have_exactly_one_winner() {
+    loom::model(|| {
+        let pool = quiet_pool(1);
+        let (id, _) = pool.submit(payload(1)).unwrap();
+
+        let worker = thread::spawn({
+            let pool = Arc::clone(&pool);
+            move || pool.take(0, 0)
+        });
+        let cancelled = pool.cancel(id);
+        let take = worker.join().unwrap();
+
+        let ran = matches!(take, Take::Work(_));
+        assert!(cancelled != ran, "cancelled={cancelled}, worker got {take:?}");
+        if cancelled {
+            assert_eq!(take, Take::Idle);
+        }
+        let stats = pool.stats();
+        assert_eq!((stats.queued, stats.running), (0, usize::from(ran)));
+    });
+}
+
+#[test]
+fn concurrent_completions_are_each_delivered_once_without_a_lost_wake_up() {
+    loom::model(|| {
+        // The waker stands for the main thread's async handle: calls ring it, and each turn of
+        // the event loop answers however many rings it finds with one drain.
+        let rings = Arc::new(AtomicUsize::new(0));
+        let pool = Arc::new(Pool::new(2, None, Box::new({
+            let rings = Arc::clone(&rings);
+            move || {
+                rings.fetch_add(1, Ordering::SeqCst);
+            }
+        })));
+        let (a, _) = pool.submit(payload(1)).unwrap();
+        let (b, _) = pool.submit(payload(2)).unwrap();
+        let batches = [pool.take(0, 0), pool.take(1, 0)];
+
+        let workers: Vec<_> = batches
+            .into_iter()
+            .zip(0..)
+            .map(|(batch, slot)| {
+                let pool = Arc::clone(&pool);
+                thread::spawn(move || {
+                    complete(&pool, slot, &batch);
+                })
+            })
+            .collect();
+
+        let mut delivered: Vec<TaskId> = Vec::new();
+        let mut turn = |rung: usize| {
+            if rung > 0 {
+                delivered.extend(pool.drain_completions().iter().map(|c| c.id));
+            }
+        };
+        let rung_during = rings.swap(0, Ordering::SeqCst);
+        turn(rung_during);
+        for worker in workers {
+            worker.join().unwrap();
+        }
+        // Once every push is done, the event loop turns once more only if the handle was rung
+        // after its last drain: an undelivered completion without a ring is a lost wake-up.
+        let rung_after = rings.swap(0, Ordering::SeqCst);
+        turn(rung_after);
+
+        delivered.sort();
+        assert_eq!(delivered, [a, b], "every completion delivered exactly once");
+        // No wake storm: a second ring needs a drain in between.
+        assert!(rung_during + rung_after <= usize::from(rung_during > 0) + 1);
+        assert!(pool.drain_completions().is_empty());
+    });
+}
+
+#[test]
+fn submit_racing_a_parking_take_never_loses_the_wake_up() {
+    loom::model(|| {
+        let pool = quiet_pool(1);
+        pool.submit(payload(1)).unwrap();
+        complete(&pool, 0, &pool.take(0, 0));
+
+        let worker = thread::spawn({
+            let pool = Arc::clone(&pool);
+            move || pool.take(0, 0)
+        });
+        let (_, dispatch) = pool.submit(payload(2)).unwrap();
+        let take = worker.join().unwrap();
+
+        match (&take, dispatch) {
+            (Take::Work(_), Dispatch::Nothing) => assert_eq!(tags(&take), [2]),
+            // The worker parked first: the submit must ring its doorbell, and the rung worker
+            // finds the task.
+            (Take::Idle, Dispatch::Wake(0)) => assert_eq!(tags(&pool.take(0, 0)), [2]),
+            other => panic!("lost wake-up: {other:?}"),
+        }
+    });
+}
+
+#[test]
+fn shutdown_with_cancel_racing_take_settles_each_record_once() {
+    loom::model(|| {
+        let pool = quiet_pool(1);
+        let (a, _) = pool.submit(payload(1)).unwrap();
+        let (b, _) = pool.submit(payload(2)).unwrap();
+
+        let worker = thread::spawn({
+            let pool = Arc::clone(&pool);
+            move || {
+                let mut taken = Vec::new();
+                loop {
+                    match pool.take(0, 0) {
+                        Take::Idle => return (taken, true),
+                        Take::Exit => return (taken, false),
+                        work => taken.extend(complete(&pool, 0, &work)),
+                    }
+                }
+            }
+        });
+        let ShutdownReport { cancelled, wake } = pool.shutdown(true);
+        let (taken, parked) = worker.join().unwrap();
+
+        for (id, tag) in [(a, 1), (b, 2)] {
+            assert!(
+                cancelled.contains(&id) != taken.contains(&tag),
+                "record {id}: cancelled {cancelled:?}, taken tags {taken:?}"
+            );
+        }
+        if parked {
+            // It parked before the shutdown, which must ring it so that it exits.
+            assert_eq!(wake, [0]);
+            assert_eq!(pool.take(0, 0), Take::Exit);
+        }
+        let stats = pool.stats();
+        assert_eq!((stats.queued, stats.running), (0, 0));
+    });
+}
