@@ -57,39 +57,140 @@ function jsonSafe(value: unknown, depth: number): boolean {
   }
 }
 
-class SharingSerializer extends v8.Serializer {
-  readonly ids: number[] = [];
+/**
+ * Typed arrays and `DataView`s are written as host objects, so that a view over shared memory
+ * travels as `[shared id, offset, length]` and is rebuilt over the same memory: Node 20's
+ * `v8.Deserializer` cannot resolve `SharedArrayBuffer` ids itself. A bare `SharedArrayBuffer` is
+ * first wrapped in a `BareShared` view (see `wrapBareShared`) and unwrapped on arrival.
+ */
+const VIEW_TYPES = [
+  Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array, Uint32Array,
+  Float32Array, Float64Array, BigInt64Array, BigUint64Array, DataView,
+] as const;
+type ViewConstructor = (typeof VIEW_TYPES)[number];
+
+class BareShared extends Uint8Array {}
+
+const VIEW_COPIED = 0;
+const VIEW_SHARED = 1;
+const BARE_SHARED = 2;
+
+function viewType(view: ArrayBufferView): number {
+  for (let i = 0; i < VIEW_TYPES.length; i++) if (view instanceof VIEW_TYPES[i]!) return i;
+  throw cloneError(`${view.constructor.name} could not be cloned`);
+}
+
+class ViewSerializer extends v8.Serializer {
+  bareShared = false;
   constructor(private readonly shared: SharedMemoryTable | undefined) {
     super();
+    // Public in Node (`DefaultSerializer` calls it), missing from @types/node.
+    (this as unknown as { _setTreatArrayBufferViewsAsHostObjects(on: boolean): void })._setTreatArrayBufferViewsAsHostObjects(true);
   }
-  _getSharedArrayBufferId(sab: SharedArrayBuffer): number {
-    if (this.shared === undefined) {
-      throw new DOMException('SharedArrayBuffer cannot be shared with a child process', 'DataCloneError');
+
+  _getSharedArrayBufferId(): number {
+    this.bareShared = true;
+    throw cloneError('retry with the bare SharedArrayBuffer wrapped');
+  }
+
+  _writeHostObject(view: object): void {
+    if (!ArrayBuffer.isView(view)) throw cloneError(`${Object.prototype.toString.call(view)} could not be cloned`);
+    const { buffer, byteOffset, byteLength } = view;
+    if (buffer instanceof SharedArrayBuffer) {
+      if (this.shared === undefined) throw cloneError('a SharedArrayBuffer cannot be shared with a child process');
+      this.writeUint32(view instanceof BareShared ? BARE_SHARED : VIEW_SHARED);
+      this.writeUint32(viewType(view));
+      this.writeDouble(this.shared.idOf(buffer));
+      this.writeDouble(byteOffset);
+      this.writeDouble(byteLength);
+      return;
     }
-    const id = this.shared.idOf(sab);
-    this.ids.push(id);
-    return this.ids.length - 1;
+    this.writeUint32(VIEW_COPIED);
+    this.writeUint32(viewType(view));
+    this.writeDouble(byteLength);
+    this.writeRawBytes(new Uint8Array(buffer, byteOffset, byteLength));
   }
 }
 
-/**
- * Encodes `value`: a string is `KIND_JSON` text, a `Uint8Array` is `KIND_CLONE` bytes. Throws a
- * `DataCloneError` (a `DOMException`) for a value that cannot be cloned.
- */
-export function encode(value: unknown, shared?: SharedMemoryTable): string | Uint8Array {
-  if (jsonSafe(value, 0)) return JSON.stringify(value);
-  const serializer = new SharingSerializer(shared);
+class ViewDeserializer extends v8.Deserializer {
+  constructor(
+    data: Buffer,
+    private readonly shared: SharedMemoryTable | undefined,
+  ) {
+    super(data);
+  }
+
+  _readHostObject(): unknown {
+    const how = this.readUint32();
+    const Type = VIEW_TYPES[this.readUint32()] as ViewConstructor;
+    const width = Type === DataView ? 1 : (Type as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT;
+    if (how === VIEW_COPIED) {
+      const byteLength = this.readDouble();
+      const copy = new ArrayBuffer(byteLength);
+      new Uint8Array(copy).set(this.readRawBytes(byteLength) as Uint8Array);
+      return Type === DataView ? new DataView(copy) : new (Type as Uint8ArrayConstructor)(copy);
+    }
+    if (this.shared === undefined) throw cloneError('unexpected SharedArrayBuffer reference');
+    const sab = this.shared.get(this.readDouble());
+    const byteOffset = this.readDouble();
+    const byteLength = this.readDouble();
+    if (how === BARE_SHARED) return sab;
+    if (Type === DataView) return new DataView(sab as unknown as ArrayBuffer, byteOffset, byteLength);
+    return new (Type as Uint8ArrayConstructor)(sab as unknown as ArrayBuffer, byteOffset, byteLength / width);
+  }
+}
+
+/** A copy of `value` in which every bare `SharedArrayBuffer` is a `BareShared` view. */
+function wrapBareShared(value: unknown, seen = new Map<object, unknown>()): unknown {
+  if (value instanceof SharedArrayBuffer) return new BareShared(value as unknown as ArrayBuffer);
+  if (typeof value !== 'object' || value === null || ArrayBuffer.isView(value)) return value;
+  if (seen.has(value)) return seen.get(value);
+  if (Array.isArray(value)) {
+    const copy: unknown[] = new Array(value.length);
+    seen.set(value, copy);
+    for (let i = 0; i < value.length; i++) if (i in value) copy[i] = wrapBareShared(value[i], seen);
+    return copy;
+  }
+  if (value instanceof Map) {
+    const copy = new Map();
+    seen.set(value, copy);
+    for (const [k, v] of value) copy.set(wrapBareShared(k, seen), wrapBareShared(v, seen));
+    return copy;
+  }
+  if (value instanceof Set) {
+    const copy = new Set();
+    seen.set(value, copy);
+    for (const v of value) copy.add(wrapBareShared(v, seen));
+    return copy;
+  }
+  const proto = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) return value;
+  const copy: Record<string, unknown> = {};
+  seen.set(value, copy);
+  for (const key of Object.keys(value)) copy[key] = wrapBareShared((value as Record<string, unknown>)[key], seen);
+  return copy;
+}
+
+function serialize(value: unknown, shared: SharedMemoryTable | undefined): Buffer {
+  const serializer = new ViewSerializer(shared);
   serializer.writeHeader();
   try {
     serializer.writeValue(value);
   } catch (error) {
+    if (serializer.bareShared && shared !== undefined) return serialize(wrapBareShared(value), shared);
+    if (serializer.bareShared) throw cloneError('a SharedArrayBuffer cannot be shared with a child process');
     throw asCloneError(error);
   }
-  const body = serializer.releaseBuffer();
-  const header = Buffer.allocUnsafe(4 + 8 * serializer.ids.length);
-  header.writeUInt32LE(serializer.ids.length, 0);
-  serializer.ids.forEach((id, i) => header.writeDoubleLE(id, 4 + 8 * i));
-  return Buffer.concat([header, body]);
+  return serializer.releaseBuffer();
+}
+
+/**
+ * Encodes `value`: a string is `KIND_JSON` text, a `Uint8Array` is `KIND_CLONE` bytes. Throws a
+ * `DataCloneError` (a `TypeError` by that name) for a value that cannot be cloned.
+ */
+export function encode(value: unknown, shared?: SharedMemoryTable): string | Uint8Array {
+  if (jsonSafe(value, 0)) return JSON.stringify(value);
+  return serialize(value, shared);
 }
 
 export function kindOf(encoded: string | Uint8Array): number {
@@ -99,21 +200,21 @@ export function kindOf(encoded: string | Uint8Array): number {
 /** Decodes bytes `[start, end)` of `buf` written by `encode` with this `kind`. */
 export function decode(kind: number, buf: Buffer, start: number, end: number, shared?: SharedMemoryTable): unknown {
   if ((kind & KIND_MASK) === KIND_JSON) return JSON.parse(buf.toString('utf8', start, end));
-  const count = buf.readUInt32LE(start);
-  const bodyStart = start + 4 + 8 * count;
-  const deserializer = new v8.Deserializer(buf.subarray(bodyStart, end));
+  const deserializer = new ViewDeserializer(buf.subarray(start, end), shared);
   deserializer.readHeader();
-  for (let i = 0; i < count; i++) {
-    const id = buf.readDoubleLE(start + 4 + 8 * i);
-    if (shared === undefined) throw new DOMException('unexpected SharedArrayBuffer reference', 'DataCloneError');
-    deserializer.transferArrayBuffer(i, shared.get(id) as unknown as ArrayBuffer);
-  }
   return deserializer.readValue();
 }
 
+/** Python-side `DataCloneError`: a `TypeError` named as the DOM's, so that it is an `Error`. */
+export function cloneError(message: string): TypeError {
+  const error = new TypeError(message);
+  error.name = 'DataCloneError';
+  return error;
+}
+
 function asCloneError(error: unknown): unknown {
-  if (error instanceof Error && error.name === 'Error' && /could not be cloned/.test(error.message)) {
-    return new DOMException(error.message, 'DataCloneError');
+  if (error instanceof Error && (error.name === 'DataCloneError' || /could not be cloned/.test(error.message))) {
+    return error.name === 'DataCloneError' && error instanceof TypeError ? error : cloneError(error.message);
   }
   return error;
 }
@@ -164,6 +265,7 @@ export function describeError(error: unknown, depth = 0): ErrorDescriptor {
 
 function builtinName(error: Error): string | undefined {
   if (typeof DOMException !== 'undefined' && error instanceof DOMException) return 'DOMException';
+  if (error.name === 'DataCloneError' && error instanceof TypeError) return 'TypeError';
   if (error instanceof AggregateError) return 'AggregateError';
   for (let proto = Object.getPrototypeOf(error); proto !== null; proto = Object.getPrototypeOf(proto)) {
     const name = proto.constructor?.name;

@@ -31,10 +31,11 @@ export class Future<T = unknown> implements PromiseLike<T> {
   #value: T | undefined;
   #error: unknown;
   #failed = false;
-  #callbacks: Array<(f: Future<T>) => void> = [];
+  #callbacks: Array<(f: Future<T>) => void> | undefined;
   #promise: Promise<T> | undefined;
   #resolve: ((value: T) => void) | undefined;
   #reject: ((error: unknown) => void) | undefined;
+  #guarded = false;
   /** @internal */
   _link: TaskLink | undefined;
 
@@ -84,7 +85,7 @@ export class Future<T = unknown> implements PromiseLike<T> {
   addDoneCallback(fn: (f: Future<T>) => void): void {
     if (typeof fn !== 'function') throw new TypeError('addDoneCallback expects a function');
     if (this.done()) this.#invoke(fn);
-    else this.#callbacks.push(fn);
+    else (this.#callbacks ??= []).push(fn);
   }
 
   /** @internal Finished by raising (not cancelled). */
@@ -94,15 +95,15 @@ export class Future<T = unknown> implements PromiseLike<T> {
 
   /** @internal Removes a callback registered by `wait` or `asCompleted`. */
   _removeDoneCallback(fn: (f: Future<T>) => void): void {
-    const i = this.#callbacks.indexOf(fn);
-    if (i !== -1) this.#callbacks.splice(i, 1);
+    const i = this.#callbacks?.indexOf(fn) ?? -1;
+    if (i !== -1) this.#callbacks!.splice(i, 1);
   }
 
   then<R1 = T, R2 = never>(
     onfulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
     onrejected?: ((reason: any) => R2 | PromiseLike<R2>) | null,
   ): Promise<R1 | R2> {
-    return this.#outcome().then(onfulfilled, onrejected);
+    return this.#outcome(false).then(onfulfilled, onrejected);
   }
 
   /** Marks the future running; `false` if it was cancelled (the caller must not run it). */
@@ -153,7 +154,8 @@ export class Future<T = unknown> implements PromiseLike<T> {
 
   #runCallbacks(): void {
     const callbacks = this.#callbacks;
-    this.#callbacks = [];
+    if (callbacks === undefined) return;
+    this.#callbacks = undefined;
     for (const fn of callbacks) this.#invoke(fn);
   }
 
@@ -165,8 +167,15 @@ export class Future<T = unknown> implements PromiseLike<T> {
     }
   }
 
-  /** The shared promise of the outcome; it never reports an unhandled rejection by itself. */
-  #outcome(): Promise<T> {
+  /**
+   * The shared promise of the outcome. Unless the caller attaches handlers at once (`guard`
+   * false), it is marked handled, so that it never reports an unhandled rejection by itself.
+   */
+  #outcome(guard = true): Promise<T> {
+    if (guard && !this.#guarded) {
+      this.#guarded = true;
+      this.#outcome(false).catch(noop);
+    }
     if (this.#promise === undefined) {
       if (this.#state === 'finished') {
         this.#promise = this.#failed ? Promise.reject(this.#error) : Promise.resolve(this.#value as T);
@@ -178,7 +187,6 @@ export class Future<T = unknown> implements PromiseLike<T> {
           this.#reject = reject;
         });
       }
-      this.#promise.catch(noop);
     }
     return this.#promise;
   }

@@ -1,7 +1,7 @@
 import { MessageChannel, type MessagePort, receiveMessageOnPort, type ResourceLimits, Worker } from 'node:worker_threads';
 import path from 'node:path';
 
-import { encode, rebuildError } from './codec.js';
+import { cloneError, encode, rebuildError } from './codec.js';
 import { BrokenThreadPool, type BrokenExecutor } from './errors.js';
 import { PoolExecutor } from './executor.js';
 import { checkArray, checkEnv, checkPositiveInteger, checkStringArray, defaultWorkers } from './options.js';
@@ -102,8 +102,8 @@ export class ThreadPoolExecutor extends PoolExecutor {
       env: this.#options.env,
     } as ConstructorParameters<typeof Worker>[1]);
     worker.unref();
-    port1.unref();
     port1.on('message', (message: WorkerMessage) => this.#onMessage(message));
+    port1.unref(); // after `on('message')`, which refs the port again
     let crash: unknown;
     worker.on('error', (error) => (crash = error));
     worker.on('exit', (code) => {
@@ -149,7 +149,7 @@ export class ThreadPoolExecutor extends PoolExecutor {
       for (const { port } of this.#workers.values()) this.#drainPort(port);
       sab = this.#sharedById.get(id);
     }
-    if (sab === undefined) throw new DOMException(`unknown SharedArrayBuffer ${id}`, 'DataCloneError');
+    if (sab === undefined) throw cloneError(`unknown SharedArrayBuffer ${id}`);
     return sab;
   }
 

@@ -5,7 +5,7 @@
  */
 import { receiveMessageOnPort, workerData } from 'node:worker_threads';
 
-import { decode, encode, type SharedMemoryTable } from './codec.js';
+import { cloneError, decode, type SharedMemoryTable } from './codec.js';
 import { NativePool, TAKE_IDLE } from './native.js';
 import type { WorkerConfig, WorkerMessage } from './thread-pool.js';
 import { Runner } from './runner.js';
@@ -34,7 +34,7 @@ class SharedMemory implements SharedMemoryTable {
     let sab = this.#byId.get(id);
     while (sab === undefined) {
       const received = receiveMessageOnPort(port);
-      if (received === undefined) throw new DOMException(`unknown SharedArrayBuffer ${id}`, 'DataCloneError');
+      if (received === undefined) throw cloneError(`unknown SharedArrayBuffer ${id}`);
       const message = received.message as WorkerMessage;
       if (message.type === 'shared') {
         this.#byId.set(message.id, message.sab);

@@ -8,6 +8,7 @@ use std::sync::{mpsc, Arc, Condvar, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use concurrent_futures_core::scheduler::LINGER;
 use concurrent_futures_core::{Completion, Dispatch, Payload, Pool, Slot, State, Stats, Status, SubmitError, Take, TaskId};
 
 fn payload(tag: u8) -> Payload {
@@ -18,8 +19,10 @@ fn items_payload(tag: u8, items: u32) -> Payload {
     Payload { func: 0, items, kind: 0, data: vec![tag] }
 }
 
+/// Workers park at once: these tests call `take` from one thread, where nobody could submit
+/// while a worker lingers. The linger tests below set their own.
 fn pool(max_workers: usize) -> Pool {
-    Pool::new(max_workers, None, Box::new(|| {}))
+    Pool::new(max_workers, None, Box::new(|| {})).with_linger(Duration::ZERO, 0)
 }
 
 /// A pool whose waker counts its calls.
@@ -29,7 +32,7 @@ fn counted_pool(max_workers: usize, max_tasks: Option<u64>) -> (Pool, Arc<Atomic
     let pool = Pool::new(max_workers, max_tasks, Box::new(move || {
         counter.fetch_add(1, Ordering::SeqCst);
     }));
-    (pool, wakes)
+    (pool.with_linger(Duration::ZERO, 0), wakes)
 }
 
 fn submit(pool: &Pool, tag: u8) -> (TaskId, Dispatch) {
@@ -368,6 +371,75 @@ fn registered_functions_are_found_by_index() {
     assert_eq!(pool.function(2), None);
 }
 
+/// A pool whose slot 0 worker has run one record and is free again, lingering `linger` when idle.
+fn lingering_pool(max_workers: usize, linger: Duration, max_lingering: usize) -> Arc<Pool> {
+    let pool = Pool::new(max_workers, None, Box::new(|| {})).with_linger(linger, max_lingering);
+    submit(&pool, 0);
+    run(&pool, 0, pool.take(0, 0));
+    Arc::new(pool)
+}
+
+fn wait_until_idle(pool: &Pool, idle: usize) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while pool.stats().idle != idle {
+        assert!(Instant::now() < deadline, "never {idle} idle: {:?}", pool.stats());
+        thread::yield_now();
+    }
+}
+
+#[test]
+fn submit_claims_a_lingering_worker_without_a_doorbell() {
+    let pool = lingering_pool(1, Duration::from_secs(30), 1);
+    let worker = thread::spawn({
+        let pool = Arc::clone(&pool);
+        move || tags(pool.take(0, 0))
+    });
+    wait_until_idle(&pool, 1); // a lingering worker is listed idle
+    assert_eq!(submit(&pool, 1).1, Dispatch::Claimed(0));
+    assert_eq!(worker.join().unwrap(), [1], "it found the work without its doorbell");
+}
+
+#[test]
+fn worker_parks_when_its_linger_ends() {
+    let pool = lingering_pool(1, Duration::from_millis(2), 1);
+    let start = Instant::now();
+    assert_eq!(pool.take(0, 0), Take::Idle);
+    assert!(start.elapsed() >= Duration::from_millis(2));
+    assert_eq!(submit(&pool, 1).1, Dispatch::Wake(0), "a parked worker needs its doorbell");
+}
+
+#[test]
+fn no_more_than_max_lingering_workers_linger() {
+    let pool = Arc::new(Pool::new(2, None, Box::new(|| {})).with_linger(Duration::from_millis(300), 1));
+    submit(&pool, 0);
+    submit(&pool, 1);
+    let (first, second) = (pool.take(0, 0), pool.take(1, 0));
+    run(&pool, 0, first);
+    run(&pool, 1, second);
+    let lingerer = thread::spawn({
+        let pool = Arc::clone(&pool);
+        move || pool.take(0, 0)
+    });
+    wait_until_idle(&pool, 1);
+    let start = Instant::now();
+    assert_eq!(pool.take(1, 0), Take::Idle);
+    assert!(start.elapsed() < Duration::from_millis(300), "the second worker parked at once");
+    assert_eq!(lingerer.join().unwrap(), Take::Idle);
+}
+
+#[test]
+fn shutdown_rings_only_parked_workers() {
+    let pool = lingering_pool(1, Duration::from_millis(50), 1);
+    let worker = thread::spawn({
+        let pool = Arc::clone(&pool);
+        move || pool.take(0, 0)
+    });
+    wait_until_idle(&pool, 1);
+    let report = pool.shutdown(false);
+    assert!(report.wake.is_empty(), "a lingering worker sees the shutdown by itself");
+    assert_eq!(worker.join().unwrap(), Take::Exit);
+}
+
 /// A worker's doorbell: the main thread rings it, the parked worker waits for it.
 #[derive(Default)]
 struct Doorbell {
@@ -412,10 +484,11 @@ fn stress_every_record_completes_once_or_is_cancelled() {
     let pool = {
         let (woken, wakes) = (Arc::clone(&woken), Arc::clone(&wakes));
         // Recycling every 700 records also exercises worker_exited → Spawn under load.
-        Arc::new(Pool::new(WORKERS, Some(700), Box::new(move || {
+        let pool = Pool::new(WORKERS, Some(700), Box::new(move || {
             wakes.fetch_add(1, Ordering::SeqCst);
             woken.store(true, Ordering::SeqCst);
-        })))
+        }));
+        Arc::new(pool.with_linger(LINGER, 2))
     };
     let doorbells: Arc<Vec<Doorbell>> = Arc::new((0..WORKERS).map(|_| Doorbell::default()).collect());
     let (exit_tx, exits) = mpsc::channel::<Slot>();
@@ -438,6 +511,7 @@ fn stress_every_record_completes_once_or_is_cancelled() {
     let dispatch = |d: Dispatch, threads: &mut Vec<thread::JoinHandle<()>>| match d {
         Dispatch::Nothing => {}
         Dispatch::Wake(slot) => doorbells[slot as usize].ring(),
+        Dispatch::Claimed(_) => {}
         Dispatch::Spawn(slot) => spawn(slot, threads),
     };
 

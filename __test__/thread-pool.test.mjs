@@ -1,0 +1,442 @@
+import test from 'ava';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+import {
+  BrokenThreadPool,
+  CancelledError,
+  Executor,
+  Future,
+  InvalidStateError,
+  ShutdownError,
+  task,
+  ThreadPoolExecutor,
+} from '../esm/index.mjs';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const fixture = (name) => path.join(here, 'fixtures', name);
+const tasks = pathToFileURL(fixture('tasks.mjs'));
+const run = (file) => promisify(execFile)(process.execPath, [file], { encoding: 'utf8', timeout: 20_000 });
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const slow = (ms, value) => new Promise((resolve) => setTimeout(() => resolve(value), ms));
+
+async function withPool(options, body) {
+  const ex = new ThreadPoolExecutor(options);
+  try {
+    return await body(ex);
+  } finally {
+    await ex.shutdown({ cancelFutures: true });
+  }
+}
+
+test('submit runs a self-contained function on a worker thread', async (t) => {
+  await withPool({}, async (ex) => {
+    t.true(ex instanceof Executor);
+    const f = ex.submit((a, b) => a ** b, 2, 10);
+    t.true(f instanceof Future);
+    t.is(await f.result(), 1024);
+    t.is(await f, 1024);
+    t.is(String(f), '<Future state=finished returned number>');
+    const workerThread = await ex.submit(task(tasks, 'threadId'));
+    t.true(workerThread > 0, 'ran off the main thread');
+  });
+});
+
+test('function forms: declaration, expression, arrow, async, method shorthand', async (t) => {
+  await withPool({ maxWorkers: 2 }, async (ex) => {
+    function declared(x) {
+      return x + 1;
+    }
+    const expressed = function (x) {
+      return x + 2;
+    };
+    const holder = {
+      method(x) {
+        return x + 3;
+      },
+    };
+    t.is(await ex.submit(declared, 1), 2);
+    t.is(await ex.submit(expressed, 1), 3);
+    t.is(await ex.submit(async (x) => x + 4, 1), 5);
+    t.is(await ex.submit(holder.method, 1), 4);
+    t.is(await ex.submit((ms) => new Promise((r) => setTimeout(() => r('awaited'), ms)), 20), 'awaited');
+  });
+});
+
+test('built-ins reachable from globalThis are sent by path', async (t) => {
+  await withPool({ maxWorkers: 1 }, async (ex) => {
+    t.is(await ex.submit(Math.pow, 3, 4), 81);
+    t.is(await ex.submit(JSON.stringify, { a: [1] }), '{"a":[1]}');
+    t.is(await ex.submit(Math.max, 1, 9, 4), 9);
+    t.is(await ex.submit(parseInt, 'ff', 16), 255);
+  });
+});
+
+test('task() references: ESM default and named, CommonJS module.exports and named, URL and relative', async (t) => {
+  await withPool({ maxWorkers: 1 }, async (ex) => {
+    t.is(await ex.submit(task(tasks), 7), 49);
+    t.is(await ex.submit(task(tasks, 'add'), 2, 3), 5);
+    t.is(await ex.submit(task(tasks.href, 'later'), 'x', 5), 'x');
+    t.is(await ex.submit(task(fixture('tasks.cjs')), 5), 15);
+    t.is(await ex.submit(task(fixture('tasks.cjs'), 'negate'), 5), -5);
+    const relative = path.relative(process.cwd(), fixture('tasks.mjs'));
+    t.is(await ex.submit(task(relative.startsWith('.') ? relative : `./${relative}`, 'add'), 1, 1), 2);
+    const missing = await t.throwsAsync(ex.submit(task(tasks, 'notAFunction')));
+    t.true(missing instanceof TypeError);
+    const absent = await t.throwsAsync(ex.submit(task(fixture('no-such-module.mjs'))));
+    t.regex(absent.message, /no-such-module|Cannot find/);
+  });
+});
+
+test('what cannot be submitted is a TypeError from submit itself', async (t) => {
+  await withPool({ maxWorkers: 1 }, async (ex) => {
+    const bound = ((x) => x).bind(null);
+    t.throws(() => ex.submit(bound, 1), { instanceOf: TypeError, message: /bound function/ });
+    t.throws(() => ex.submit(class Foo {}, 1), { instanceOf: TypeError, message: /class/ });
+    const unreachable = Object.getOwnPropertyDescriptor(Object.prototype, '__proto__').get;
+    t.throws(() => ex.submit(unreachable), { instanceOf: TypeError, message: /not reachable from globalThis/ });
+    t.throws(() => ex.submit(42), { instanceOf: TypeError });
+    t.throws(() => ex.submit(null), { instanceOf: TypeError });
+    t.is(await ex.submit((x) => x, 'still usable'), 'still usable');
+  });
+});
+
+test('a function that captures an outer variable fails with a ReferenceError that explains why', async (t) => {
+  await withPool({ maxWorkers: 1 }, async (ex) => {
+    const factor = 3;
+    const error = await t.throwsAsync(ex.submit((x) => x * factor, 2));
+    t.true(error instanceof ReferenceError);
+    t.regex(error.message, /factor is not defined/);
+    t.regex(error.message, /sent to workers by their source/);
+  });
+});
+
+test('values round-trip with structured-clone semantics', async (t) => {
+  await withPool({ maxWorkers: 1 }, async (ex) => {
+    const identity = (v) => v;
+    const values = [
+      0,
+      -0,
+      NaN,
+      Infinity,
+      'text ünïcødé \u{1F600}',
+      null,
+      undefined,
+      true,
+      12345678901234567890n,
+      [1, , 3],
+      { nested: { deep: [1, { x: 'y' }] } },
+      new Date(0),
+      new Map([[1, { a: 2 }]]),
+      new Set(['a', 'b']),
+      /re/gi,
+      new Uint8Array([1, 2, 3]),
+      new Float64Array([0.5, -1]),
+      Object.create(null),
+    ];
+    for (const value of values) t.deepEqual(await ex.submit(identity, value), value);
+    t.true(Object.is(await ex.submit(identity, -0), -0));
+    t.is(await ex.submit(() => undefined), undefined);
+    t.deepEqual(await ex.submit((...args) => args.length, 1, 2, 3), 3);
+  });
+});
+
+test('a SharedArrayBuffer is shared with the workers, not copied', async (t) => {
+  await withPool({ maxWorkers: 2 }, async (ex) => {
+    const sab = new SharedArrayBuffer(16);
+    const view = new Int32Array(sab);
+    await Promise.all([0, 1, 2, 3].map((i) => ex.submit((a, i) => Atomics.store(a, i, i + 10), view, i)));
+    t.deepEqual([...view], [10, 11, 12, 13]);
+    const returned = await ex.submit((a) => a, view);
+    returned[0] = 99;
+    t.is(view[0], 99, 'the returned view is over the same memory');
+    const fresh = await ex.submit(() => {
+      const a = new Int32Array(new SharedArrayBuffer(8));
+      a[1] = 7;
+      return a;
+    });
+    t.true(fresh.buffer instanceof SharedArrayBuffer);
+    t.is(fresh[1], 7);
+  });
+});
+
+test('an argument that cannot be cloned fails that submit and the executor keeps working', async (t) => {
+  await withPool({ maxWorkers: 1 }, async (ex) => {
+    const error = t.throws(() => ex.submit((f) => f, () => 1));
+    t.is(error.name, 'DataCloneError');
+    t.throws(() => ex.submit((s) => s, Symbol('nope')), { name: 'DataCloneError' });
+    t.is(await ex.submit((x) => x + 1, 1), 2);
+  });
+});
+
+test('a result that cannot be cloned fails that future and the executor keeps working', async (t) => {
+  await withPool({ maxWorkers: 1 }, async (ex) => {
+    const error = await t.throwsAsync(ex.submit(() => () => 1));
+    t.is(error.name, 'DataCloneError');
+    t.is(await ex.submit((x) => x * 2, 21), 42);
+  });
+});
+
+test('errors keep name, message, own properties, cause, class and the worker stack', async (t) => {
+  await withPool({ maxWorkers: 1 }, async (ex) => {
+    const range = await t.throwsAsync(ex.submit((n) => new Array(n), -1));
+    t.true(range instanceof RangeError);
+    t.is(range.name, 'RangeError');
+
+    const coded = await t.throwsAsync(
+      ex.submit(() => {
+        const e = new TypeError('bad thing', { cause: new Error('root cause') });
+        e.code = 'E_BAD';
+        e.details = { n: 1 };
+        throw e;
+      }),
+    );
+    t.true(coded instanceof TypeError);
+    t.is(coded.message, 'bad thing');
+    t.is(coded.code, 'E_BAD');
+    t.deepEqual(coded.details, { n: 1 });
+    t.true(coded.cause instanceof Error);
+    t.is(coded.cause.message, 'root cause');
+    t.regex(coded.stack, /bad thing/);
+    t.regex(coded.stack, /\n\s+at /, 'the worker-side stack is kept');
+
+    const custom = await t.throwsAsync(
+      ex.submit(() => {
+        class ValidationError extends Error {
+          constructor(m) {
+            super(m);
+            this.name = 'ValidationError';
+          }
+        }
+        throw new ValidationError('nope');
+      }),
+    );
+    t.is(custom.name, 'ValidationError');
+    t.is(custom.message, 'nope');
+    t.true(custom instanceof Error);
+
+    const aggregate = await t.throwsAsync(ex.submit(() => Promise.any([Promise.reject(new Error('a'))])));
+    t.true(aggregate instanceof AggregateError);
+    t.is(aggregate.errors[0].message, 'a');
+
+    const rejected = await t.throwsAsync(ex.submit(async () => Promise.reject(new SyntaxError('async'))));
+    t.true(rejected instanceof SyntaxError);
+  });
+});
+
+test('a thrown non-Error arrives as itself', async (t) => {
+  await withPool({ maxWorkers: 1 }, async (ex) => {
+    t.is(await ex.submit(() => { throw 42; }).exception(), 42);
+    t.deepEqual(await ex.submit(() => { throw { reason: 'x' }; }).exception(), { reason: 'x' });
+    t.is(await ex.submit(() => { throw 'text'; }).exception(), 'text');
+    t.is(await ex.submit(() => 1).exception(), undefined);
+  });
+});
+
+test('maxWorkers and maxTasksPerWorker are checked, naming the option', (t) => {
+  for (const bad of [0, -1, 1.5, NaN, Infinity]) {
+    t.throws(() => new ThreadPoolExecutor({ maxWorkers: bad }), { instanceOf: RangeError, message: /maxWorkers/ });
+  }
+  for (const bad of ['2', null, {}]) {
+    t.throws(() => new ThreadPoolExecutor({ maxWorkers: bad }), { instanceOf: TypeError, message: /maxWorkers/ });
+  }
+  t.throws(() => new ThreadPoolExecutor({ maxTasksPerWorker: 0 }), { instanceOf: RangeError, message: /maxTasksPerWorker/ });
+  t.throws(() => new ThreadPoolExecutor({ initializer: 5 }), { instanceOf: TypeError, message: /initializer/ });
+  t.throws(() => new ThreadPoolExecutor({ initargs: 5 }), { instanceOf: TypeError, message: /initargs/ });
+  t.throws(() => new ThreadPoolExecutor({ execArgv: 'x' }), { instanceOf: TypeError, message: /execArgv/ });
+  t.is(new ThreadPoolExecutor().maxWorkers, os.availableParallelism());
+  t.is(new ThreadPoolExecutor({ maxWorkers: 3 }).maxWorkers, 3);
+});
+
+test('workers start lazily, idle ones are reused, never more than maxWorkers', async (t) => {
+  await withPool({ maxWorkers: 3 }, async (ex) => {
+    t.deepEqual(ex.stats(), { workers: 0, idle: 0, queued: 0, running: 0, completed: 0 });
+    await ex.submit((x) => x, 1);
+    await ex.submit((x) => x, 2);
+    await ex.submit((x) => x, 3);
+    t.is(ex.stats().workers, 1, 'an idle worker is reused before a new one starts');
+    const many = Array.from({ length: 30 }, (_, i) => ex.submit((ms) => new Promise((r) => setTimeout(r, ms)), 20 + i));
+    t.true(ex.stats().workers <= 3);
+    await Promise.all(many);
+    const stats = ex.stats();
+    t.is(stats.workers, 3);
+    t.is(stats.completed, 33);
+    t.is(stats.queued, 0);
+    t.is(stats.running, 0);
+  });
+});
+
+test('stats() counts queued, running and completed', async (t) => {
+  await withPool({ maxWorkers: 1 }, async (ex) => {
+    const gate = new Int32Array(new SharedArrayBuffer(4));
+    const blocker = ex.submit((g) => { Atomics.wait(g, 0, 0); return 'released'; }, gate);
+    const queued = [1, 2, 3].map((x) => ex.submit((v) => v, x));
+    while (!blocker.running()) await sleep(5);
+    t.like(ex.stats(), { workers: 1, idle: 0, queued: 3, running: 1, completed: 0 });
+    Atomics.store(gate, 0, 1);
+    Atomics.notify(gate, 0);
+    t.is(await blocker, 'released');
+    t.deepEqual(await Promise.all(queued), [1, 2, 3]);
+    t.like(ex.stats(), { queued: 0, running: 0, completed: 4 });
+  });
+});
+
+test('cancel(): a queued future is cancelled and never runs; a running one is not', async (t) => {
+  await withPool({ maxWorkers: 1 }, async (ex) => {
+    const gate = new Int32Array(new SharedArrayBuffer(8));
+    const running = ex.submit((g) => { Atomics.wait(g, 0, 0); return 'ran'; }, gate);
+    const queued = ex.submit((g) => { Atomics.store(g, 1, 1); return 'should not run'; }, gate);
+    while (!running.running()) await sleep(5);
+    t.false(running.cancel());
+    t.true(queued.cancel());
+    t.true(queued.cancel(), 'cancelling twice still answers true');
+    t.true(queued.cancelled());
+    t.true(queued.done());
+    await t.throwsAsync(queued.result(), { instanceOf: CancelledError });
+    Atomics.store(gate, 0, 1);
+    Atomics.notify(gate, 0);
+    t.is(await running, 'ran');
+    t.false(running.cancel());
+    await ex.shutdown();
+    t.is(Atomics.load(gate, 1), 0, 'the cancelled task never ran');
+  });
+});
+
+test('result() and exception() time out with TimeoutError and the task keeps running', async (t) => {
+  await withPool({ maxWorkers: 1 }, async (ex) => {
+    const f = ex.submit((ms) => new Promise((r) => setTimeout(() => r('late'), ms)), 200);
+    await t.throwsAsync(f.result(10), { name: 'TimeoutError' });
+    await t.throwsAsync(f.result(0), { name: 'TimeoutError' });
+    await t.throwsAsync(f.exception(10), { name: 'TimeoutError' });
+    t.is(await f.result(), 'late');
+  });
+});
+
+test('executor futures refuse setResult when done, as bare ones do', async (t) => {
+  await withPool({ maxWorkers: 1 }, async (ex) => {
+    const f = ex.submit(() => 1);
+    await f;
+    t.throws(() => f.setResult(2), { instanceOf: InvalidStateError });
+    t.throws(() => f.setException(new Error('x')), { instanceOf: InvalidStateError });
+  });
+});
+
+test('shutdown: submit afterwards throws ShutdownError; shutdown is idempotent', async (t) => {
+  const ex = new ThreadPoolExecutor({ maxWorkers: 2 });
+  const f = ex.submit((x) => x, 5);
+  await ex.shutdown();
+  t.is(await f, 5);
+  t.throws(() => ex.submit((x) => x, 1), { instanceOf: ShutdownError });
+  t.throws(() => ex.map((x) => x, [1]), { instanceOf: ShutdownError });
+  await ex.shutdown();
+  await ex.shutdown({ wait: false });
+  t.is(ex.stats().workers, 0, 'shutdown({ wait: true }) resolves after every worker exited');
+});
+
+test('shutdown({ wait: true }) waits for pending work to finish', async (t) => {
+  const ex = new ThreadPoolExecutor({ maxWorkers: 1 });
+  const fs = [30, 30, 30].map((ms) => ex.submit((m) => new Promise((r) => setTimeout(() => r(m), m)), ms));
+  await ex.shutdown();
+  t.true(fs.every((f) => f.done() && !f.cancelled()));
+});
+
+test('shutdown({ cancelFutures: true }) cancels what has not started', async (t) => {
+  const ex = new ThreadPoolExecutor({ maxWorkers: 1 });
+  const gate = new Int32Array(new SharedArrayBuffer(4));
+  const first = ex.submit((g) => { Atomics.wait(g, 0, 0); return 'first'; }, gate);
+  const rest = [1, 2, 3, 4].map((x) => ex.submit((v) => v, x));
+  while (!first.running()) await sleep(5);
+  const done = ex.shutdown({ cancelFutures: true });
+  t.true(rest.every((f) => f.cancelled()));
+  Atomics.store(gate, 0, 1);
+  Atomics.notify(gate, 0);
+  await done;
+  t.is(await first, 'first');
+});
+
+test('shutdown({ wait: false }) resolves at once while work drains', async (t) => {
+  const ex = new ThreadPoolExecutor({ maxWorkers: 1 });
+  const f = ex.submit((ms) => new Promise((r) => setTimeout(() => r('drained'), ms)), 100);
+  await ex.shutdown({ wait: false });
+  t.false(f.done());
+  t.is(await f, 'drained');
+});
+
+test('Symbol.asyncDispose shuts the executor down', async (t) => {
+  const ex = new ThreadPoolExecutor({ maxWorkers: 1 });
+  const f = ex.submit((x) => x, 1);
+  await ex[Symbol.asyncDispose]();
+  t.true(f.done());
+  t.throws(() => ex.submit((x) => x, 1), { instanceOf: ShutdownError });
+});
+
+test('an initializer runs once per worker before its tasks, with initargs', async (t) => {
+  await withPool(
+    { maxWorkers: 1, initializer: (a, b) => { globalThis.configured = a + b; }, initargs: [20, 22] },
+    async (ex) => {
+      t.is(await ex.submit(() => globalThis.configured), 42);
+    },
+  );
+});
+
+test('a failing initializer breaks the pool: pending futures and later submits get BrokenThreadPool', async (t) => {
+  const ex = new ThreadPoolExecutor({
+    maxWorkers: 2,
+    initializer: () => {
+      throw new Error('init failed');
+    },
+  });
+  const fs = [1, 2, 3].map((x) => ex.submit((v) => v, x));
+  for (const f of fs) {
+    const error = await t.throwsAsync(f.result());
+    t.true(error instanceof BrokenThreadPool);
+  }
+  const error = t.throws(() => ex.submit((x) => x, 1), { instanceOf: BrokenThreadPool });
+  t.regex(String(error.cause?.message ?? error.message), /init/);
+  await ex.shutdown();
+  t.throws(() => ex.submit((x) => x, 1), { instanceOf: BrokenThreadPool }, 'broken is checked before shutdown');
+});
+
+test('a worker that exits mid-task breaks the pool', async (t) => {
+  const ex = new ThreadPoolExecutor({ maxWorkers: 1 });
+  const dying = ex.submit(task(tasks, 'exitNow'), 3);
+  const pending = [1, 2].map((x) => ex.submit((v) => v, x));
+  await t.throwsAsync(dying.result(), { instanceOf: BrokenThreadPool });
+  for (const f of pending) await t.throwsAsync(f.result(), { instanceOf: BrokenThreadPool });
+  t.throws(() => ex.submit((x) => x, 1), { instanceOf: BrokenThreadPool });
+  await ex.shutdown();
+  t.is(ex.stats().workers, 0);
+});
+
+test('maxTasksPerWorker recycles a worker after that many tasks', async (t) => {
+  await withPool({ maxWorkers: 1, maxTasksPerWorker: 2 }, async (ex) => {
+    const ids = [];
+    for (let i = 0; i < 5; i++) ids.push(await ex.submit(task(tasks, 'threadId')));
+    t.is(ids[0], ids[1]);
+    t.not(ids[1], ids[2]);
+    t.is(ids[2], ids[3]);
+    t.not(ids[3], ids[4]);
+  });
+});
+
+test('env and execArgv reach the workers', async (t) => {
+  await withPool({ maxWorkers: 1, env: { CF_TEST_VALUE: 'from-env' }, execArgv: ['--no-warnings'] }, async (ex) => {
+    t.is(await ex.submit(() => process.env.CF_TEST_VALUE), 'from-env');
+    t.deepEqual(await ex.submit(() => process.execArgv), ['--no-warnings']);
+  });
+});
+
+test('an idle executor never keeps the process alive; pending work does', async (t) => {
+  const idle = await run(fixture('lifetime.mjs'));
+  t.is(idle.stdout.trim(), '10,20,30');
+  const pending = await run(fixture('pending.mjs'));
+  t.is(pending.stdout.trim(), 'late result');
+});
+
+test('the CommonJS entry point exports the same classes as the ESM one', async (t) => {
+  const result = await run(fixture('cjs-consumer.cjs'));
+  t.deepEqual(JSON.parse(result.stdout), { value: 15, same: true });
+});
