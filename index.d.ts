@@ -31,8 +31,12 @@ export declare class NativePool {
   cancel(id: number): boolean
   /** The record's state (0 pending, 1 running, 2 cancelled, 3 finished), or -1 once settled. */
   state(id: number): number
-  /** Worker side: a batch of frames to run, or 0 (parked: wait for the doorbell) or 1 (exit). */
-  take(slot: number, recordCostNs: number): Buffer | number
+  /**
+   * Worker side: a batch of frames to run, or 0 (parked: wait for the doorbell) or 1 (exit).
+   * `linger`: spin briefly for work before parking (a worker thread); `false` on the main
+   * thread, which must never block.
+   */
+  take(slot: number, recordCostNs: number, linger: boolean): Buffer | number
   /** Worker side: the outcomes of the last batch, as frames. */
   complete(slot: number, frames: Uint8Array): void
   /** Main side: every completion so far as frames, or `null` when there is none. */

@@ -6,7 +6,7 @@ const N = 10000;
 const mk = {
   tinypool: () => { const p = new Tinypool({ filename: W + 'piscina.mjs', minThreads: 2, maxThreads: 2, runtime: 'child_process' }); return { run: (x) => p.run(x, { name: 'inc' }), close: () => p.destroy() }; },
   workerpool: () => { const p = workerpool.pool(W + 'workerpool.cjs', { minWorkers: 2, maxWorkers: 2, workerType: 'process' }); return { run: (x) => p.exec('inc', [x]), close: () => p.terminate() }; },
-  poolifier: () => { const p = new FixedClusterPool(2, W + 'poolifier-cluster.mjs'); return { run: (x) => p.execute(x, 'inc'), close: () => p.destroy() }; },
+  poolifier: () => { const p = new FixedClusterPool(2, W + 'poolifier-cluster.cjs'); return { run: (x) => p.execute(x, 'inc'), close: () => p.destroy() }; },
 };
 for (const name of process.argv.slice(2)) {
   const p = mk[name]();

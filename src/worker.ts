@@ -61,7 +61,7 @@ async function main(): Promise<void> {
   }
   let recordCostNs = 0;
   for (;;) {
-    const batch = pool.take(slot, recordCostNs);
+    const batch = pool.take(slot, recordCostNs, true);
     if (typeof batch === 'number') {
       if (batch !== TAKE_IDLE) return;
       Atomics.wait(doorbells, slot, 0);

@@ -210,15 +210,27 @@ impl Pool {
     pub fn take(&self, slot: Slot, record_cost_ns: u64) -> Take {
         let mut deadline = None;
         loop {
-            match self.try_take(slot, record_cost_ns, &mut deadline) {
+            match self.try_take(slot, record_cost_ns, &mut deadline, true) {
                 Some(take) => return take,
                 None => self.linger_until(deadline.expect("set when lingering")),
             }
         }
     }
 
+    /// As [`Pool::take`], but parks at once instead of lingering: for a caller that must not
+    /// block, such as the main thread taking work on behalf of a child process.
+    pub fn take_now(&self, slot: Slot, record_cost_ns: u64) -> Take {
+        self.try_take(slot, record_cost_ns, &mut None, false).expect("never lingers")
+    }
+
     /// One look at the queue under the lock; `None` means "linger and look again".
-    fn try_take(&self, slot: Slot, record_cost_ns: u64, deadline: &mut Option<std::time::Instant>) -> Option<Take> {
+    fn try_take(
+        &self,
+        slot: Slot,
+        record_cost_ns: u64,
+        deadline: &mut Option<std::time::Instant>,
+        may_linger: bool,
+    ) -> Option<Take> {
         let mut shared = lock(&self.shared);
         let Shared { queue, workers, shutdown, broken } = &mut *shared;
         if *broken || workers.slot(slot).is_none() {
@@ -250,7 +262,7 @@ impl Pool {
             return Some(Take::Exit);
         }
         let lingering_now = workers.slot(slot).is_some_and(|s| s.state == WorkerState::Lingering);
-        let may_linger = lingering_now || workers.lingering_count() < self.max_lingering;
+        let may_linger = may_linger && (lingering_now || workers.lingering_count() < self.max_lingering);
         let now_lingering = match *deadline {
             _ if !may_linger => false,
             None if !self.linger.is_zero() => {

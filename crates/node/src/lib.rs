@@ -177,9 +177,22 @@ impl NativePool {
     }
 
     /// Worker side: a batch of frames to run, or 0 (parked: wait for the doorbell) or 1 (exit).
+    /// `linger`: spin briefly for work before parking (a worker thread); `false` on the main
+    /// thread, which must never block.
     #[napi]
-    pub fn take<'env>(&self, env: &'env Env, slot: u32, record_cost_ns: f64) -> Result<Either<BufferSlice<'env>, u32>> {
-        match self.pool.take(slot, record_cost_ns as u64) {
+    pub fn take<'env>(
+        &self,
+        env: &'env Env,
+        slot: u32,
+        record_cost_ns: f64,
+        linger: bool,
+    ) -> Result<Either<BufferSlice<'env>, u32>> {
+        let take = if linger {
+            self.pool.take(slot, record_cost_ns as u64)
+        } else {
+            self.pool.take_now(slot, record_cost_ns as u64)
+        };
+        match take {
             Take::Idle => Ok(Either::B(0)),
             Take::Exit => Ok(Either::B(1)),
             Take::Work(batch) => {
