@@ -17,6 +17,8 @@ export const KIND_CLONE = 1;
 export const OUTCOME_ERROR = 0x10;
 /** Flags a record that carries a `map` chunk: a list of argument lists, one outcome per item. */
 export const RECORD_CHUNK = 0x20;
+/** With `RECORD_CHUNK`: each item is an argument list (several inputs), not the only argument. */
+export const RECORD_SPREAD = 0x40;
 const KIND_MASK = 0x0f;
 
 /** Maps shared memory to ids and back, so that it crosses by reference. */

@@ -1,9 +1,9 @@
 import os from 'node:os';
 
 import { BrokenExecutor, CancelledError, ShutdownError } from './errors.js';
-import { decode, decodeOutcome, encode, KIND_CLONE, KIND_JSON, RECORD_CHUNK, rebuildError, type SharedMemoryTable } from './codec.js';
+import { decode, decodeOutcome, encode, KIND_CLONE, KIND_JSON, RECORD_CHUNK, RECORD_SPREAD, rebuildError, type SharedMemoryTable } from './codec.js';
 import { Future, type TaskLink } from './future.js';
-import { MapRun, parseMapArguments, type MapOptions, type MapSource } from './map.js';
+import { MapRun, parseMapArguments, type ChunkResults, type MapOptions, type MapSource } from './map.js';
 import {
   DISPATCH_SPAWN,
   NativePool,
@@ -71,14 +71,16 @@ export abstract class Executor {
   /** @internal Where `map` sends its chunks; by default, one `submit` per item. */
   _mapSink(fn: TaskFn<any[], unknown>): MapSource {
     return {
-      submitChunk: (argsList) => {
-        const futures = argsList.map((args) => this.submit(fn, ...(args as unknown[])));
-        return {
-          cancel: () => futures.forEach((f) => f.cancel()),
-          outcomes: Promise.all(
-            futures.map((f) => f.then((value): [boolean, unknown] => [true, value], (error): [boolean, unknown] => [false, error])),
+      submitChunk: (items, spread) => {
+        const futures = items.map((item) => (spread ? this.submit(fn, ...(item as unknown[])) : this.submit(fn, item)));
+        const results: ChunkResults = { values: [], errors: new Map() };
+        const settled = futures.map((f, i) =>
+          f.then(
+            (value) => void (results.values[i] = value),
+            (error) => void results.errors!.set(i, error),
           ),
-        };
+        );
+        return { cancel: () => futures.forEach((f) => f.cancel()), outcomes: Promise.all(settled).then(() => results) };
       },
     };
   }
@@ -86,7 +88,7 @@ export abstract class Executor {
 
 /** A chunk of a `map`, in flight as one record. */
 interface PendingChunk {
-  resolve(outcomes: Array<[boolean, unknown]>): void;
+  resolve(results: ChunkResults): void;
   items: number;
 }
 
@@ -149,11 +151,12 @@ export abstract class PoolExecutor extends Executor implements SharedMemoryTable
   override _mapSink(fn: TaskFn<any[], unknown>): MapSource {
     const func = this.#functionIndex(fn, 'map()');
     return {
-      submitChunk: (argsList) => {
+      submitChunk: (items, spread) => {
         this._checkOpen();
         let resolve!: PendingChunk['resolve'];
-        const outcomes = new Promise<Array<[boolean, unknown]>>((r) => (resolve = r));
-        const id = this.#push(func, argsList.length, encode(argsList, this), { resolve, items: argsList.length }, RECORD_CHUNK);
+        const outcomes = new Promise<ChunkResults>((r) => (resolve = r));
+        const flags = RECORD_CHUNK | (spread ? RECORD_SPREAD : 0);
+        const id = this.#push(func, items.length, encode(items, this), { resolve, items: items.length }, flags);
         return {
           outcomes,
           cancel: () => {
@@ -177,7 +180,7 @@ export abstract class PoolExecutor extends Executor implements SharedMemoryTable
       const entry = this.#inFlight.get(id);
       this.#settled(id);
       if (entry instanceof Future) entry._markCancelled();
-      else entry?.resolve(Array.from({ length: entry.items }, () => [false, new CancelledError()]));
+      else entry?.resolve({ values: [], failAll: { error: new CancelledError() } });
     }
     for (const slot of wake) this.wake(slot);
     if (wait) await this.#whenIdle();
@@ -301,7 +304,7 @@ export abstract class PoolExecutor extends Executor implements SharedMemoryTable
 
   #fail(entry: Future<any> | PendingChunk, error: unknown): void {
     if (entry instanceof Future) entry.setException(error);
-    else entry.resolve(Array.from({ length: entry.items }, (): [boolean, unknown] => [false, error]));
+    else entry.resolve({ values: [], failAll: { error } });
   }
 
   #settled(id: number): void {
@@ -329,10 +332,10 @@ export abstract class PoolExecutor extends Executor implements SharedMemoryTable
 /** A chunk's outcome as the worker encodes it: values, and `[index, error descriptor]` pairs. */
 export type ChunkOutcome = [unknown[], Array<[number, unknown]>];
 
-function decodeChunkOutcomes([values, failures]: ChunkOutcome): Array<[boolean, unknown]> {
-  const outcomes = values.map((value): [boolean, unknown] => [true, value]);
-  for (const [index, error] of failures) outcomes[index] = [false, rebuildError(error as Parameters<typeof rebuildError>[0])];
-  return outcomes;
+function decodeChunkOutcomes([values, failures]: ChunkOutcome): ChunkResults {
+  if (failures.length === 0) return { values };
+  const rebuilt = failures.map(([index, error]): [number, unknown] => [index, rebuildError(error as Parameters<typeof rebuildError>[0])]);
+  return { values, errors: new Map(rebuilt) };
 }
 
 /** Connects a future to its record in the pool (see `TaskLink`). */

@@ -18,16 +18,27 @@ export interface MapOptions {
   buffersize?: number;
 }
 
+/** The outcomes of a chunk's items: values, the errors of the items that threw, or one error for all. */
+export interface ChunkResults {
+  values: unknown[];
+  errors?: Map<number, unknown>;
+  failAll?: { error: unknown };
+}
+
 /** One chunk in flight: its per-item outcomes, and a way to cancel what has not started. */
 export interface SubmittedChunk {
-  outcomes: Promise<Array<[boolean, unknown]>>;
+  outcomes: Promise<ChunkResults>;
   cancel(): void;
 }
 
 /** @internal Where a map run sends its chunks. */
 export interface MapSource {
-  submitChunk(argsList: unknown[][]): SubmittedChunk;
+  /** `spread`: each item is an argument list; otherwise each item is the only argument. */
+  submitChunk(items: unknown[], spread: boolean): SubmittedChunk;
 }
+
+/** What `Zip` returns when an input is exhausted. */
+const END: unique symbol = Symbol('end');
 
 function isIterable(value: unknown): value is Iterable<unknown> {
   return value != null && typeof (value as Iterable<unknown>)[Symbol.iterator] === 'function';
@@ -76,11 +87,14 @@ export function parseMapArguments(rest: unknown[]): { sources: Array<Iterable<un
 class Zip {
   readonly #iterators: Array<Iterator<unknown> | AsyncIterator<unknown>>;
   readonly async: boolean;
+  /** One input: items are the values themselves, not one-element argument lists. */
+  readonly single: boolean;
   #done: boolean;
 
   constructor(sources: Array<Iterable<unknown> | AsyncIterable<unknown>>) {
     this.#iterators = sources.map((s) => (isIterable(s) ? s[Symbol.iterator]() : s[Symbol.asyncIterator]()));
     this.async = sources.some((s) => !isIterable(s));
+    this.single = sources.length === 1;
     this.#done = sources.length === 0;
   }
 
@@ -88,8 +102,12 @@ class Zip {
     return this.#done;
   }
 
-  nextSync(): unknown[] | undefined {
-    if (this.#done) return undefined;
+  nextSync(): unknown {
+    if (this.#done) return END;
+    if (this.single) {
+      const r = (this.#iterators[0] as Iterator<unknown>).next();
+      return r.done ? this.#finish() : r.value;
+    }
     const args = [];
     for (const it of this.#iterators) {
       const r = (it as Iterator<unknown>).next();
@@ -99,15 +117,15 @@ class Zip {
     return args;
   }
 
-  async next(): Promise<unknown[] | undefined> {
-    if (this.#done) return undefined;
+  async next(): Promise<unknown> {
+    if (this.#done) return END;
     const args = [];
     for (const it of this.#iterators) {
       const r = await it.next();
       if (r.done) return this.#finish();
       args.push(r.value);
     }
-    return args;
+    return this.single ? args[0] : args;
   }
 
   close(): void {
@@ -122,16 +140,16 @@ class Zip {
     }
   }
 
-  #finish(): undefined {
+  #finish(): typeof END {
     this.close();
-    return undefined;
+    return END;
   }
 }
 
 interface Chunk {
   submitted: SubmittedChunk;
   size: number;
-  outcomes?: Array<[boolean, unknown]>;
+  results?: ChunkResults;
 }
 
 /** Guided self-scheduling: a share of what is left, never more than 4096, 1 at the tail. */
@@ -176,16 +194,18 @@ export class MapRun<R> implements AsyncIterableIterator<R> {
         this.#finish();
         return { done: true, value: undefined };
       }
-      const outcomes = chunk.outcomes ?? (chunk.outcomes = await this.#await(chunk.submitted.outcomes));
-      const [ok, value] = outcomes[this.#offset]!;
-      outcomes[this.#offset] = [true, undefined];
+      const results = chunk.results ?? (chunk.results = await this.#await(chunk.submitted.outcomes));
+      const index = this.#offset;
+      if (results.failAll !== undefined) throw results.failAll.error;
+      if (results.errors?.has(index)) throw results.errors.get(index);
+      const value = results.values[index];
+      results.values[index] = undefined;
       this.#inFlight--;
       if (++this.#offset === chunk.size) {
         this.#chunks[this.#head] = undefined as unknown as Chunk;
         this.#head++;
         this.#offset = 0;
       }
-      if (!ok) throw value;
       return { done: false, value: value as R };
     } catch (error) {
       this.#finish();
@@ -212,34 +232,34 @@ export class MapRun<R> implements AsyncIterableIterator<R> {
     while (this.#inFlight < limit && !this.#zip.done) {
       const room = limit - this.#inFlight;
       const size = this.#options.chunksize === 'auto' ? Math.min(room, Math.max(1, Math.floor(room / (2 * this.#workers)))) : Math.min(room, this.#options.chunksize);
-      const argsList: unknown[][] = [];
-      while (argsList.length < size) {
-        const args = this.#zip.async ? await this.#await(this.#zip.next()) : this.#zip.nextSync();
-        if (args === undefined) break;
-        argsList.push(args);
+      const items: unknown[] = [];
+      while (items.length < size) {
+        const item = this.#zip.async ? await this.#await(this.#zip.next()) : this.#zip.nextSync();
+        if (item === END) break;
+        items.push(item);
       }
-      if (argsList.length > 0) this.#submit(argsList);
+      if (items.length > 0) this.#submit(items);
       if (this.#head < this.#chunks.length) break;
     }
   }
 
-  #readAllSync(): unknown[][] {
-    const all: unknown[][] = [];
-    for (let args = this.#zip.nextSync(); args !== undefined; args = this.#zip.nextSync()) all.push(args);
+  #readAllSync(): unknown[] {
+    const all: unknown[] = [];
+    for (let item = this.#zip.nextSync(); item !== END; item = this.#zip.nextSync()) all.push(item);
     return all;
   }
 
   async #readAllAsync(): Promise<void> {
     try {
-      const all: unknown[][] = [];
-      for (let args = await this.#zip.next(); args !== undefined; args = await this.#zip.next()) all.push(args);
+      const all: unknown[] = [];
+      for (let item = await this.#zip.next(); item !== END; item = await this.#zip.next()) all.push(item);
       if (!this.#finished) this.#submitAll(all);
     } catch (error) {
       this.#readError = { error };
     }
   }
 
-  #submitAll(all: unknown[][]): void {
+  #submitAll(all: unknown[]): void {
     const fixed = this.#options.chunksize;
     for (let start = 0; start < all.length; ) {
       const size = fixed === 'auto' ? guidedChunk(all.length - start, this.#workers) : fixed;
@@ -248,10 +268,10 @@ export class MapRun<R> implements AsyncIterableIterator<R> {
     }
   }
 
-  #submit(argsList: unknown[][]): void {
-    const submitted = this.#sink.submitChunk(argsList);
-    this.#chunks.push({ submitted, size: argsList.length });
-    this.#inFlight += argsList.length;
+  #submit(items: unknown[]): void {
+    const submitted = this.#sink.submitChunk(items, !this.#zip.single);
+    this.#chunks.push({ submitted, size: items.length });
+    this.#inFlight += items.length;
   }
 
   /** Awaits `promise`, or throws `TimeoutError` at the deadline. */

@@ -3,7 +3,7 @@
  * their descriptors (compiled or imported once, then cached), decodes arguments, calls, awaits a
  * returned promise, and encodes each outcome as a frame for the core.
  */
-import { decode, describeError, encode, encodeError, FrameWriter, kindOf, RECORD_CHUNK, type SharedMemoryTable } from './codec.js';
+import { decode, describeError, encode, encodeError, FrameWriter, kindOf, RECORD_CHUNK, RECORD_SPREAD, type SharedMemoryTable } from './codec.js';
 import type { ChunkOutcome } from './executor.js';
 
 type Callable = (...args: unknown[]) => unknown;
@@ -70,12 +70,13 @@ export class Runner {
         return this.#pushError(error, func);
       }
     }
-    const argsList = input as unknown[][];
-    const values: unknown[] = new Array(argsList.length);
+    const items = input as unknown[];
+    const spread = (kind & RECORD_SPREAD) !== 0;
+    const values: unknown[] = new Array(items.length);
     const failures: ChunkOutcome[1] = [];
-    for (let i = 0; i < argsList.length; i++) {
+    for (let i = 0; i < items.length; i++) {
       try {
-        let value = fn(...argsList[i]!);
+        let value = spread ? fn(...(items[i] as unknown[])) : fn(items[i]);
         if (isThenable(value)) value = await value;
         values[i] = value;
       } catch (error) {
