@@ -307,10 +307,13 @@ test('cancel(): a queued future is cancelled and never runs; a running one is no
 
 test('result() and exception() time out with TimeoutError and the task keeps running', async (t) => {
   await withPool({ maxWorkers: 1 }, async (ex) => {
-    const f = ex.submit((ms) => new Promise((r) => setTimeout(() => r('late'), ms)), 200);
+    const gate = new Int32Array(new SharedArrayBuffer(4));
+    const f = ex.submit((g) => { Atomics.wait(g, 0, 0); return 'late'; }, gate);
     await t.throwsAsync(f.result(10), { name: 'TimeoutError' });
     await t.throwsAsync(f.result(0), { name: 'TimeoutError' });
     await t.throwsAsync(f.exception(10), { name: 'TimeoutError' });
+    Atomics.store(gate, 0, 1);
+    Atomics.notify(gate, 0);
     t.is(await f.result(), 'late');
   });
 });
