@@ -558,13 +558,18 @@ new Future().cancel();
 const ex = new ThreadPoolExecutor({ maxWorkers: 1 });
 const failing = ex.submit(() => { throw new Error('unobserved 10'); });
 const cancelledLater = ex.submit((x) => x, 1);
-await new Promise((r) => setTimeout(r, 20));
+// poll (no observer) until both have finished, then shut down
+for (let i = 0; i < 2000 && !(failing.done() && cancelledLater.done()); i++) await new Promise((r) => setTimeout(r, 5));
+// (a timer keeps the loop alive meanwhile: this script is about rejections, not process lifetime)
+const keepAlive = setInterval(() => {}, 1000);
 await ex.shutdown({ wait: true });
+clearInterval(keepAlive);
 // let everything settle: several macrotask rounds
 for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
 await new Promise((r) => setTimeout(r, 50));
 for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
 process.stdout.write(JSON.stringify({ fired, failingDone: failing.done() }));
+process.exit(0);
 `;
 
 test('a failed future that nobody observes never causes an unhandledRejection', async (t) => {

@@ -258,6 +258,8 @@ export abstract class PoolExecutor extends Executor implements SharedMemoryTable
     return id;
   }
 
+
+
   #dispatch(code: number): void {
     if (code === 0) return;
     if (code < DISPATCH_SPAWN) this.wake(code - 1);

@@ -2,5 +2,6 @@ export { BrokenExecutor, BrokenProcessPool, BrokenThreadPool, CancelledError, Fu
 export { Future } from './future.js';
 export { Executor, type ExecutorStats, type MapOptions, type ShutdownOptions } from './executor.js';
 export { ThreadPoolExecutor, type ThreadPoolOptions } from './thread-pool.js';
+export { ProcessPoolExecutor, type ProcessPoolOptions } from './process-pool.js';
 export { ALL_COMPLETED, asCompleted, FIRST_COMPLETED, FIRST_EXCEPTION, wait, type DoneAndNotDone, type ReturnWhen, type WaitOptions } from './wait.js';
 export { task, TaskRef, type TaskFn } from './task.js';

@@ -1,0 +1,66 @@
+/**
+ * A child process of `ProcessPoolExecutor`: receives batches of record frames over IPC, runs them
+ * with a `Runner` and replies with their outcome frames. It does not attach to the core (which
+ * lives in the parent): the parent takes batches on its behalf and sends along the descriptors of
+ * the task functions it has not seen yet. Messages are handled one at a time, in order.
+ */
+import { decode } from './codec.js';
+import type { ChildMessage, ParentMessage } from './process-pool.js';
+import { Runner } from './runner.js';
+
+if (typeof process.send !== 'function') {
+  console.error('concurrent-futures: child.js is started by ProcessPoolExecutor, not directly');
+  process.exit(1);
+}
+
+const descriptors = new Map<number, string>();
+/** Shared memory cannot cross processes: with no table, the codec refuses it (DataCloneError). */
+const runner = new Runner((index) => descriptors.get(index) ?? null, undefined);
+let initFailed = false;
+
+function reply(message: ChildMessage): void {
+  process.send!(message);
+}
+
+async function handle(message: ParentMessage): Promise<void> {
+  switch (message.t) {
+    case 'init': {
+      try {
+        const { initargs } = message;
+        const args = typeof initargs === 'string' ? JSON.parse(initargs) : decode(1, asBuffer(initargs), 0, initargs.length);
+        await runner.runInitializer(message.initializer, args as unknown[]);
+      } catch (error) {
+        initFailed = true;
+        reply({ t: 'initFailed', error: Runner.describe(error) });
+      }
+      return;
+    }
+    case 'run': {
+      // After a failed initializer no task runs; the parent ends this process.
+      if (initFailed) return;
+      if (message.fns !== undefined) for (const [index, descriptor] of message.fns) descriptors.set(index, descriptor);
+      const started = process.hrtime.bigint();
+      const { frames, records } = await runner.runBatch(asBuffer(message.batch));
+      const costNs = Number(process.hrtime.bigint() - started) / Math.max(1, records);
+      reply({ t: 'done', frames, costNs });
+      return;
+    }
+    case 'exit':
+      process.exit(0);
+  }
+}
+
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+let queue: Promise<void> = Promise.resolve();
+process.on('message', (message: ParentMessage) => {
+  queue = queue.then(() => handle(message));
+  queue.catch((error: unknown) => {
+    console.error('concurrent-futures child process failed:', error);
+    process.exit(1);
+  });
+});
+// The executor (or its whole process) is gone: no child outlives it.
+process.on('disconnect', () => process.exit(0));
