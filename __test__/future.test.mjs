@@ -547,7 +547,7 @@ new Future().cancel();
 {
   const f = new Future(); const g = new Future();
   wait([f, g], { returnWhen: FIRST_EXCEPTION }).then(() => {});
-  (async () => { for await (const x of asCompleted([f, g])) { void x; } })();
+  (async () => { for await (const x of asCompleted([f, g])) { void x; } })().catch(() => {});
   f.setException(new Error('unobserved 7')); g.cancel();
 }
 // 8. a result() with a timeout that passes, and later failure
