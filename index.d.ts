@@ -28,6 +28,15 @@ export declare class NativePool {
   submitText(func: number, items: number, kind: number, data: string): number
   /** Queues a record whose data is bytes. */
   submitBytes(func: number, items: number, kind: number, data: Uint8Array): number
+  /**
+   * Queues a `map` job: `text` is a JSON array of items. Returns `[id * 65536, ...dispatch
+   * codes]`, or `[error]` (as `submit`, or -3 when `text` is not a JSON array).
+   */
+  submitJob(func: number, kind: number, text: string): Array<number>
+  /** Chunk lengths for `total` items cut before submission (see `Pool::plan_chunks`). */
+  planChunks(total: number): Array<number>
+  /** Cancels the items of a job that no worker has taken; returns how many. */
+  cancelJob(id: number): number
   cancel(id: number): boolean
   /** The record's state (0 pending, 1 running, 2 cancelled, 3 finished), or -1 once settled. */
   state(id: number): number
@@ -36,7 +45,7 @@ export declare class NativePool {
    * `linger`: spin briefly for work before parking (a worker thread); `false` on the main
    * thread, which must never block.
    */
-  take(slot: number, recordCostNs: number, linger: boolean): Buffer | number
+  take(slot: number, itemCostNs: number, linger: boolean): Buffer | number
   /** Worker side: the outcomes of the last batch, as frames. */
   complete(slot: number, frames: Uint8Array): void
   /** Main side: every completion so far as frames, or `null` when there is none. */
@@ -61,5 +70,7 @@ export interface PoolStats {
 
 export interface ShutdownResult {
   cancelled: Array<number>
+  /** `(job id, first item, count)` triples, flattened. */
+  cancelledRanges: Array<number>
   wake: Array<number>
 }

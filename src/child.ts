@@ -40,8 +40,8 @@ async function handle(message: ParentMessage): Promise<void> {
       if (initFailed) return;
       if (message.fns !== undefined) for (const [index, descriptor] of message.fns) descriptors.set(index, descriptor);
       const started = process.hrtime.bigint();
-      const { frames, records } = await runner.runBatch(asBuffer(message.batch));
-      const costNs = Number(process.hrtime.bigint() - started) / Math.max(1, records);
+      const { frames, items } = await runner.runBatch(asBuffer(message.batch));
+      const costNs = Number(process.hrtime.bigint() - started) / Math.max(1, items);
       reply({ t: 'done', frames, costNs });
       return;
     }

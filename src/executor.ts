@@ -1,9 +1,9 @@
 import os from 'node:os';
 
 import { BrokenExecutor, CancelledError, ShutdownError } from './errors.js';
-import { decode, decodeOutcome, encode, KIND_CLONE, KIND_JSON, RECORD_CHUNK, RECORD_SPREAD, rebuildError, type SharedMemoryTable } from './codec.js';
+import { decodeOutcome, encode, KIND_CLONE, KIND_JSON, RECORD_CHUNK, RECORD_SPREAD, rebuildError, type SharedMemoryTable } from './codec.js';
 import { Future, type TaskLink } from './future.js';
-import { MapRun, parseMapArguments, type ChunkResults, type MapOptions, type MapSource } from './map.js';
+import { MapRun, parseMapArguments, type ChunkResults, type MapOptions, type MapSink, type RangeReceiver } from './map.js';
 import {
   DISPATCH_SPAWN,
   NativePool,
@@ -51,7 +51,7 @@ export abstract class Executor {
   map<R>(fn: TaskFn<any[], R>, ...rest: unknown[]): AsyncIterableIterator<Awaited<R>> {
     const { sources, options } = parseMapArguments(rest);
     this._checkOpen();
-    return new MapRun<Awaited<R>>(this._mapSink(fn), sources, options, this._workerCount());
+    return new MapRun<Awaited<R>>(this._mapSink(fn), sources, options);
   }
 
   abstract shutdown(options?: ShutdownOptions): Promise<void>;
@@ -63,33 +63,30 @@ export abstract class Executor {
   /** @internal Throws when nothing may be submitted any more. */
   _checkOpen(): void {}
 
-  /** @internal How many workers share a map (sizes its chunks). */
-  _workerCount(): number {
-    return 1;
-  }
-
-  /** @internal Where `map` sends its chunks; by default, one `submit` per item. */
-  _mapSink(fn: TaskFn<any[], unknown>): MapSource {
+  /** @internal Where `map` sends its items; by default, one `submit` per item. */
+  _mapSink(fn: TaskFn<any[], unknown>): MapSink {
     return {
-      submitChunk: (items, spread) => {
+      submit: (items, spread, offset, _chunksize, receiver) => {
         const futures = items.map((item) => (spread ? this.submit(fn, ...(item as unknown[])) : this.submit(fn, item)));
-        const results: ChunkResults = { values: [], errors: new Map() };
-        const settled = futures.map((f, i) =>
+        futures.forEach((f, i) =>
           f.then(
-            (value) => void (results.values[i] = value),
-            (error) => void results.errors!.set(i, error),
+            (value) => receiver.deliver(offset + i, 1, { values: [value] }),
+            (error) => receiver.deliver(offset + i, 1, { values: [], failAll: { error } }),
           ),
         );
-        return { cancel: () => futures.forEach((f) => f.cancel()), outcomes: Promise.all(settled).then(() => results) };
+        return () => futures.forEach((f) => f.cancel());
       },
     };
   }
 }
 
-/** A chunk of a `map`, in flight as one record. */
-interface PendingChunk {
-  resolve(results: ChunkResults): void;
-  items: number;
+/** Items of a `map` in flight as one record (a chunk) or one job (cut by the core). */
+interface MapEntry {
+  receiver: RangeReceiver;
+  /** Index of the record's first item within the run. */
+  offset: number;
+  /** Items whose outcome has not arrived yet. */
+  remaining: number;
 }
 
 /**
@@ -100,7 +97,7 @@ interface PendingChunk {
 export abstract class PoolExecutor extends Executor implements SharedMemoryTable {
   readonly maxWorkers: number;
   protected readonly native: NativePool;
-  readonly #inFlight = new Map<number, Future<any> | PendingChunk>();
+  readonly #inFlight = new Map<number, Future<any> | MapEntry>();
   readonly #functions = new WeakMap<object, number>();
   readonly #descriptors = new Map<string, number>();
   #pending = 0;
@@ -144,30 +141,29 @@ export abstract class PoolExecutor extends Executor implements SharedMemoryTable
     if (this.#shutdown) throw new ShutdownError('cannot schedule new futures after shutdown');
   }
 
-  override _workerCount(): number {
-    return this.maxWorkers;
-  }
-
-  override _mapSink(fn: TaskFn<any[], unknown>): MapSource {
+  override _mapSink(fn: TaskFn<any[], unknown>): MapSink {
     const func = this.#functionIndex(fn, 'map()');
     return {
-      submitChunk: (items, spread) => {
+      submit: (items, spread, offset, chunksize, receiver) => {
         this._checkOpen();
-        let resolve!: PendingChunk['resolve'];
-        const outcomes = new Promise<ChunkResults>((r) => (resolve = r));
         const flags = RECORD_CHUNK | (spread ? RECORD_SPREAD : 0);
-        const id = this.#push(func, items.length, encode(items, this), { resolve, items: items.length }, flags);
-        return {
-          outcomes,
-          cancel: () => {
-            // Not started: the record never runs. Started: its outcomes are dropped on arrival.
-            if (this.native.cancel(id)) this.#settled(id);
-            else {
-              const chunk = this.#inFlight.get(id) as PendingChunk | undefined;
-              if (chunk) chunk.resolve = () => {};
-            }
-          },
-        };
+        if (chunksize === 'auto') {
+          const text = encode(items, this);
+          // JSON: one job, which the core cuts into ranges as workers take them (guided
+          // self-scheduling at each worker's measured speed).
+          if (typeof text === 'string') return this.#pushJob(func, flags, text, { receiver, offset, remaining: items.length });
+        }
+        const sizes = chunksize === 'auto' ? this.native.planChunks(items.length) : [];
+        const ids: number[] = [];
+        for (let start = 0, i = 0; start < items.length; i++) {
+          const size = chunksize === 'auto' ? sizes[i]! : chunksize;
+          const chunk = items.slice(start, start + size);
+          start += size;
+          const entry = { receiver, offset: offset + start - size, remaining: chunk.length };
+          ids.push(this.#push(func, chunk.length, encode(chunk, this), entry, flags));
+        }
+        // Not started: the record never runs. Started: its outcomes arrive after the run ended.
+        return () => ids.forEach((id) => this.native.cancel(id) && this.#settled(id));
       },
     };
   }
@@ -175,12 +171,20 @@ export abstract class PoolExecutor extends Executor implements SharedMemoryTable
   /** Python's `shutdown`. Idempotent; a later call with `cancelFutures` still cancels. */
   override async shutdown({ wait = true, cancelFutures = false }: ShutdownOptions = {}): Promise<void> {
     this.#shutdown = true;
-    const { cancelled, wake } = this.native.shutdown(Boolean(cancelFutures));
+    const { cancelled, cancelledRanges, wake } = this.native.shutdown(Boolean(cancelFutures));
     for (const id of cancelled) {
       const entry = this.#inFlight.get(id);
-      this.#settled(id);
-      if (entry instanceof Future) entry._markCancelled();
-      else entry?.resolve({ values: [], failAll: { error: new CancelledError() } });
+      if (entry instanceof Future) {
+        this.#settled(id);
+        entry._markCancelled();
+      } else if (entry !== undefined) {
+        this.#mapOutcome(id, entry, 0, entry.remaining, { values: [], failAll: { error: new CancelledError() } });
+      }
+    }
+    for (let i = 0; i < cancelledRanges.length; i += 3) {
+      const [id, first, count] = cancelledRanges.slice(i, i + 3) as [number, number, number];
+      const entry = this.#inFlight.get(id) as MapEntry | undefined;
+      if (entry !== undefined) this.#mapOutcome(id, entry, first, count, { values: [], failAll: { error: new CancelledError() } });
     }
     for (const slot of wake) this.wake(slot);
     if (wait) await this.#whenIdle();
@@ -241,7 +245,7 @@ export abstract class PoolExecutor extends Executor implements SharedMemoryTable
     return index;
   }
 
-  #push(func: number, items: number, data: string | Uint8Array, entry: Future<any> | PendingChunk, flags = 0): number {
+  #push(func: number, items: number, data: string | Uint8Array, entry: Future<any> | MapEntry, flags = 0): number {
     const packed =
       typeof data === 'string'
         ? this.native.submitText(func, items, KIND_JSON | flags, data)
@@ -260,6 +264,29 @@ export abstract class PoolExecutor extends Executor implements SharedMemoryTable
 
 
 
+  /** Queues a `map` job; returns its cancel. */
+  #pushJob(func: number, flags: number, text: string, entry: MapEntry): () => void {
+    const [packed, ...codes] = this.native.submitJob(func, KIND_JSON | flags, text) as [number, ...number[]];
+    if (packed < 0) {
+      this._checkOpen();
+      throw new TypeError('map(): internal error: the items did not encode as a JSON array');
+    }
+    const id = packed / 65536;
+    this.#inFlight.set(id, entry);
+    if (this.#pending++ === 0) this.native.setActive(true);
+    for (const code of codes) this.#dispatch(code);
+    return () => {
+      const cancelled = this.native.cancelJob(id);
+      if (cancelled > 0 && (entry.remaining -= cancelled) === 0) this.#settled(id);
+    };
+  }
+
+  /** Delivers the outcome of items `first .. first + count` of a map record or job. */
+  #mapOutcome(id: number, entry: MapEntry, first: number, count: number, results: ChunkResults): void {
+    entry.receiver.deliver(entry.offset + first, count, results);
+    if ((entry.remaining -= count) <= 0) this.#settled(id);
+  }
+
   #dispatch(code: number): void {
     if (code === 0) return;
     if (code < DISPATCH_SPAWN) this.wake(code - 1);
@@ -273,40 +300,48 @@ export abstract class PoolExecutor extends Executor implements SharedMemoryTable
     let at = 0;
     while (at < frames.length) {
       const id = frames.readDoubleLE(at);
-      const status = frames[at + 8]!;
-      const kind = frames[at + 9]!;
-      const end = at + 14 + frames.readUInt32LE(at + 10);
+      const first = frames.readUInt32LE(at + 8);
+      const count = frames.readUInt32LE(at + 12);
+      const status = frames[at + 16]!;
+      const kind = frames[at + 17]!;
+      const start = at + 22;
+      at = start + frames.readUInt32LE(at + 18);
       const entry = this.#inFlight.get(id);
-      if (entry !== undefined) {
+      if (entry === undefined) continue;
+      if (entry instanceof Future) {
         this.#settled(id);
-        if (status === STATUS_BROKEN) this.#fail(entry, this.#broken ?? this.brokenError('the pool broke'));
-        else this.#complete(entry, kind, frames, at + 14, end);
+        if (status === STATUS_BROKEN) entry.setException(this.#brokenErrorOf());
+        else this.#settleFuture(entry, kind, frames, start, at);
+      } else {
+        const results = status === STATUS_BROKEN ? { values: [], failAll: { error: this.#brokenErrorOf() } } : this.#decodeRange(kind, frames, start, at);
+        this.#mapOutcome(id, entry, first, count, results);
       }
-      at = end;
     }
     this.#checkIdle();
   }
 
-  #complete(entry: Future<any> | PendingChunk, kind: number, frames: Buffer, start: number, end: number): void {
+  #brokenErrorOf(): BrokenExecutor {
+    return this.#broken ?? this.brokenError('the pool broke');
+  }
+
+  #settleFuture(future: Future<any>, kind: number, frames: Buffer, start: number, end: number): void {
     let outcome: [boolean, unknown];
     try {
-      outcome = entry instanceof Future ? decodeOutcome(kind, frames, start, end, this) : [true, decode(kind, frames, start, end, this)];
+      outcome = decodeOutcome(kind, frames, start, end, this);
     } catch (error) {
       outcome = [false, error];
     }
-    if (entry instanceof Future) {
-      if (outcome[0]) entry.setResult(outcome[1]);
-      else entry.setException(outcome[1]);
-    } else if (!outcome[0]) {
-      this.#fail(entry, outcome[1]);
-    } else {
-      entry.resolve(decodeChunkOutcomes(outcome[1] as ChunkOutcome));
-    }
+    if (outcome[0]) future.setResult(outcome[1]);
+    else future.setException(outcome[1]);
   }
 
-  #fail(entry: Future<any> | PendingChunk, error: unknown): void {
-    if (entry instanceof Future) entry.setException(error);
-    else entry.resolve({ values: [], failAll: { error } });
+  #decodeRange(kind: number, frames: Buffer, start: number, end: number): ChunkResults {
+    try {
+      const [ok, value] = decodeOutcome(kind, frames, start, end, this);
+      return ok ? decodeChunkOutcomes(value as ChunkOutcome) : { values: [], failAll: { error: value } };
+    } catch (error) {
+      return { values: [], failAll: { error } };
+    }
   }
 
   #settled(id: number): void {

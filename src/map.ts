@@ -18,23 +18,27 @@ export interface MapOptions {
   buffersize?: number;
 }
 
-/** The outcomes of a chunk's items: values, the errors of the items that threw, or one error for all. */
+/** The outcomes of a range of items: values, the errors of the items that threw, or one error for all. */
 export interface ChunkResults {
   values: unknown[];
   errors?: Map<number, unknown>;
   failAll?: { error: unknown };
 }
 
-/** One chunk in flight: its per-item outcomes, and a way to cancel what has not started. */
-export interface SubmittedChunk {
-  outcomes: Promise<ChunkResults>;
-  cancel(): void;
+/** @internal Receives the outcomes of a map run's items, a range at a time, in any order. */
+export interface RangeReceiver {
+  /** Items `first .. first + count` (indices within the run) have these outcomes. */
+  deliver(first: number, count: number, results: ChunkResults): void;
 }
 
-/** @internal Where a map run sends its chunks. */
-export interface MapSource {
-  /** `spread`: each item is an argument list; otherwise each item is the only argument. */
-  submitChunk(items: unknown[], spread: boolean): SubmittedChunk;
+/** @internal Where a map run sends its items. */
+export interface MapSink {
+  /**
+   * Schedules `items` (indices `offset ..` within the run); `spread`: each item is an argument
+   * list, otherwise it is the only argument. Outcomes go to `receiver`. `chunksize` is the
+   * caller's, or `'auto'` to let the scheduler cut. Returns a way to cancel what has not started.
+   */
+  submit(items: unknown[], spread: boolean, offset: number, chunksize: number | 'auto', receiver: RangeReceiver): () => void;
 }
 
 /** What `Zip` returns when an input is exhausted. */
@@ -146,40 +150,35 @@ class Zip {
   }
 }
 
-interface Chunk {
-  submitted: SubmittedChunk;
-  size: number;
-  results?: ChunkResults;
+interface Range {
+  count: number;
+  results: ChunkResults;
 }
 
-/** Guided self-scheduling: a share of what is left, never more than 4096, 1 at the tail. */
-function guidedChunk(remaining: number, workers: number): number {
-  return Math.max(1, Math.min(4096, Math.ceil(remaining / (workers * 4))));
-}
-
-export class MapRun<R> implements AsyncIterableIterator<R> {
-  readonly #sink: MapSource;
+export class MapRun<R> implements AsyncIterableIterator<R>, RangeReceiver {
+  readonly #sink: MapSink;
   readonly #zip: Zip;
   readonly #options: ParsedOptions;
-  readonly #workers: number;
-  readonly #chunks: Chunk[] = [];
-  #head = 0;
-  #offset = 0;
-  #inFlight = 0;
+  /** Cancels for each submission, until the run ends. */
+  readonly #cancels: Array<() => void> = [];
+  /** Ranges that arrived and are not yet delivered, by first index. */
+  readonly #ranges = new Map<number, Range>();
+  #current: Range | undefined;
+  #currentFirst = 0;
+  /** Items submitted, and items delivered (the index of the next one). */
+  #submitted = 0;
+  #delivered = 0;
   #finished = false;
-  /** Items read but not yet submitted (async inputs, lazy mode). */
+  #arrived: (() => void) | undefined;
   #reading: Promise<void> | undefined;
   #readError: { error: unknown } | undefined;
 
-  constructor(sink: MapSource, sources: Array<Iterable<unknown> | AsyncIterable<unknown>>, options: ParsedOptions, workers: number) {
+  constructor(sink: MapSink, sources: Array<Iterable<unknown> | AsyncIterable<unknown>>, options: ParsedOptions) {
     this.#sink = sink;
     this.#zip = new Zip(sources);
     this.#options = options;
-    this.#workers = workers;
-    if (options.buffersize === undefined) {
-      if (this.#zip.async) this.#reading = this.#readAllAsync();
-      else this.#submitAll(this.#readAllSync());
-    }
+    if (this.#zip.async) this.#reading = this.#readAsync(options.buffersize ?? Infinity);
+    else this.#submit(this.#readSync(options.buffersize ?? Infinity));
   }
 
   [Symbol.asyncIterator](): this {
@@ -189,23 +188,20 @@ export class MapRun<R> implements AsyncIterableIterator<R> {
   async next(): Promise<IteratorResult<R>> {
     if (this.#finished) return { done: true, value: undefined };
     try {
-      const chunk = await this.#headChunk();
-      if (chunk === undefined) {
+      const index = this.#delivered;
+      if (this.#options.buffersize !== undefined) await this.#topUp();
+      const range = await this.#rangeOf(index);
+      if (range === undefined) {
         this.#finish();
         return { done: true, value: undefined };
       }
-      const results = chunk.results ?? (chunk.results = await this.#await(chunk.submitted.outcomes));
-      const index = this.#offset;
+      const { results } = range;
+      const at = index - this.#currentFirst;
+      this.#delivered++;
       if (results.failAll !== undefined) throw results.failAll.error;
-      if (results.errors?.has(index)) throw results.errors.get(index);
-      const value = results.values[index];
-      results.values[index] = undefined;
-      this.#inFlight--;
-      if (++this.#offset === chunk.size) {
-        this.#chunks[this.#head] = undefined as unknown as Chunk;
-        this.#head++;
-        this.#offset = 0;
-      }
+      if (results.errors?.has(at)) throw results.errors.get(at);
+      const value = results.values[at];
+      results.values[at] = undefined;
       return { done: false, value: value as R };
     } catch (error) {
       this.#finish();
@@ -218,60 +214,77 @@ export class MapRun<R> implements AsyncIterableIterator<R> {
     return { done: true, value: undefined };
   }
 
-  /** The chunk holding the next item, reading and submitting more input first if needed. */
-  async #headChunk(): Promise<Chunk | undefined> {
-    if (this.#options.buffersize !== undefined) await this.#topUp();
-    else if (this.#head === this.#chunks.length && this.#reading !== undefined) await this.#await(this.#reading);
-    if (this.#readError !== undefined) throw this.#readError.error;
-    return this.#chunks[this.#head];
+  deliver(first: number, count: number, results: ChunkResults): void {
+    if (this.#finished) return;
+    this.#ranges.set(first, { count, results });
+    this.#arrived?.();
   }
 
-  /** Lazy mode: keep `buffersize` items in flight, plus the one a waiting `next()` needs. */
+  /** The range holding item `index`, once it has arrived; `undefined` past the end of the input. */
+  async #rangeOf(index: number): Promise<Range | undefined> {
+    for (;;) {
+      if (this.#current !== undefined && index < this.#currentFirst + this.#current.count) return this.#current;
+      const next = this.#ranges.get(index);
+      if (next !== undefined) {
+        this.#ranges.delete(index);
+        this.#current = next;
+        this.#currentFirst = index;
+        return next;
+      }
+      if (this.#readError !== undefined) throw this.#readError.error;
+      if (index >= this.#submitted && this.#reading === undefined && this.#zip.done) return undefined;
+      await this.#await(new Promise<void>((resolve) => (this.#arrived = resolve)));
+      this.#arrived = undefined;
+    }
+  }
+
+  /** Lazy mode, as Python: before waiting for a result, submit one more item. */
   async #topUp(): Promise<void> {
-    const limit = this.#options.buffersize! + 1;
-    while (this.#inFlight < limit && !this.#zip.done) {
-      const room = limit - this.#inFlight;
-      const size = this.#options.chunksize === 'auto' ? Math.min(room, Math.max(1, Math.floor(room / (2 * this.#workers)))) : Math.min(room, this.#options.chunksize);
+    if (this.#reading !== undefined) await this.#await(this.#reading);
+    const limit = this.#delivered + this.#options.buffersize! + 1;
+    if (this.#submitted >= limit || this.#zip.done) return;
+    const count = limit - this.#submitted;
+    if (this.#zip.async) {
+      this.#reading = this.#readAsync(count);
+      await this.#await(this.#reading);
+    } else {
+      this.#submit(this.#readSync(count));
+    }
+  }
+
+  #readSync(limit: number): unknown[] {
+    const items: unknown[] = [];
+    while (items.length < limit) {
+      const item = this.#zip.nextSync();
+      if (item === END) break;
+      items.push(item);
+    }
+    return items;
+  }
+
+  async #readAsync(limit: number): Promise<void> {
+    try {
       const items: unknown[] = [];
-      while (items.length < size) {
-        const item = this.#zip.async ? await this.#await(this.#zip.next()) : this.#zip.nextSync();
+      while (items.length < limit) {
+        const item = await this.#zip.next();
         if (item === END) break;
         items.push(item);
       }
-      if (items.length > 0) this.#submit(items);
-      if (this.#head < this.#chunks.length) break;
-    }
-  }
-
-  #readAllSync(): unknown[] {
-    const all: unknown[] = [];
-    for (let item = this.#zip.nextSync(); item !== END; item = this.#zip.nextSync()) all.push(item);
-    return all;
-  }
-
-  async #readAllAsync(): Promise<void> {
-    try {
-      const all: unknown[] = [];
-      for (let item = await this.#zip.next(); item !== END; item = await this.#zip.next()) all.push(item);
-      if (!this.#finished) this.#submitAll(all);
+      if (!this.#finished) this.#submit(items);
     } catch (error) {
       this.#readError = { error };
-    }
-  }
-
-  #submitAll(all: unknown[]): void {
-    const fixed = this.#options.chunksize;
-    for (let start = 0; start < all.length; ) {
-      const size = fixed === 'auto' ? guidedChunk(all.length - start, this.#workers) : fixed;
-      this.#submit(all.slice(start, start + size));
-      start += size;
+      this.#zip.close();
+    } finally {
+      this.#reading = undefined;
+      this.#arrived?.();
     }
   }
 
   #submit(items: unknown[]): void {
-    const submitted = this.#sink.submitChunk(items, !this.#zip.single);
-    this.#chunks.push({ submitted, size: items.length });
-    this.#inFlight += items.length;
+    if (items.length === 0) return;
+    const offset = this.#submitted;
+    this.#submitted += items.length;
+    this.#cancels.push(this.#sink.submit(items, !this.#zip.single, offset, this.#options.chunksize, this));
   }
 
   /** Awaits `promise`, or throws `TimeoutError` at the deadline. */
@@ -300,8 +313,9 @@ export class MapRun<R> implements AsyncIterableIterator<R> {
     if (this.#finished) return;
     this.#finished = true;
     this.#zip.close();
-    for (let i = this.#head; i < this.#chunks.length; i++) this.#chunks[i]!.submitted.cancel();
-    this.#chunks.length = 0;
-    this.#head = 0;
+    for (const cancel of this.#cancels) cancel();
+    this.#cancels.length = 0;
+    this.#ranges.clear();
+    this.#current = undefined;
   }
 }

@@ -44,7 +44,7 @@ interface Child {
   readonly process: ChildProcess;
   /** Task functions whose descriptors this child has been sent. */
   readonly known: Set<number>;
-  /** The child's measured mean run time per record (sizes its batches). */
+  /** The child's measured mean run time per item (sizes its batches). */
   costNs: number;
   /** A batch was sent and its outcomes have not come back. */
   outstanding: boolean;

@@ -39,17 +39,19 @@ export class Runner {
   }
 
   /** Runs every record of a batch (`[func u32][items u32][kind u8][len u32][data]` frames). */
-  async runBatch(batch: Buffer): Promise<{ frames: Buffer; records: number }> {
+  async runBatch(batch: Buffer): Promise<{ frames: Buffer; items: number; records: number }> {
+    let total = 0;
     let records = 0;
     for (let at = 0; at < batch.length; records++) {
       const func = batch.readUInt32LE(at);
       const items = batch.readUInt32LE(at + 4);
+      total += items;
       const kind = batch[at + 8]!;
       const end = at + 13 + batch.readUInt32LE(at + 9);
       await this.#runRecord(func, items, kind, batch, at + 13, end);
       at = end;
     }
-    return { frames: this.#writer.take(), records };
+    return { frames: this.#writer.take(), items: total, records };
   }
 
   async #runRecord(func: number, _items: number, kind: number, batch: Buffer, start: number, end: number): Promise<void> {

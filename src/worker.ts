@@ -59,9 +59,9 @@ async function main(): Promise<void> {
       return;
     }
   }
-  let recordCostNs = 0;
+  let itemCostNs = 0;
   for (;;) {
-    const batch = pool.take(slot, recordCostNs, true);
+    const batch = pool.take(slot, itemCostNs, true);
     if (typeof batch === 'number') {
       if (batch !== TAKE_IDLE) return;
       Atomics.wait(doorbells, slot, 0);
@@ -69,9 +69,9 @@ async function main(): Promise<void> {
       continue;
     }
     const started = process.hrtime.bigint();
-    const { frames, records } = await runner.runBatch(batch);
+    const { frames, items } = await runner.runBatch(batch);
     pool.complete(slot, frames);
-    recordCostNs = Number(process.hrtime.bigint() - started) / records;
+    itemCostNs = Number(process.hrtime.bigint() - started) / items;
   }
 }
 

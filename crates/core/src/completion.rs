@@ -22,7 +22,12 @@ pub enum Status {
 
 #[derive(Debug, PartialEq, Eq)]
 pub struct Completion {
+    /// The record's id (a job's id for a range of a job).
     pub id: TaskId,
+    /// The items this outcome covers: `first_item..first_item + items` (0 and the record's items
+    /// for a plain record).
+    pub first_item: u32,
+    pub items: u32,
     pub status: Status,
     pub kind: u8,
     pub data: Vec<u8>,
@@ -57,7 +62,7 @@ mod tests {
     use super::*;
 
     fn done(id: TaskId) -> Completion {
-        Completion { id, status: Status::Done, kind: 0, data: vec![] }
+        Completion { id, first_item: 0, items: 1, status: Status::Done, kind: 0, data: vec![] }
     }
 
     #[test]

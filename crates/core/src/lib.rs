@@ -25,6 +25,7 @@
 //! ```
 
 mod completion;
+pub mod json;
 mod pool;
 mod registry;
 pub mod scheduler;

@@ -49,6 +49,8 @@ pub struct ExitReport {
 pub struct ShutdownReport {
     /// Records cancelled because of `cancel_futures`.
     pub cancelled: Vec<TaskId>,
+    /// Items of `map` jobs cancelled because of `cancel_futures`: `(job, first item, count)`.
+    pub cancelled_ranges: Vec<(TaskId, u32, u32)>,
     /// Idle workers whose doorbells must be rung so that they exit.
     pub wake: Vec<Slot>,
 }
@@ -62,9 +64,48 @@ pub struct Stats {
     pub completed: u64,
 }
 
+/// A `map` job: one JSON array of items, handed out in ranges cut at take time.
+#[derive(Debug)]
+struct Job {
+    id: TaskId,
+    func: u32,
+    kind: u8,
+    text: Vec<u8>,
+    /// Byte range of each item within `text`.
+    items: Vec<(u32, u32)>,
+    /// The first item not yet taken.
+    next: usize,
+}
+
+impl Job {
+    fn remaining(&self) -> usize {
+        self.items.len() - self.next
+    }
+
+    /// Cuts items `next..next + count` as one record: `[` + their text + `]`.
+    fn cut(&mut self, count: usize) -> Task {
+        let first = self.next;
+        let (start, _) = self.items[first];
+        let (_, end) = self.items[first + count - 1];
+        let mut data = Vec::with_capacity((end - start) as usize + 2);
+        data.push(b'[');
+        data.extend_from_slice(&self.text[start as usize..end as usize]);
+        data.push(b']');
+        self.next += count;
+        let payload = Payload { func: self.func, items: count as u32, kind: self.kind, data };
+        Task::job_range(self.id, first as u32, payload)
+    }
+}
+
+#[derive(Debug)]
+enum Entry {
+    Task(Arc<Task>),
+    Job(Job),
+}
+
 #[derive(Debug)]
 struct Shared {
-    queue: VecDeque<Arc<Task>>,
+    queue: VecDeque<Entry>,
     workers: Registry,
     shutdown: bool,
     broken: bool,
@@ -178,8 +219,54 @@ impl Pool {
         };
         let id = task.id();
         self.queued_items.fetch_add(items, Ordering::Relaxed);
-        shared.queue.push_back(task);
+        shared.queue.push_back(Entry::Task(task));
         Ok((id, shared.workers.dispatch()))
+    }
+
+    /// Queues a `map` job (main thread): `text` is a JSON array of items, which workers take in
+    /// ranges sized by [`batch_size`]. Returns `None` when `text` is not a JSON array. Each range
+    /// completes as its own [`Completion`] with the job's id and the range's first item.
+    pub fn submit_job(&self, func: u32, kind: u8, text: Vec<u8>) -> Option<Result<(TaskId, Vec<Dispatch>), SubmitError>> {
+        let items = crate::json::split_array(&text)?;
+        let mut shared = lock(&self.shared);
+        if shared.broken {
+            return Some(Err(SubmitError::Broken));
+        }
+        if shared.shutdown {
+            return Some(Err(SubmitError::Shutdown));
+        }
+        let id = {
+            let mut table = lock(&self.table);
+            table.0 += 1;
+            table.0
+        };
+        let count = items.len();
+        if count == 0 {
+            return Some(Ok((id, Vec::new())));
+        }
+        self.queued_items.fetch_add(count, Ordering::Relaxed);
+        shared.queue.push_back(Entry::Job(Job { id, func, kind, text, items, next: 0 }));
+        // As submitting `count` records would: wake or start a worker per item, up to the limit.
+        let dispatches = (0..count).map_while(|_| Some(shared.workers.dispatch()).filter(|d| *d != Dispatch::Nothing));
+        Some(Ok((id, dispatches.collect())))
+    }
+
+    /// Chunk lengths for `total` items that must be cut before submission (values that do not
+    /// travel as JSON): guided self-scheduling over this pool's workers.
+    pub fn plan_chunks(&self, total: usize) -> Vec<usize> {
+        let workers = lock(&self.shared).workers.max_workers;
+        crate::scheduler::ChunkPlanner::new(workers).plan(total, 0)
+    }
+
+    /// Cancels the items of job `id` that no worker has taken yet; returns how many.
+    pub fn cancel_job(&self, id: TaskId) -> usize {
+        let mut shared = lock(&self.shared);
+        let Some(index) = shared.queue.iter().position(|e| matches!(e, Entry::Job(job) if job.id == id)) else {
+            return 0;
+        };
+        let Some(Entry::Job(job)) = shared.queue.remove(index) else { unreachable!() };
+        self.queued_items.fetch_sub(job.remaining(), Ordering::Relaxed);
+        job.remaining()
     }
 
     /// Python's `Future.cancel()` for a submitted record (main thread).
@@ -202,15 +289,15 @@ impl Pool {
         lock(&self.table).1.get(&id).map(|task| task.state())
     }
 
-    /// A worker asks for work. `record_cost_ns` is its measured mean time per record.
+    /// A worker asks for work. `item_cost_ns` is its measured mean time per item.
     ///
     /// With nothing queued, the worker is listed idle but lingers here, polling the queue length,
     /// for up to the pool's linger time; a submit in that window claims it without a doorbell.
     /// Then it parks and gets [`Take::Idle`]: it must sleep until its doorbell rings.
-    pub fn take(&self, slot: Slot, record_cost_ns: u64) -> Take {
+    pub fn take(&self, slot: Slot, item_cost_ns: u64) -> Take {
         let mut deadline = None;
         loop {
-            match self.try_take(slot, record_cost_ns, &mut deadline, true) {
+            match self.try_take(slot, item_cost_ns, &mut deadline, true) {
                 Some(take) => return take,
                 None => self.linger_until(deadline.expect("set when lingering")),
             }
@@ -219,15 +306,15 @@ impl Pool {
 
     /// As [`Pool::take`], but parks at once instead of lingering: for a caller that must not
     /// block, such as the main thread taking work on behalf of a child process.
-    pub fn take_now(&self, slot: Slot, record_cost_ns: u64) -> Take {
-        self.try_take(slot, record_cost_ns, &mut None, false).expect("never lingers")
+    pub fn take_now(&self, slot: Slot, item_cost_ns: u64) -> Take {
+        self.try_take(slot, item_cost_ns, &mut None, false).expect("never lingers")
     }
 
     /// One look at the queue under the lock; `None` means "linger and look again".
     fn try_take(
         &self,
         slot: Slot,
-        record_cost_ns: u64,
+        item_cost_ns: u64,
         deadline: &mut Option<std::time::Instant>,
         may_linger: bool,
     ) -> Option<Take> {
@@ -237,19 +324,36 @@ impl Pool {
             return Some(Take::Exit);
         }
         let quota = workers.quota(slot);
-        let want = (batch_size(record_cost_ns, queue.len(), workers.alive) as u64).min(quota) as usize;
+        let queued = self.queued_items.load(Ordering::Relaxed);
+        let want = batch_size(item_cost_ns, queued, workers.alive);
         let mut batch = Vec::new();
         let mut taken = Vec::new();
-        while taken.len() < want {
-            let Some(task) = queue.pop_front() else { break };
-            if task.try_start() {
-                let payload = task.take_payload().expect("a started task has its payload");
-                let items = payload.items as usize;
-                self.queued_items.fetch_sub(items, Ordering::Relaxed);
-                self.running_items.fetch_add(items, Ordering::Relaxed);
-                batch.push(payload);
-                taken.push(task);
-            }
+        let mut taken_items = 0;
+        while taken_items < want && (taken.len() as u64) < quota {
+            let task = match queue.front_mut() {
+                None => break,
+                Some(Entry::Job(job)) => {
+                    let range = job.cut((want - taken_items).min(job.remaining()));
+                    if job.remaining() == 0 {
+                        queue.pop_front();
+                    }
+                    Arc::new(range)
+                }
+                Some(Entry::Task(_)) => {
+                    let Some(Entry::Task(task)) = queue.pop_front() else { unreachable!() };
+                    if !task.try_start() {
+                        continue;
+                    }
+                    task
+                }
+            };
+            let payload = task.take_payload().expect("a started task has its payload");
+            let items = payload.items as usize;
+            self.queued_items.fetch_sub(items, Ordering::Relaxed);
+            self.running_items.fetch_add(items, Ordering::Relaxed);
+            taken_items += items;
+            batch.push(payload);
+            taken.push(task);
         }
         if !taken.is_empty() {
             workers.set_busy(slot);
@@ -310,7 +414,7 @@ impl Pool {
             task.finish();
             self.running_items.fetch_sub(items, Ordering::Relaxed);
             self.completed_items.fetch_add(items as u64, Ordering::Relaxed);
-            Completion { id: task.id(), status: Status::Done, kind, data }
+            Completion { id: task.id(), first_item: task.first_item(), items: items as u32, status: Status::Done, kind, data }
         });
         if self.completions.push(batch.collect::<Vec<_>>()) {
             (self.waker)();
@@ -341,7 +445,7 @@ impl Pool {
             self.break_locked(&mut shared);
             return ExitReport { broke: true, dispatch: Dispatch::Nothing };
         }
-        let work_left = !shared.broken && shared.queue.iter().any(|t| t.state() == State::Pending);
+        let work_left = !shared.broken && self.queued_items.load(Ordering::Relaxed) > 0;
         let dispatch = if work_left && shared.workers.idle_count() == 0 {
             shared.workers.dispatch()
         } else {
@@ -367,17 +471,31 @@ impl Pool {
             for task in entry.held.drain(..) {
                 task.finish();
                 self.running_items.fetch_sub(task_items(&task), Ordering::Relaxed);
-                failed.push(task.id());
+                failed.push((task.id(), task.first_item(), task.items()));
             }
         }
-        for task in shared.queue.drain(..) {
-            if task.try_start() {
-                task.finish();
-                self.queued_items.fetch_sub(task_items(&task), Ordering::Relaxed);
-                failed.push(task.id());
+        for entry in shared.queue.drain(..) {
+            match entry {
+                Entry::Task(task) if task.try_start() => {
+                    task.finish();
+                    self.queued_items.fetch_sub(task_items(&task), Ordering::Relaxed);
+                    failed.push((task.id(), 0, task.items()));
+                }
+                Entry::Task(_) => {}
+                Entry::Job(job) => {
+                    self.queued_items.fetch_sub(job.remaining(), Ordering::Relaxed);
+                    failed.push((job.id, job.next as u32, job.remaining() as u32));
+                }
             }
         }
-        let broken = failed.into_iter().map(|id| Completion { id, status: Status::Broken, kind: 0, data: Vec::new() });
+        let broken = failed.into_iter().map(|(id, first_item, items)| Completion {
+            id,
+            first_item,
+            items,
+            status: Status::Broken,
+            kind: 0,
+            data: Vec::new(),
+        });
         if self.completions.push(broken.collect::<Vec<_>>()) {
             (self.waker)();
         }
@@ -389,11 +507,20 @@ impl Pool {
         let mut shared = lock(&self.shared);
         shared.shutdown = true;
         let mut cancelled = Vec::new();
+        let mut cancelled_ranges = Vec::new();
         if cancel_futures {
-            for task in shared.queue.drain(..) {
-                if task.state() == State::Pending && task.try_cancel() {
-                    self.queued_items.fetch_sub(task_items(&task), Ordering::Relaxed);
-                    cancelled.push(task.id());
+            for entry in shared.queue.drain(..) {
+                match entry {
+                    Entry::Task(task) => {
+                        if task.state() == State::Pending && task.try_cancel() {
+                            self.queued_items.fetch_sub(task_items(&task), Ordering::Relaxed);
+                            cancelled.push(task.id());
+                        }
+                    }
+                    Entry::Job(job) => {
+                        self.queued_items.fetch_sub(job.remaining(), Ordering::Relaxed);
+                        cancelled_ranges.push((job.id, job.next as u32, job.remaining() as u32));
+                    }
                 }
             }
             let mut table = lock(&self.table);
@@ -401,7 +528,7 @@ impl Pool {
                 table.1.remove(id);
             }
         }
-        ShutdownReport { cancelled, wake: shared.workers.release_idle() }
+        ShutdownReport { cancelled, cancelled_ranges, wake: shared.workers.release_idle() }
     }
 
     pub fn is_broken(&self) -> bool {

@@ -12,22 +12,24 @@ pub const BATCH_BUDGET_NS: u64 = 200_000;
 pub const LINGER: std::time::Duration =
     std::time::Duration::from_micros(if cfg!(loom) { 0 } else { 50 });
 
-/// Upper bound on the records of one batch, whatever the estimate says.
-pub const MAX_BATCH: usize = 512;
+/// Upper bound on the items of one batch, whatever the estimate says.
+pub const MAX_ITEMS: usize = 4096;
 
-/// How many records a worker should take now.
+/// How many items a worker should take now: this is both the batch of small records and the
+/// size of a range cut from a `map` job (guided self-scheduling, cut at take time).
 ///
-/// `record_cost_ns` is the worker's measured mean run time per record (0 when it has not measured
-/// one yet); `queued` is the number of records waiting; `workers` the live workers. The answer is
-/// at least 1, fits the time budget, and leaves a fair share of the queue to the other workers, so
-/// the last records are spread one by one and the workers finish together.
-pub fn batch_size(record_cost_ns: u64, queued: usize, workers: usize) -> usize {
-    if record_cost_ns == 0 {
+/// `item_cost_ns` is the worker's measured mean run time per item (0 when it has not measured one
+/// yet: it then takes one item, to measure); `queued` is the number of items waiting; `workers`
+/// the live workers. The answer is at least 1, fits the time budget, and leaves a fair share of
+/// the queue to the other workers, so the last items are spread one by one and the workers finish
+/// together, and a few slow items among many fast ones cannot strand work behind them.
+pub fn batch_size(item_cost_ns: u64, queued: usize, workers: usize) -> usize {
+    if item_cost_ns == 0 {
         return 1;
     }
-    let by_budget = (BATCH_BUDGET_NS / record_cost_ns).max(1) as usize;
+    let by_budget = (BATCH_BUDGET_NS / item_cost_ns).max(1) as usize;
     let fair_share = queued.div_ceil(workers.max(1) * 2).max(1);
-    by_budget.min(fair_share).min(MAX_BATCH)
+    by_budget.min(fair_share).min(MAX_ITEMS)
 }
 
 /// Guided self-scheduling for `map` with `chunksize: 'auto'`: the next chunk is a fraction of the
@@ -89,7 +91,7 @@ mod tests {
     fn cheap_records_batch_up_to_fair_share() {
         assert_eq!(batch_size(1_000, 100_000, 2), 200);
         assert_eq!(batch_size(1_000, 10, 2), 3);
-        assert_eq!(batch_size(1, 1_000_000, 1), MAX_BATCH);
+        assert_eq!(batch_size(1, 1_000_000, 1), MAX_ITEMS);
     }
 
     #[test]

@@ -56,6 +56,8 @@ pub struct Payload {
 #[derive(Debug)]
 pub struct Task {
     id: TaskId,
+    /// For a range of a `map` job: the job's id and the range's first item.
+    range_of: Option<(TaskId, u32)>,
     items: u32,
     state: AtomicU8,
     /// Invariant: only the thread whose `try_start` succeeded touches the payload, and it does so
@@ -72,14 +74,29 @@ impl Task {
     pub fn new(id: TaskId, payload: Payload) -> Self {
         Task {
             id,
+            range_of: None,
             items: payload.items,
             state: AtomicU8::new(State::Pending as u8),
             payload: UnsafeCell::new(Some(payload)),
         }
     }
 
+    /// A range of items `first..first + payload.items` of job `job`, taken by a worker: it is
+    /// RUNNING from the start (a job's items are claimed by moving the job's cursor).
+    pub fn job_range(job: TaskId, first: u32, payload: Payload) -> Self {
+        let mut task = Task::new(job, payload);
+        task.range_of = Some((job, first));
+        task.state = AtomicU8::new(State::Running as u8);
+        task
+    }
+
     pub fn id(&self) -> TaskId {
         self.id
+    }
+
+    /// The index of the first item: 0, or the range's start within its job.
+    pub fn first_item(&self) -> u32 {
+        self.range_of.map_or(0, |(_, first)| first)
     }
 
     /// How many items the record carries.

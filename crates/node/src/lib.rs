@@ -8,7 +8,7 @@
 //! Wire formats (little-endian), read and written by `src/native.ts`:
 //! - `take` → frames of `[func u32][items u32][kind u8][len u32][data]`
 //! - `complete` ← frames of `[kind u8][len u32][data]`, one per record taken, in order
-//! - `drain` → frames of `[id f64][status u8][kind u8][len u32][data]`
+//! - `drain` → frames of `[id f64][first item u32][items u32][status u8][kind u8][len u32][data]`
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock, Weak};
@@ -31,6 +31,7 @@ fn registry() -> &'static Mutex<HashMap<u32, Weak<Pool>>> {
 const DISPATCH_SPAWN: u32 = 32768;
 const SUBMIT_SHUTDOWN: i64 = -1;
 const SUBMIT_BROKEN: i64 = -2;
+const SUBMIT_NOT_AN_ARRAY: i64 = -3;
 
 fn dispatch_code(dispatch: Dispatch) -> u32 {
     match dispatch {
@@ -44,6 +45,8 @@ fn dispatch_code(dispatch: Dispatch) -> u32 {
 #[napi(object)]
 pub struct ShutdownResult {
     pub cancelled: Vec<f64>,
+    /// `(job id, first item, count)` triples, flattened.
+    pub cancelled_ranges: Vec<f64>,
     pub wake: Vec<u32>,
 }
 
@@ -157,6 +160,32 @@ impl NativePool {
         self.submit(Payload { func, items, kind: kind as u8, data: data.to_vec() })
     }
 
+    /// Queues a `map` job: `text` is a JSON array of items. Returns `[id * 65536, ...dispatch
+    /// codes]`, or `[error]` (as `submit`, or -3 when `text` is not a JSON array).
+    #[napi]
+    pub fn submit_job(&self, func: u32, kind: u32, text: String) -> Vec<i64> {
+        match self.pool.submit_job(func, kind as u8, text.into_bytes()) {
+            None => vec![SUBMIT_NOT_AN_ARRAY],
+            Some(Err(SubmitError::Shutdown)) => vec![SUBMIT_SHUTDOWN],
+            Some(Err(SubmitError::Broken)) => vec![SUBMIT_BROKEN],
+            Some(Ok((id, dispatches))) => std::iter::once(id as i64 * 65536)
+                .chain(dispatches.into_iter().map(|d| i64::from(dispatch_code(d))))
+                .collect(),
+        }
+    }
+
+    /// Chunk lengths for `total` items cut before submission (see `Pool::plan_chunks`).
+    #[napi]
+    pub fn plan_chunks(&self, total: u32) -> Vec<u32> {
+        self.pool.plan_chunks(total as usize).into_iter().map(|n| n as u32).collect()
+    }
+
+    /// Cancels the items of a job that no worker has taken; returns how many.
+    #[napi]
+    pub fn cancel_job(&self, id: f64) -> u32 {
+        self.pool.cancel_job(id as u64) as u32
+    }
+
     fn submit(&self, payload: Payload) -> i64 {
         match self.pool.submit(payload) {
             Ok((id, dispatch)) => (id as i64) * 65536 + i64::from(dispatch_code(dispatch)),
@@ -184,13 +213,13 @@ impl NativePool {
         &self,
         env: &'env Env,
         slot: u32,
-        record_cost_ns: f64,
+        item_cost_ns: f64,
         linger: bool,
     ) -> Result<Either<BufferSlice<'env>, u32>> {
         let take = if linger {
-            self.pool.take(slot, record_cost_ns as u64)
+            self.pool.take(slot, item_cost_ns as u64)
         } else {
-            self.pool.take_now(slot, record_cost_ns as u64)
+            self.pool.take_now(slot, item_cost_ns as u64)
         };
         match take {
             Take::Idle => Ok(Either::B(0)),
@@ -236,10 +265,12 @@ impl NativePool {
         if done.is_empty() {
             return Ok(None);
         }
-        let size = done.iter().map(|c| 14 + c.data.len()).sum();
+        let size = done.iter().map(|c| 22 + c.data.len()).sum();
         let mut out = Vec::with_capacity(size);
-        for Completion { id, status, kind, data } in &done {
+        for Completion { id, first_item, items, status, kind, data } in &done {
             out.extend_from_slice(&(*id as f64).to_le_bytes());
+            out.extend_from_slice(&first_item.to_le_bytes());
+            out.extend_from_slice(&items.to_le_bytes());
             out.push(*status as u8);
             out.push(*kind);
             out.extend_from_slice(&(data.len() as u32).to_le_bytes());
@@ -264,7 +295,15 @@ impl NativePool {
     #[napi]
     pub fn shutdown(&self, cancel_futures: bool) -> ShutdownResult {
         let report = self.pool.shutdown(cancel_futures);
-        ShutdownResult { cancelled: report.cancelled.into_iter().map(|id| id as f64).collect(), wake: report.wake }
+        ShutdownResult {
+            cancelled: report.cancelled.into_iter().map(|id| id as f64).collect(),
+            cancelled_ranges: report
+                .cancelled_ranges
+                .into_iter()
+                .flat_map(|(id, first, count)| [id as f64, f64::from(first), f64::from(count)])
+                .collect(),
+            wake: report.wake,
+        }
     }
 
     #[napi]
