@@ -14,6 +14,7 @@ export const {
   Future,
   FuturesError,
   InvalidStateError,
+  repeat,
   ProcessPoolExecutor,
   ShutdownError,
   task,

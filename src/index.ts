@@ -5,3 +5,4 @@ export { ThreadPoolExecutor, type ThreadPoolOptions } from './thread-pool.js';
 export { ProcessPoolExecutor, type ProcessPoolOptions } from './process-pool.js';
 export { ALL_COMPLETED, asCompleted, FIRST_COMPLETED, FIRST_EXCEPTION, wait, type DoneAndNotDone, type ReturnWhen, type WaitOptions } from './wait.js';
 export { task, TaskRef, type TaskFn } from './task.js';
+export { repeat } from './map.js';

@@ -44,6 +44,18 @@ export interface MapSink {
 /** What `Zip` returns when an input is exhausted. */
 const END: unique symbol = Symbol('end');
 
+/**
+ * Yields `value` forever (or `times` times): the way to pass one argument, such as a typed array
+ * over a `SharedArrayBuffer`, to every item of a `map` (zip stops at the shortest input).
+ *
+ * ```js
+ * ex.map(sumRange, repeat(data), starts, ends)
+ * ```
+ */
+export function* repeat<T>(value: T, times = Infinity): Generator<T, void, undefined> {
+  for (let i = 0; i < times; i++) yield value;
+}
+
 function isIterable(value: unknown): value is Iterable<unknown> {
   return value != null && typeof (value as Iterable<unknown>)[Symbol.iterator] === 'function';
 }
