@@ -443,3 +443,8 @@ test('the CommonJS entry point exports the same classes as the ESM one', async (
   const result = await run(fixture('cjs-consumer.cjs'));
   t.deepEqual(JSON.parse(result.stdout), { value: 15, same: true });
 });
+
+test('a top-level `await ex.shutdown()` resolves once the workers have exited', async (t) => {
+  const result = await run(fixture('shutdown-await.mjs'));
+  t.is(result.stdout.trim(), '2\nafter shutdown 0');
+});

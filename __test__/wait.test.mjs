@@ -515,7 +515,7 @@ test('wait: futures from two executors and bare futures mix', async (t) => {
 // asCompleted() with bare futures
 
 // FAILING (library bug): asCompleted yields the futures' values, not the futures; see report
-test.failing('asCompleted: next() gives Future objects (not their values)', async (t) => {
+test('asCompleted: next() gives Future objects (not their values)', async (t) => {
   t.timeout(10_000);
   const a = done('value of a');
   const b = failed(new RangeError('b failed'));
@@ -541,7 +541,7 @@ test.failing('asCompleted: next() gives Future objects (not their values)', asyn
 });
 
 // FAILING (library bug): asCompleted yields the futures' values, not the futures; see report
-test.failing('asCompleted: already-done futures first, then the rest in completion order, each once', async (t) => {
+test('asCompleted: already-done futures first, then the rest in completion order, each once', async (t) => {
   t.timeout(10_000);
   const a = done(1);
   const b = new Future();
@@ -561,7 +561,7 @@ test.failing('asCompleted: already-done futures first, then the rest in completi
 });
 
 // FAILING (library bug): asCompleted yields the futures' values, not the futures; see report
-test.failing('asCompleted: futures finishing in the same tick come in completion order', async (t) => {
+test('asCompleted: futures finishing in the same tick come in completion order', async (t) => {
   t.timeout(10_000);
   const [a, b, c] = [new Future(), new Future(), new Future()];
   setImmediate(() => {
@@ -574,7 +574,7 @@ test.failing('asCompleted: futures finishing in the same tick come in completion
 });
 
 // FAILING (library bug): asCompleted yields the futures' values, not the futures; see report
-test.failing('asCompleted: duplicates are yielded once', async (t) => {
+test('asCompleted: duplicates are yielded once', async (t) => {
   t.timeout(10_000);
   const a = done(1);
   const b = new Future();
@@ -590,7 +590,7 @@ test('asCompleted: an empty iterable finishes at once', async (t) => {
 });
 
 // FAILING (library bug): asCompleted yields the futures' values, not the futures; see report
-test.failing('asCompleted: timeout throws TimeoutError "N (of M) futures unfinished"', async (t) => {
+test('asCompleted: timeout throws TimeoutError "N (of M) futures unfinished"', async (t) => {
   t.timeout(10_000);
   const a = done(1);
   const b = new Future();
@@ -606,7 +606,7 @@ test.failing('asCompleted: timeout throws TimeoutError "N (of M) futures unfinis
 });
 
 // FAILING (library bug): asCompleted yields the futures' values, not the futures; see report
-test.failing('asCompleted: the timeout message counts distinct futures; finished ones are yielded before it', async (t) => {
+test('asCompleted: the timeout message counts distinct futures; finished ones are yielded before it', async (t) => {
   t.timeout(10_000);
   const a = done(1);
   const b = new Future();
@@ -626,7 +626,7 @@ test.failing('asCompleted: the timeout message counts distinct futures; finished
 });
 
 // FAILING (library bug): asCompleted yields the futures' values, not the futures; see report
-test.failing('asCompleted: timeout 0 yields what is done, then throws for the rest', async (t) => {
+test('asCompleted: timeout 0 yields what is done, then throws for the rest', async (t) => {
   t.timeout(10_000);
   const a = done(1);
   const b = cancelled();
@@ -646,7 +646,7 @@ test.failing('asCompleted: timeout 0 yields what is done, then throws for the re
 });
 
 // FAILING (library bug): asCompleted yields the futures' values, not the futures; see report
-test.failing('asCompleted: the clock starts at the first next(), not at the call', async (t) => {
+test('asCompleted: the clock starts at the first next(), not at the call', async (t) => {
   t.timeout(10_000);
   // Everything done by the time of the first next(): iterating succeeds although the timeout
   // (counted from the call) would have passed long ago.
@@ -674,7 +674,7 @@ test.failing('asCompleted: the clock starts at the first next(), not at the call
 });
 
 // FAILING (library bug): asCompleted yields the futures' values, not the futures; see report
-test.failing('asCompleted: failed and cancelled futures are yielded, not thrown', async (t) => {
+test('asCompleted: failed and cancelled futures are yielded, not thrown', async (t) => {
   t.timeout(10_000);
   const a = new Future();
   const b = new Future();
@@ -689,7 +689,7 @@ test.failing('asCompleted: failed and cancelled futures are yielded, not thrown'
 });
 
 // FAILING (library bug): asCompleted yields the futures' values, not the futures; see report
-test.failing('asCompleted: breaking out early leaves the futures usable', async (t) => {
+test('asCompleted: breaking out early leaves the futures usable', async (t) => {
   t.timeout(10_000);
   const a = done(1);
   const b = new Future();
@@ -707,7 +707,7 @@ test.failing('asCompleted: breaking out early leaves the futures usable', async 
 // asCompleted() with executors
 
 // FAILING (library bug): asCompleted yields the futures' values, not the futures; see report
-test.failing('asCompleted + executor: every future once, in completion order', async (t) => {
+test('asCompleted + executor: every future once, in completion order', async (t) => {
   t.timeout(20_000);
   await withPool(t, 2, async (ex, sab) => {
     const fs = [0, 1, 2, 3].map((i) => ex.submit(gate, sab, i));
@@ -722,7 +722,7 @@ test.failing('asCompleted + executor: every future once, in completion order', a
 });
 
 // FAILING (library bug): asCompleted yields the futures' values, not the futures; see report
-test.failing('asCompleted + executor: timeout', async (t) => {
+test('asCompleted + executor: timeout', async (t) => {
   t.timeout(20_000);
   await withPool(t, 2, async (ex, sab) => {
     const quick = ex.submit((x) => x + 1, 1);
@@ -741,7 +741,7 @@ test.failing('asCompleted + executor: timeout', async (t) => {
 });
 
 // FAILING (library bug): asCompleted yields the futures' values, not the futures; see report
-test.failing('asCompleted: futures from two executors and bare futures mix', async (t) => {
+test('asCompleted: futures from two executors and bare futures mix', async (t) => {
   t.timeout(20_000);
   const ex1 = new ThreadPoolExecutor({ maxWorkers: 2 });
   const ex2 = new ThreadPoolExecutor({ maxWorkers: 2 });

@@ -101,6 +101,7 @@ export abstract class PoolExecutor extends Executor implements SharedMemoryTable
   readonly #functions = new WeakMap<object, number>();
   readonly #descriptors = new Map<string, number>();
   #pending = 0;
+  #active = false;
   #shutdown = false;
   #broken: BrokenExecutor | undefined;
   #idleWaiters: Array<() => void> = [];
@@ -257,7 +258,7 @@ export abstract class PoolExecutor extends Executor implements SharedMemoryTable
     const code = packed % 65536;
     const id = (packed - code) / 65536;
     this.#inFlight.set(id, entry);
-    if (this.#pending++ === 0) this.native.setActive(true);
+    if (this.#pending++ === 0) this.#updateActive();
     this.#dispatch(code);
     return id;
   }
@@ -273,7 +274,7 @@ export abstract class PoolExecutor extends Executor implements SharedMemoryTable
     }
     const id = packed / 65536;
     this.#inFlight.set(id, entry);
-    if (this.#pending++ === 0) this.native.setActive(true);
+    if (this.#pending++ === 0) this.#updateActive();
     for (const code of codes) this.#dispatch(code);
     return () => {
       const cancelled = this.native.cancelJob(id);
@@ -345,12 +346,26 @@ export abstract class PoolExecutor extends Executor implements SharedMemoryTable
   }
 
   #settled(id: number): void {
-    if (this.#inFlight.delete(id) && --this.#pending === 0) this.native.setActive(false);
+    if (this.#inFlight.delete(id) && --this.#pending === 0) this.#updateActive();
   }
 
   #whenIdle(): Promise<void> {
     if (this.#isIdle()) return Promise.resolve();
-    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+    const idle = new Promise<void>((resolve) => this.#idleWaiters.push(resolve));
+    this.#updateActive();
+    return idle;
+  }
+
+  /**
+   * The event loop stays alive while records are pending or a `shutdown` waits for the workers
+   * to exit (they are unref'd, so that an idle executor never keeps the process alive).
+   */
+  #updateActive(): void {
+    const active = this.#pending > 0 || this.#idleWaiters.length > 0;
+    if (active !== this.#active) {
+      this.#active = active;
+      this.native.setActive(active);
+    }
   }
 
   #isIdle(): boolean {
@@ -361,6 +376,7 @@ export abstract class PoolExecutor extends Executor implements SharedMemoryTable
     if (this.#idleWaiters.length > 0 && this.#isIdle()) {
       const waiters = this.#idleWaiters;
       this.#idleWaiters = [];
+      this.#updateActive();
       for (const resolve of waiters) resolve();
     }
   }

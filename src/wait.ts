@@ -88,16 +88,17 @@ export function asCompleted<F extends Future<any>>(fs: Iterable<F>, options: { t
   return completionOrder(futures, timeout);
 }
 
-async function* completionOrder<F extends Future<any>>(futures: Set<F>, timeout: number | undefined): AsyncGenerator<F> {
-  const deadline = timeout === undefined ? Infinity : Date.now() + timeout;
+/**
+ * A hand-written iterator, not an `async function*`: an async generator awaits what it yields,
+ * and a `Future` is a thenable, so it would yield results instead of futures.
+ */
+function completionOrder<F extends Future<any>>(futures: Set<F>, timeout: number | undefined): AsyncIterableIterator<F> {
   const total = futures.size;
   const ready: F[] = [];
   const pending = new Set<F>();
-  for (const f of futures) {
-    if (f.done()) ready.push(f);
-    else pending.add(f);
-  }
   let next = 0;
+  let deadline: number | undefined;
+  let finished = false;
   let wake: (() => void) | undefined;
   const onDone = (f: Future<any>): void => {
     if (pending.delete(f as F)) {
@@ -105,23 +106,45 @@ async function* completionOrder<F extends Future<any>>(futures: Set<F>, timeout:
       wake?.();
     }
   };
-  for (const f of pending) f.addDoneCallback(onDone);
-  try {
-    for (;;) {
-      while (next < ready.length) yield ready[next++]!;
-      if (pending.size === 0) return;
-      const left = deadline - Date.now();
-      if (left <= 0) throw new TimeoutError(`${pending.size} (of ${total}) futures unfinished`);
-      await new Promise<void>((resolve) => {
-        const timer = left <= MAX_TIMER_MS ? setTimeout(resolve, left) : undefined;
-        wake = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-      wake = undefined;
-    }
-  } finally {
+  const finish = (): IteratorResult<F> => {
+    finished = true;
     for (const f of pending) f._removeDoneCallback(onDone);
+    pending.clear();
+    return { done: true, value: undefined };
+  };
+  for (const f of futures) {
+    if (f.done()) ready.push(f);
+    else pending.add(f);
   }
+  for (const f of pending) f.addDoneCallback(onDone);
+
+  const iterator: AsyncIterableIterator<F> = {
+    [Symbol.asyncIterator]: () => iterator,
+    async next(): Promise<IteratorResult<F>> {
+      deadline ??= timeout === undefined ? Infinity : Date.now() + timeout;
+      for (;;) {
+        if (finished) return { done: true, value: undefined };
+        if (next < ready.length) return { done: false, value: ready[next++]! };
+        if (pending.size === 0) return finish();
+        const left = deadline - Date.now();
+        if (left <= 0) {
+          const unfinished = pending.size;
+          finish();
+          throw new TimeoutError(`${unfinished} (of ${total}) futures unfinished`);
+        }
+        await new Promise<void>((resolve) => {
+          const timer = left <= MAX_TIMER_MS ? setTimeout(resolve, left) : undefined;
+          wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        wake = undefined;
+      }
+    },
+    async return(): Promise<IteratorResult<F>> {
+      return finish();
+    },
+  };
+  return iterator;
 }
