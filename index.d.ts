@@ -24,10 +24,11 @@ export declare class NativePool {
   setActive(active: boolean): void
   registerFunction(descriptor: string): number
   function(index: number): string | null
-  /** Queues a record whose data is text; see [`DISPATCH_SPAWN`] for the result. */
-  submitText(func: number, items: number, kind: number, data: string): number
-  /** Queues a record whose data is bytes. */
-  submitBytes(func: number, items: number, kind: number, data: Uint8Array): number
+  /**
+   * Queues records given as frames `[func u32][items u32][kind u8][len u32][data]`. Returns
+   * `[first id * 65536, ...dispatch codes]` (ids are consecutive), or `[error]` as `submit`.
+   */
+  submitBatch(frames: Uint8Array): Array<number>
   /**
    * Queues a `map` job: `text` is a JSON array of items. Returns `[id * 65536, ...dispatch
    * codes]`, or `[error]` (as `submit`, or -3 when `text` is not a JSON array).

@@ -139,10 +139,12 @@ test('values round-trip with structured-clone semantics', async (t) => {
 test('a large argument and result travel intact', async (t) => {
   t.timeout(30_000);
   await withPool({ maxWorkers: 1 }, async (ex) => {
-    const big = new Uint8Array(16 * 1024 * 1024).map((_, i) => i % 251);
+    const big = new Uint8Array(16 * 1024 * 1024);
+    for (let i = 0; i < big.length; i += 4093) big[i] = i % 251;
     t.is(await ex.submit(t_('byteLength'), big), big.byteLength);
     const echoed = await ex.submit((v) => v, big);
-    t.deepEqual(echoed, big);
+    t.true(echoed instanceof Uint8Array);
+    t.is(Buffer.compare(echoed, big), 0);
   });
 });
 
@@ -217,6 +219,43 @@ test('a result that cannot be cloned fails that future; the pool stays usable', 
     t.is(shared.name, 'DataCloneError');
     t.regex(shared.message, /child process/);
     t.is(await ex.submit((x) => x * 2, 21), 42);
+    t.is(await ex.submit(t_('pid')), pid, 'the same child: nothing crashed');
+  });
+});
+
+test('an argument whose encoding throws fails that submit; the pool stays usable', async (t) => {
+  await withPool({ maxWorkers: 1 }, async (ex) => {
+    const poisoned = {
+      get value() {
+        throw new Error('cannot read value');
+      },
+    };
+    t.throws(() => ex.submit((v) => v, poisoned), { message: 'cannot read value' });
+    t.is(await ex.submit((x) => x + 1, 1), 2);
+  });
+});
+
+test('a task module that fails to load in the child fails that future; the pool stays usable', async (t) => {
+  await withPool({ maxWorkers: 1 }, async (ex) => {
+    const pid = await ex.submit(t_('pid'));
+    const error = await t.throwsAsync(ex.submit(task(fixture('process-import-throws.mjs'))));
+    t.is(error.message, 'this module fails to load');
+    t.is(await ex.submit(t_('pid')), pid);
+  });
+});
+
+test('a result whose encoding throws in the child fails that future; the pool stays usable', async (t) => {
+  await withPool({ maxWorkers: 1 }, async (ex) => {
+    const pid = await ex.submit(t_('pid'));
+    const error = await t.throwsAsync(
+      ex.submit(() => ({
+        get value() {
+          throw new RangeError('cannot read the result');
+        },
+      })),
+    );
+    t.true(error instanceof RangeError);
+    t.is(error.message, 'cannot read the result');
     t.is(await ex.submit(t_('pid')), pid, 'the same child: nothing crashed');
   });
 });
@@ -373,6 +412,32 @@ test('a child that calls process.exit during a task breaks the pool', async (t) 
   await t.throwsAsync(pending.result(), { instanceOf: BrokenProcessPool });
   t.throws(() => ex.submit((x) => x, 1), { instanceOf: BrokenProcessPool });
   await ex.shutdown();
+});
+
+test('a child killed while loading the task function breaks the pool', async (t) => {
+  t.timeout(30_000);
+  const ex = new ProcessPoolExecutor({ maxWorkers: 1 });
+  await t.throwsAsync(ex.submit(task(fixture('process-import-kills.mjs'))).result(), { instanceOf: BrokenProcessPool });
+  t.throws(() => ex.submit((x) => x, 1), { instanceOf: BrokenProcessPool });
+  await ex.shutdown();
+});
+
+test('a child that crashes or exits while its result is encoded breaks the pool', async (t) => {
+  t.timeout(30_000);
+  for (const die of [() => process.kill(process.pid, 'SIGKILL'), () => process.exit(0)]) {
+    const ex = new ProcessPoolExecutor({ maxWorkers: 1 });
+    const f = ex.submit(
+      (source) => ({
+        get value() {
+          (0, eval)(source)();
+          return 1;
+        },
+      }),
+      `(${die})`,
+    );
+    await t.throwsAsync(f.result(), { instanceOf: BrokenProcessPool });
+    await ex.shutdown();
+  }
 });
 
 test('a crash ends the other children; no child outlives the executor', async (t) => {

@@ -341,6 +341,19 @@ export class FrameWriter {
     this.#offset = at + 5 + written;
   }
 
+  /** Appends a record frame `[func u32][items u32][kind u8][len u32][data]` (main → core). */
+  pushRecord(func: number, items: number, kind: number, data: string | Uint8Array): void {
+    this.#reserve(8);
+    this.#buf.writeUInt32LE(func, this.#offset);
+    this.#buf.writeUInt32LE(items, this.#offset + 4);
+    this.#offset += 8;
+    this.push(kind, data);
+  }
+
+  get empty(): boolean {
+    return this.#offset === 0;
+  }
+
   /** The frames so far; valid until the next `push` (the core copies them at once). */
   take(): Buffer {
     const frames = this.#buf.subarray(0, this.#offset);

@@ -1,7 +1,7 @@
 import os from 'node:os';
 
 import { BrokenExecutor, CancelledError, ShutdownError } from './errors.js';
-import { decodeOutcome, encode, KIND_CLONE, KIND_JSON, RECORD_CHUNK, RECORD_SPREAD, rebuildError, type SharedMemoryTable } from './codec.js';
+import { decodeOutcome, encode, FrameWriter, kindOf, KIND_JSON, RECORD_CHUNK, RECORD_SPREAD, rebuildError, type SharedMemoryTable } from './codec.js';
 import { Future, type TaskLink } from './future.js';
 import { MapRun, parseMapArguments, type ChunkResults, type MapOptions, type MapSink, type RangeReceiver } from './map.js';
 import {
@@ -102,6 +102,15 @@ export abstract class PoolExecutor extends Executor implements SharedMemoryTable
   readonly #descriptors = new Map<string, number>();
   #pending = 0;
   #active = false;
+  /**
+   * Records submitted but not yet handed to the core. They go in one call at the end of the
+   * current job (a microtask), or sooner when many pile up or something needs the core's view.
+   */
+  readonly #batch = new FrameWriter();
+  #batched = 0;
+  #flushQueued = false;
+  /** The id the core will give the next record: it numbers them 1, 2, ... in submission order. */
+  #nextId = 1;
   #shutdown = false;
   #broken: BrokenExecutor | undefined;
   #idleWaiters: Array<() => void> = [];
@@ -171,6 +180,7 @@ export abstract class PoolExecutor extends Executor implements SharedMemoryTable
 
   /** Python's `shutdown`. Idempotent; a later call with `cancelFutures` still cancels. */
   override async shutdown({ wait = true, cancelFutures = false }: ShutdownOptions = {}): Promise<void> {
+    this._flush();
     this.#shutdown = true;
     const { cancelled, cancelledRanges, wake } = this.native.shutdown(Boolean(cancelFutures));
     for (const id of cancelled) {
@@ -193,12 +203,14 @@ export abstract class PoolExecutor extends Executor implements SharedMemoryTable
 
   /** Workers, idle workers, queued / running / completed items. */
   stats(): ExecutorStats {
+    this._flush();
     const { workers, idle, queued, running, completed } = this.native.stats();
     return { workers, idle, queued, running, completed };
   }
 
   /** @internal */
   _cancelRecord(id: number): boolean {
+    this._flush();
     if (!this.native.cancel(id)) return false;
     this.#settled(id);
     return true;
@@ -206,6 +218,7 @@ export abstract class PoolExecutor extends Executor implements SharedMemoryTable
 
   /** @internal */
   _recordStarted(id: number): boolean {
+    this._flush();
     return this.native.state(id) === STATE_RUNNING;
   }
 
@@ -220,6 +233,7 @@ export abstract class PoolExecutor extends Executor implements SharedMemoryTable
   /** Fails every pending future with the pool's `Broken*` error; later submits throw it. */
   protected breakPool(message: string, cause?: unknown): void {
     if (this.#broken === undefined) {
+      this._flush();
       this.#broken = this.brokenError(message, cause);
       this.native.breakPool();
       this.terminateAll();
@@ -232,47 +246,75 @@ export abstract class PoolExecutor extends Executor implements SharedMemoryTable
   }
 
   #functionIndex(fn: unknown, what?: string): number {
-    const key = fn as object;
-    let index = (typeof fn === 'function' || typeof fn === 'object') && fn !== null ? this.#functions.get(key) : undefined;
+    const known = this.#functions.get(fn as object);
+    if (known !== undefined) return known;
+    const descriptor = describeTask(fn, what);
+    let index = this.#descriptors.get(descriptor);
     if (index === undefined) {
-      const descriptor = describeTask(fn, what);
-      index = this.#descriptors.get(descriptor);
-      if (index === undefined) {
-        index = this.native.registerFunction(descriptor);
-        this.#descriptors.set(descriptor, index);
-      }
-      this.#functions.set(key, index);
+      index = this.native.registerFunction(descriptor);
+      this.#descriptors.set(descriptor, index);
+      // Only the first function of each descriptor: closures made anew in a loop would fill
+      // the WeakMap (costly for the GC) and are found by their source text instead.
+      this.#functions.set(fn as object, index);
     }
     return index;
   }
 
   #push(func: number, items: number, data: string | Uint8Array, entry: Future<any> | MapEntry, flags = 0): number {
-    const packed =
-      typeof data === 'string'
-        ? this.native.submitText(func, items, KIND_JSON | flags, data)
-        : this.native.submitBytes(func, items, KIND_CLONE | flags, data);
-    if (packed === SUBMIT_BROKEN || packed === SUBMIT_SHUTDOWN) {
-      this._checkOpen();
-      throw new ShutdownError('cannot schedule new futures after shutdown');
-    }
-    const code = packed % 65536;
-    const id = (packed - code) / 65536;
+    const id = this.#nextId++;
+    this.#batch.pushRecord(func, items, kindOf(data) | flags, data);
     this.#inFlight.set(id, entry);
     if (this.#pending++ === 0) this.#updateActive();
-    this.#dispatch(code);
+    if (++this.#batched >= FLUSH_RECORDS) this._flush();
+    else if (!this.#flushQueued) {
+      this.#flushQueued = true;
+      queueMicrotask(this.#flushSoon);
+    }
     return id;
   }
 
+  readonly #flushSoon = (): void => {
+    this.#flushQueued = false;
+    this._flush();
+  };
 
+  /** @internal Hands every batched record to the core, in one call. */
+  _flush(): void {
+    if (this.#batched === 0) return;
+    const count = this.#batched;
+    this.#batched = 0;
+    const [packed, ...codes] = this.native.submitBatch(this.#batch.take()) as [number, ...number[]];
+    const first = this.#nextId - count;
+    if (packed < 0) {
+      // The core broke between the submits and this call: those records never reach a worker.
+      const error = packed === SUBMIT_BROKEN ? this.#brokenErrorOf() : new ShutdownError('cannot schedule new futures after shutdown');
+      for (let id = first; id < first + count; id++) this.#failEntry(id, error);
+      return;
+    }
+    if (packed / 65536 !== first) throw new Error(`concurrent-futures: record ids out of step (${packed / 65536} != ${first})`);
+    for (const code of codes) this.#dispatch(code);
+  }
+
+  #failEntry(id: number, error: unknown): void {
+    const entry = this.#inFlight.get(id);
+    if (entry instanceof Future) {
+      this.#settled(id);
+      entry.setException(error);
+    } else if (entry !== undefined) {
+      this.#mapOutcome(id, entry, 0, entry.remaining, { values: [], failAll: { error } });
+    }
+  }
 
   /** Queues a `map` job; returns its cancel. */
   #pushJob(func: number, flags: number, text: string, entry: MapEntry): () => void {
+    this._flush();
     const [packed, ...codes] = this.native.submitJob(func, KIND_JSON | flags, text) as [number, ...number[]];
     if (packed < 0) {
       this._checkOpen();
       throw new TypeError('map(): internal error: the items did not encode as a JSON array');
     }
-    const id = packed / 65536;
+    const id = this.#nextId++;
+    if (packed / 65536 !== id) throw new Error(`concurrent-futures: record ids out of step (${packed / 65536} != ${id})`);
     this.#inFlight.set(id, entry);
     if (this.#pending++ === 0) this.#updateActive();
     for (const code of codes) this.#dispatch(code);
@@ -381,6 +423,9 @@ export abstract class PoolExecutor extends Executor implements SharedMemoryTable
     }
   }
 }
+
+/** Batched records are handed to the core at the latest when this many pile up. */
+const FLUSH_RECORDS = 256;
 
 /** A chunk's outcome as the worker encodes it: values, and `[index, error descriptor]` pairs. */
 export type ChunkOutcome = [unknown[], Array<[number, unknown]>];

@@ -61,8 +61,12 @@ export function describeTask(fn: unknown, what = 'submit()'): string {
   }
   let descriptor = descriptors.get(fn);
   if (descriptor === undefined) {
-    descriptor = fn instanceof TaskRef ? JSON.stringify({ module: fn.module, export: fn.exportName }) : describeFunction(fn, what);
-    descriptors.set(fn, descriptor);
+    if (fn instanceof TaskRef) {
+      descriptor = JSON.stringify({ module: fn.module, export: fn.exportName });
+      descriptors.set(fn, descriptor);
+    } else {
+      descriptor = describeFunction(fn, what);
+    }
   }
   return descriptor;
 }
@@ -72,11 +76,11 @@ const SUBMITTABLE =
 
 function describeFunction(fn: Function, what: string): string {
   const source = Function.prototype.toString.call(fn);
-  const key = `${fn.name}\0${source}`;
-  const known = bySource.get(key);
+  const known = bySource.get(source);
   if (known !== undefined) return known;
   const descriptor = describeSource(fn, source, what);
-  if (bySource.size < 10_000 && !descriptor.startsWith('{"path"')) bySource.set(key, descriptor);
+  if (descriptor.startsWith('{"path"')) descriptors.set(fn, descriptor);
+  else if (bySource.size < 10_000) bySource.set(source, descriptor);
   return descriptor;
 }
 

@@ -223,6 +223,34 @@ impl Pool {
         Ok((id, shared.workers.dispatch()))
     }
 
+    /// Queues several records at once (main thread), in order; their ids are consecutive from
+    /// the returned one. Returns what to do for each record that needs a worker (as many
+    /// dispatches as there are records, stopping at the first `Nothing`).
+    pub fn submit_batch(&self, payloads: Vec<Payload>) -> Result<(TaskId, Vec<Dispatch>), SubmitError> {
+        let mut shared = lock(&self.shared);
+        if shared.broken {
+            return Err(SubmitError::Broken);
+        }
+        if shared.shutdown {
+            return Err(SubmitError::Shutdown);
+        }
+        let count = payloads.len();
+        let first = {
+            let mut table = lock(&self.table);
+            let first = table.0 + 1;
+            for payload in payloads {
+                table.0 += 1;
+                self.queued_items.fetch_add(payload.items as usize, Ordering::Relaxed);
+                let task = Arc::new(Task::new(table.0, payload));
+                table.1.insert(task.id(), Arc::clone(&task));
+                shared.queue.push_back(Entry::Task(task));
+            }
+            first
+        };
+        let dispatches = (0..count).map_while(|_| Some(shared.workers.dispatch()).filter(|d| *d != Dispatch::Nothing));
+        Ok((first, dispatches.collect()))
+    }
+
     /// Queues a `map` job (main thread): `text` is a JSON array of items, which workers take in
     /// ranges sized by [`batch_size`]. Returns `None` when `text` is not a JSON array. Each range
     /// completes as its own [`Completion`] with the job's id and the range's first item.

@@ -26,8 +26,8 @@ fn registry() -> &'static Mutex<HashMap<u32, Weak<Pool>>> {
     REGISTRY.get_or_init(Default::default)
 }
 
-/// `submit` packs the new id and the dispatch into one number: `id * 65536 + code`, where code 0
-/// is nothing to do, `1 + slot` wakes that worker and `32768 + slot` starts one.
+/// Submits answer `[first id * 65536, ...codes]`: code 0 is nothing to do, `1 + slot` wakes that
+/// worker and `32768 + slot` starts one.
 const DISPATCH_SPAWN: u32 = 32768;
 const SUBMIT_SHUTDOWN: i64 = -1;
 const SUBMIT_BROKEN: i64 = -2;
@@ -148,16 +148,30 @@ impl NativePool {
         self.pool.function(index).map(|f| f.to_string())
     }
 
-    /// Queues a record whose data is text; see [`DISPATCH_SPAWN`] for the result.
+    /// Queues records given as frames `[func u32][items u32][kind u8][len u32][data]`. Returns
+    /// `[first id * 65536, ...dispatch codes]` (ids are consecutive), or `[error]` as `submit`.
     #[napi]
-    pub fn submit_text(&self, func: u32, items: u32, kind: u32, data: String) -> i64 {
-        self.submit(Payload { func, items, kind: kind as u8, data: data.into_bytes() })
-    }
-
-    /// Queues a record whose data is bytes.
-    #[napi]
-    pub fn submit_bytes(&self, func: u32, items: u32, kind: u32, data: &[u8]) -> i64 {
-        self.submit(Payload { func, items, kind: kind as u8, data: data.to_vec() })
+    pub fn submit_batch(&self, frames: &[u8]) -> Result<Vec<i64>> {
+        let mut payloads = Vec::new();
+        let mut rest = frames;
+        while !rest.is_empty() {
+            let truncated = || Error::new(Status::InvalidArg, "truncated record frame");
+            let header = rest.get(..13).ok_or_else(truncated)?;
+            let func = u32::from_le_bytes(header[0..4].try_into().expect("4 bytes"));
+            let items = u32::from_le_bytes(header[4..8].try_into().expect("4 bytes"));
+            let kind = header[8];
+            let len = u32::from_le_bytes(header[9..13].try_into().expect("4 bytes")) as usize;
+            let data = rest.get(13..13 + len).ok_or_else(truncated)?;
+            payloads.push(Payload { func, items, kind, data: data.to_vec() });
+            rest = &rest[13 + len..];
+        }
+        Ok(match self.pool.submit_batch(payloads) {
+            Ok((id, dispatches)) => std::iter::once(id as i64 * 65536)
+                .chain(dispatches.into_iter().map(|d| i64::from(dispatch_code(d))))
+                .collect(),
+            Err(SubmitError::Shutdown) => vec![SUBMIT_SHUTDOWN],
+            Err(SubmitError::Broken) => vec![SUBMIT_BROKEN],
+        })
     }
 
     /// Queues a `map` job: `text` is a JSON array of items. Returns `[id * 65536, ...dispatch
@@ -184,14 +198,6 @@ impl NativePool {
     #[napi]
     pub fn cancel_job(&self, id: f64) -> u32 {
         self.pool.cancel_job(id as u64) as u32
-    }
-
-    fn submit(&self, payload: Payload) -> i64 {
-        match self.pool.submit(payload) {
-            Ok((id, dispatch)) => (id as i64) * 65536 + i64::from(dispatch_code(dispatch)),
-            Err(SubmitError::Shutdown) => SUBMIT_SHUTDOWN,
-            Err(SubmitError::Broken) => SUBMIT_BROKEN,
-        }
     }
 
     #[napi]
