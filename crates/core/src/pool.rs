@@ -106,6 +106,9 @@ enum Entry {
 #[derive(Debug)]
 struct Shared {
     queue: VecDeque<Entry>,
+    /// Measured run time per item of each task function (0: not measured yet), so that a batch
+    /// is sized for the function it will run, not for whatever the worker ran before.
+    item_costs: Vec<u64>,
     workers: Registry,
     shutdown: bool,
     broken: bool,
@@ -163,6 +166,7 @@ impl Pool {
         Pool {
             shared: Mutex::new(Shared {
                 queue: VecDeque::new(),
+                item_costs: Vec::new(),
                 workers: Registry::new(max_workers, max_tasks),
                 shutdown: false,
                 broken: false,
@@ -317,7 +321,8 @@ impl Pool {
         lock(&self.table).1.get(&id).map(|task| task.state())
     }
 
-    /// A worker asks for work. `item_cost_ns` is its measured mean time per item.
+    /// A worker asks for work. `item_cost_ns` is the measured mean time per item of its last
+    /// batch (0 if none); the pool keeps it per task function and sizes batches with it.
     ///
     /// With nothing queued, the worker is listed idle but lingers here, polling the queue length,
     /// for up to the pool's linger time; a submit in that window claims it without a doorbell.
@@ -347,13 +352,27 @@ impl Pool {
         may_linger: bool,
     ) -> Option<Take> {
         let mut shared = lock(&self.shared);
-        let Shared { queue, workers, shutdown, broken } = &mut *shared;
+        let Shared { queue, item_costs, workers, shutdown, broken } = &mut *shared;
         if *broken || workers.slot(slot).is_none() {
             return Some(Take::Exit);
         }
+        if let (Some(func), true) = (workers.slot(slot).and_then(|s| s.last_func.take()), item_cost_ns > 0) {
+            let index = func as usize;
+            if item_costs.len() <= index {
+                item_costs.resize(index + 1, 0);
+            }
+            item_costs[index] = item_cost_ns;
+        }
         let quota = workers.quota(slot);
         let queued = self.queued_items.load(Ordering::Relaxed);
-        let want = batch_size(item_cost_ns, queued, workers.alive);
+        let front_func = match queue.front() {
+            Some(Entry::Task(task)) => task.func(),
+            Some(Entry::Job(job)) => job.func,
+            None => 0,
+        };
+        // A function not measured yet: the worker's latest figure is the best guess there is.
+        let cost = item_costs.get(front_func as usize).copied().filter(|&c| c > 0).unwrap_or(item_cost_ns);
+        let want = batch_size(cost, queued, workers.alive);
         let mut batch = Vec::new();
         let mut taken = Vec::new();
         let mut taken_items = 0;
@@ -385,7 +404,9 @@ impl Pool {
         }
         if !taken.is_empty() {
             workers.set_busy(slot);
-            workers.slot(slot).expect("checked above").held = taken;
+            let entry = workers.slot(slot).expect("checked above");
+            entry.last_func = Some(taken[taken.len() - 1].func());
+            entry.held = taken;
             return Some(Take::Work(batch));
         }
         if *shutdown || quota == 0 {

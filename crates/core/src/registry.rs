@@ -43,6 +43,8 @@ pub(crate) struct WorkerSlot {
     /// Records taken and not yet completed, in the order they were handed out.
     pub held: Vec<Arc<Task>>,
     pub records_run: u64,
+    /// The function of the last record this worker took: its next cost report is about it.
+    pub last_func: Option<u32>,
 }
 
 #[derive(Debug)]
@@ -77,7 +79,7 @@ impl Registry {
 
     fn start_slot(&mut self) -> Slot {
         self.alive += 1;
-        let fresh = WorkerSlot { state: WorkerState::Starting, held: Vec::new(), records_run: 0 };
+        let fresh = WorkerSlot { state: WorkerState::Starting, held: Vec::new(), records_run: 0, last_func: None };
         match self.slots.iter().position(|s| s.state == WorkerState::Gone) {
             Some(i) => {
                 self.slots[i] = fresh;

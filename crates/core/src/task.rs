@@ -58,6 +58,7 @@ pub struct Task {
     id: TaskId,
     /// For a range of a `map` job: the job's id and the range's first item.
     range_of: Option<(TaskId, u32)>,
+    func: u32,
     items: u32,
     state: AtomicU8,
     /// Invariant: only the thread whose `try_start` succeeded touches the payload, and it does so
@@ -75,6 +76,7 @@ impl Task {
         Task {
             id,
             range_of: None,
+            func: payload.func,
             items: payload.items,
             state: AtomicU8::new(State::Pending as u8),
             payload: UnsafeCell::new(Some(payload)),
@@ -97,6 +99,11 @@ impl Task {
     /// The index of the first item: 0, or the range's start within its job.
     pub fn first_item(&self) -> u32 {
         self.range_of.map_or(0, |(_, first)| first)
+    }
+
+    /// The task function's index.
+    pub fn func(&self) -> u32 {
+        self.func
     }
 
     /// How many items the record carries.
