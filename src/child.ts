@@ -4,7 +4,7 @@
  * lives in the parent): the parent takes batches on its behalf and sends along the descriptors of
  * the task functions it has not seen yet. Messages are handled one at a time, in order.
  */
-import { decode } from './codec.js';
+import { decodeEncoded } from './codec.js';
 import type { ChildMessage, ParentMessage } from './process-pool.js';
 import { Runner } from './runner.js';
 
@@ -26,9 +26,7 @@ async function handle(message: ParentMessage): Promise<void> {
   switch (message.t) {
     case 'init': {
       try {
-        const { initargs } = message;
-        const args = typeof initargs === 'string' ? JSON.parse(initargs) : decode(1, asBuffer(initargs), 0, initargs.length);
-        await runner.runInitializer(message.initializer, args as unknown[]);
+        await runner.runInitializer(message.initializer, decodeEncoded(message.initargs) as unknown[]);
       } catch (error) {
         initFailed = true;
         reply({ t: 'initFailed', error: Runner.describe(error) });

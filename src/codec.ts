@@ -195,6 +195,13 @@ export function encode(value: unknown, shared?: SharedMemoryTable): string | Uin
   return serialize(value, shared);
 }
 
+/** Decodes what `encode` returned (e.g. `initargs`, sent whole to a worker). */
+export function decodeEncoded(encoded: string | Uint8Array, shared?: SharedMemoryTable): unknown {
+  if (typeof encoded === 'string') return JSON.parse(encoded);
+  const bytes = Buffer.isBuffer(encoded) ? encoded : Buffer.from(encoded.buffer, encoded.byteOffset, encoded.byteLength);
+  return decode(KIND_CLONE, bytes, 0, bytes.length, shared);
+}
+
 export function kindOf(encoded: string | Uint8Array): number {
   return typeof encoded === 'string' ? KIND_JSON : KIND_CLONE;
 }

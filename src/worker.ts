@@ -5,7 +5,7 @@
  */
 import { receiveMessageOnPort, workerData } from 'node:worker_threads';
 
-import { cloneError, decode, type SharedMemoryTable } from './codec.js';
+import { cloneError, decodeEncoded, type SharedMemoryTable } from './codec.js';
 import { NativePool, TAKE_IDLE } from './native.js';
 import type { WorkerConfig, WorkerMessage } from './thread-pool.js';
 import { Runner } from './runner.js';
@@ -52,8 +52,7 @@ async function main(): Promise<void> {
   const runner = new Runner((index) => pool.function(index), shared);
   if (config.initializer !== undefined) {
     try {
-      const initargs = typeof config.initargs === 'string' ? JSON.parse(config.initargs) : decode(1, Buffer.from(config.initargs), 0, config.initargs.length, shared);
-      await runner.runInitializer(config.initializer, initargs as unknown[]);
+      await runner.runInitializer(config.initializer, decodeEncoded(config.initargs, shared) as unknown[]);
     } catch (error) {
       port.postMessage({ type: 'initFailed', error: Runner.describe(error) } satisfies WorkerMessage);
       return;
