@@ -37,6 +37,9 @@ export interface ExecutorStats {
   completed: number;
 }
 
+/** One (async) iterable per parameter of the task function: `map`'s inputs, zipped. */
+export type MapInputs<A extends unknown[]> = { [K in keyof A]: Iterable<A[K]> | AsyncIterable<A[K]> };
+
 /** Python's `Executor`: submit callables, map over iterables, shut down. */
 export abstract class Executor {
   /** Schedules `fn(...args)`; the future settles with its outcome. */
@@ -46,8 +49,8 @@ export abstract class Executor {
    * `fn` over the zipped iterables (shortest wins), results in input order. A trailing plain
    * object is the options: `{ timeout, chunksize, buffersize }`.
    */
-  map<R>(fn: TaskFn<any[], R>, ...iterables: Array<Iterable<unknown> | AsyncIterable<unknown>>): AsyncIterableIterator<Awaited<R>>;
-  map<R>(fn: TaskFn<any[], R>, ...iterablesThenOptions: [...Array<Iterable<unknown> | AsyncIterable<unknown>>, MapOptions]): AsyncIterableIterator<Awaited<R>>;
+  map<A extends unknown[], R>(fn: TaskFn<A, R>, ...iterables: MapInputs<A>): AsyncIterableIterator<Awaited<R>>;
+  map<A extends unknown[], R>(fn: TaskFn<A, R>, ...iterablesThenOptions: [...MapInputs<A>, MapOptions]): AsyncIterableIterator<Awaited<R>>;
   map<R>(fn: TaskFn<any[], R>, ...rest: unknown[]): AsyncIterableIterator<Awaited<R>> {
     const { sources, options } = parseMapArguments(rest);
     this._checkOpen();
@@ -91,8 +94,8 @@ interface MapEntry {
 
 /**
  * The machinery both executors share: futures keyed by record id, the native pool, the
- * completion drain, breaking and shutdown. Subclasses provide the workers.
- * @internal
+ * completion drain, breaking and shutdown. Subclasses provide the workers. Not exported from the
+ * package root, but declared, since the public executors extend it.
  */
 export abstract class PoolExecutor extends Executor implements SharedMemoryTable {
   readonly maxWorkers: number;
@@ -146,11 +149,13 @@ export abstract class PoolExecutor extends Executor implements SharedMemoryTable
     return future;
   }
 
+  /** @internal */
   override _checkOpen(): void {
     if (this.#broken !== undefined) throw this.brokenError(this.#broken.message, this.#broken.cause);
     if (this.#shutdown) throw new ShutdownError('cannot schedule new futures after shutdown');
   }
 
+  /** @internal */
   override _mapSink(fn: TaskFn<any[], unknown>): MapSink {
     const func = this.#functionIndex(fn, 'map()');
     return {

@@ -25,13 +25,13 @@ export interface ChunkResults {
   failAll?: { error: unknown };
 }
 
-/** @internal Receives the outcomes of a map run's items, a range at a time, in any order. */
+/** Receives the outcomes of a map run's items, a range at a time, in any order. */
 export interface RangeReceiver {
   /** Items `first .. first + count` (indices within the run) have these outcomes. */
   deliver(first: number, count: number, results: ChunkResults): void;
 }
 
-/** @internal Where a map run sends its items. */
+/** Where a map run sends its items (an executor's business; exported for subclasses). */
 export interface MapSink {
   /**
    * Schedules `items` (indices `offset ..` within the run); `spread`: each item is an argument

@@ -34,8 +34,12 @@ export type TaskFn<A extends unknown[] = any[], R = unknown> = ((...args: A) => 
 /**
  * A reference to the export `exportName` of a module (ESM or CommonJS; for CommonJS, `'default'`
  * is `module.exports`). Relative paths resolve against the current working directory, now.
+ *
+ * `F` is the export's type, for the type checker: `task<typeof import('./m.js').f>('./m.js', 'f')`
+ * makes `submit` and `map` check the arguments and type the results. Without it, anything goes.
  */
-export function task<F extends TaskFunction = TaskFunction>(module: string | URL, exportName = 'default'): TaskRef<F> {
+export function task<F extends TaskFunction = TaskFunction>(module: string | URL, exportName?: string): TaskRef<NoInfer<F>>;
+export function task(module: string | URL, exportName = 'default'): TaskRef {
   if (typeof exportName !== 'string' || exportName === '') throw new TypeError('task(): exportName must be a non-empty string');
   let specifier: string;
   if (module instanceof URL) specifier = module.href;
@@ -43,7 +47,7 @@ export function task<F extends TaskFunction = TaskFunction>(module: string | URL
   else if (/^[a-zA-Z][a-zA-Z0-9+.-]*:/.test(module) && !path.isAbsolute(module)) specifier = module;
   else if (module.startsWith('.') || path.isAbsolute(module)) specifier = pathToFileURL(path.resolve(module)).href;
   else specifier = module;
-  return new TaskRef<F>(specifier, exportName);
+  return new TaskRef(specifier, exportName);
 }
 
 const descriptors = new WeakMap<object, string>();

@@ -78,10 +78,19 @@ function waitFor<F extends Future<any>>(futures: Set<F>, returnWhen: ReturnWhen,
 }
 
 /**
+ * What `asCompleted` returns: an async iterator of the futures themselves. A named interface, not
+ * `AsyncIterableIterator<F>` itself: for that one, TypeScript types the variable of `for await`
+ * as the awaited value (`T`), while at run time it is the future (`Future<T>`).
+ */
+export interface AsCompletedIterator<F extends Future<any>> extends AsyncIterableIterator<F> {
+  [Symbol.asyncIterator](): AsCompletedIterator<F>;
+}
+
+/**
  * Yields the futures as they complete: those already done first, then the rest in completion
  * order, each once. With `timeout` (counted from the first `next()`), throws `TimeoutError`.
  */
-export function asCompleted<F extends Future<any>>(fs: Iterable<F>, options: { timeout?: number } = {}): AsyncIterableIterator<F> {
+export function asCompleted<F extends Future<any>>(fs: Iterable<F>, options: { timeout?: number } = {}): AsCompletedIterator<F> {
   const { timeout } = options ?? {};
   checkTimeout(timeout);
   const futures = uniqueFutures(fs, 'asCompleted');
@@ -92,7 +101,7 @@ export function asCompleted<F extends Future<any>>(fs: Iterable<F>, options: { t
  * A hand-written iterator, not an `async function*`: an async generator awaits what it yields,
  * and a `Future` is a thenable, so it would yield results instead of futures.
  */
-function completionOrder<F extends Future<any>>(futures: Set<F>, timeout: number | undefined): AsyncIterableIterator<F> {
+function completionOrder<F extends Future<any>>(futures: Set<F>, timeout: number | undefined): AsCompletedIterator<F> {
   const total = futures.size;
   const ready: F[] = [];
   const pending = new Set<F>();
@@ -118,7 +127,7 @@ function completionOrder<F extends Future<any>>(futures: Set<F>, timeout: number
   }
   for (const f of pending) f.addDoneCallback(onDone);
 
-  const iterator: AsyncIterableIterator<F> = {
+  const iterator: AsCompletedIterator<F> = {
     [Symbol.asyncIterator]: () => iterator,
     async next(): Promise<IteratorResult<F>> {
       deadline ??= timeout === undefined ? Infinity : Date.now() + timeout;

@@ -150,7 +150,8 @@ fn shutdown_with_cancel_racing_take_settles_each_record_once() {
                 }
             }
         });
-        let ShutdownReport { cancelled, wake } = pool.shutdown(true);
+        let ShutdownReport { cancelled, cancelled_ranges, wake } = pool.shutdown(true);
+        assert!(cancelled_ranges.is_empty(), "no map job was submitted");
         let (taken, parked) = worker.join().unwrap();
 
         for (id, tag) in [(a, 1), (b, 2)] {
@@ -166,5 +167,46 @@ fn shutdown_with_cancel_racing_take_settles_each_record_once() {
         }
         let stats = pool.stats();
         assert_eq!((stats.queued, stats.running), (0, 0));
+    });
+}
+
+#[test]
+fn job_items_racing_cancel_job_are_each_taken_once_or_cancelled() {
+    loom::model(|| {
+        let pool = quiet_pool(2);
+        let (job, dispatches) = pool.submit_job(0, 1, b"[0,1,2]".to_vec()).unwrap().unwrap();
+        assert_eq!(dispatches, [Dispatch::Spawn(0), Dispatch::Spawn(1)]);
+
+        // Two workers take ranges (one item each: nothing measured) until the job runs dry.
+        let workers: Vec<_> = (0..2)
+            .map(|slot| {
+                let pool = Arc::clone(&pool);
+                thread::spawn(move || {
+                    let mut taken = Vec::new();
+                    while let Take::Work(batch) = pool.take(slot, 0) {
+                        for range in &batch {
+                            let items: Vec<u8> = range.data.iter().filter(|b| b.is_ascii_digit()).map(|b| b - b'0').collect();
+                            assert_eq!(items.len(), range.items as usize);
+                            taken.extend(items);
+                        }
+                        pool.complete(slot, batch.into_iter().map(|p| (p.kind, p.data)).collect());
+                    }
+                    taken
+                })
+            })
+            .collect();
+        let cancelled = pool.cancel_job(job);
+        let mut taken: Vec<u8> = workers.into_iter().flat_map(|w| w.join().unwrap()).collect();
+
+        taken.sort();
+        let expected: Vec<u8> = (0..taken.len() as u8).collect();
+        assert_eq!(taken, expected, "each item taken once, the taken ones a prefix of the job");
+        assert_eq!(taken.len() + cancelled, 3, "taken {taken:?}, cancelled {cancelled}: each item one or the other");
+        let mut delivered: Vec<(u32, u32)> = pool.drain_completions().iter().map(|c| (c.first_item, c.items)).collect();
+        delivered.sort();
+        let expected: Vec<(u32, u32)> = (0..taken.len() as u32).map(|i| (i, 1)).collect();
+        assert_eq!(delivered, expected, "every taken range completes once, with its place in the job");
+        let stats = pool.stats();
+        assert_eq!((stats.queued, stats.running, stats.completed), (0, 0, taken.len() as u64));
     });
 }
