@@ -96,6 +96,28 @@ mod tests {
     }
 
     #[test]
+    fn escaped_backslash_before_a_closing_quote_ends_the_string() {
+        assert_eq!(items(r#"["a\\",1]"#), Some(vec![r#""a\\""#, "1"]));
+        assert_eq!(items(r#"["\\\"]",2]"#), Some(vec![r#""\\\"]""#, "2"]));
+        assert_eq!(items(r#"["\\"#), None, "an unterminated string is not an array");
+    }
+
+    #[test]
+    fn every_range_of_a_long_array_is_its_numbers() {
+        let n = 2_000;
+        let text = format!("[{}]", (0..n).map(|i| i.to_string()).collect::<Vec<_>>().join(","));
+        let ranges = split_array(text.as_bytes()).unwrap();
+        assert_eq!(ranges.len(), n);
+        for (i, &(s, e)) in ranges.iter().enumerate() {
+            assert_eq!(&text[s as usize..e as usize], i.to_string());
+        }
+        for (a, b) in [(0, n), (0, 1), (n - 1, n), (17, 1_234)] {
+            let expected = format!("[{}]", (a..b).map(|i| i.to_string()).collect::<Vec<_>>().join(","));
+            assert_eq!(format!("[{}]", &text[ranges[a].0 as usize..ranges[b - 1].1 as usize]), expected);
+        }
+    }
+
+    #[test]
     fn ranges_rejoin_to_the_original_text() {
         let text = r#"[0,"a",[1,2],{"k":"v"},4]"#;
         let ranges = split_array(text.as_bytes()).unwrap();

@@ -100,6 +100,23 @@ mod tests {
     }
 
     #[test]
+    fn batch_size_is_at_least_one_and_bounded_by_budget_fair_share_and_cap() {
+        for cost in [1u64, 2, 49, 50, 999, 1_000, 7_777, 199_999, 200_000, 200_001, 10_000_000] {
+            for queued in [0usize, 1, 2, 3, 4, 5, 17, 1_000, 8_192, 16_384, 16_385, 1_000_000] {
+                for workers in [0usize, 1, 2, 3, 4, 16] {
+                    let n = batch_size(cost, queued, workers);
+                    let by_budget = (BATCH_BUDGET_NS / cost).max(1) as usize;
+                    let fair_share = queued.div_ceil(2 * workers.max(1)).max(1);
+                    assert_eq!(n, by_budget.min(fair_share).min(MAX_ITEMS), "{cost} ns, {queued} queued, {workers} workers");
+                    assert!((1..=MAX_ITEMS).contains(&n));
+                }
+            }
+        }
+        assert_eq!(batch_size(1, 16_384, 2), MAX_ITEMS, "the fair share reaches the cap exactly");
+        assert_eq!(batch_size(1, 16_380, 2), MAX_ITEMS - 1, "just below it");
+    }
+
+    #[test]
     fn plan_covers_every_item_once_and_shrinks() {
         let planner = ChunkPlanner::new(2);
         for total in [0usize, 1, 2, 7, 100, 12_345, 1_000_000] {

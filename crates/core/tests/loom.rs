@@ -177,31 +177,36 @@ fn job_items_racing_cancel_job_are_each_taken_once_or_cancelled() {
         let (job, dispatches) = pool.submit_job(0, 1, b"[0,1,2]".to_vec()).unwrap().unwrap();
         assert_eq!(dispatches, [Dispatch::Spawn(0), Dispatch::Spawn(1)]);
 
-        // Two workers take ranges (one item each: nothing measured) until the job runs dry.
+        // Two workers take a range each (one item: nothing measured yet) while the job is
+        // cancelled; the ranges are completed afterwards, which races nothing here.
         let workers: Vec<_> = (0..2)
             .map(|slot| {
                 let pool = Arc::clone(&pool);
-                thread::spawn(move || {
-                    let mut taken = Vec::new();
-                    while let Take::Work(batch) = pool.take(slot, 0) {
-                        for range in &batch {
-                            let items: Vec<u8> = range.data.iter().filter(|b| b.is_ascii_digit()).map(|b| b - b'0').collect();
-                            assert_eq!(items.len(), range.items as usize);
-                            taken.extend(items);
-                        }
-                        pool.complete(slot, batch.into_iter().map(|p| (p.kind, p.data)).collect());
-                    }
-                    taken
-                })
+                thread::spawn(move || pool.take(slot, 0))
             })
             .collect();
         let cancelled = pool.cancel_job(job);
-        let mut taken: Vec<u8> = workers.into_iter().flat_map(|w| w.join().unwrap()).collect();
+        let takes: Vec<Take> = workers.into_iter().map(|w| w.join().unwrap()).collect();
 
+        let mut taken = Vec::new();
+        for (slot, take) in (0..).zip(&takes) {
+            let Take::Work(batch) = take else {
+                assert_eq!(take, &Take::Idle, "nothing left once cancelled");
+                continue;
+            };
+            for range in batch {
+                let items: Vec<u8> = range.data.iter().filter(|b| b.is_ascii_digit()).map(|b| b - b'0').collect();
+                assert_eq!(items.len(), range.items as usize);
+                taken.extend(items);
+            }
+            pool.complete(slot, batch.iter().map(|p| (p.kind, p.data.clone())).collect());
+        }
         taken.sort();
         let expected: Vec<u8> = (0..taken.len() as u8).collect();
         assert_eq!(taken, expected, "each item taken once, the taken ones a prefix of the job");
         assert_eq!(taken.len() + cancelled, 3, "taken {taken:?}, cancelled {cancelled}: each item one or the other");
+        assert_eq!(pool.cancel_job(job), 0);
+
         let mut delivered: Vec<(u32, u32)> = pool.drain_completions().iter().map(|c| (c.first_item, c.items)).collect();
         delivered.sort();
         let expected: Vec<(u32, u32)> = (0..taken.len() as u32).map(|i| (i, 1)).collect();

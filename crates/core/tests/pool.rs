@@ -1031,6 +1031,10 @@ struct JobBook {
     shut: Option<(usize, usize)>,
 }
 
+/// The stress test's worker threads; each returns the ranges it took, in its take order, as
+/// `(first number, items)`.
+type WorkerThreads = Vec<thread::JoinHandle<Vec<(usize, usize)>>>;
+
 /// Item numbers are `job index × JOB_STRIDE + item`, so a range's text names its job.
 const JOB_STRIDE: usize = 10_000;
 
@@ -1057,10 +1061,9 @@ fn stress_jobs_round(seed: u64, workers: usize) {
     };
     let doorbells: Arc<Vec<Doorbell>> = Arc::new((0..workers).map(|_| Doorbell::default()).collect());
     let (exit_tx, exits) = mpsc::channel::<Slot>();
-    // Each worker thread returns the ranges it took, in its take order: (first number, items).
-    let mut threads: Vec<thread::JoinHandle<Vec<(usize, usize)>>> = Vec::new();
+    let mut threads: WorkerThreads = Vec::new();
     let mut spawned = 0u64;
-    let mut spawn = |slot: Slot, threads: &mut Vec<thread::JoinHandle<Vec<(usize, usize)>>>| {
+    let mut spawn = |slot: Slot, threads: &mut WorkerThreads| {
         spawned += 1;
         let (pool, doorbells, exit_tx) = (Arc::clone(&pool), Arc::clone(&doorbells), exit_tx.clone());
         let mut rng = Rng(seed ^ spawned.wrapping_mul(0xA24B_AED4_963E_E407) | 1);
@@ -1087,7 +1090,7 @@ fn stress_jobs_round(seed: u64, workers: usize) {
             taken
         }));
     };
-    let mut dispatch = |d: Dispatch, threads: &mut Vec<thread::JoinHandle<Vec<(usize, usize)>>>| match d {
+    let mut dispatch = |d: Dispatch, threads: &mut WorkerThreads| match d {
         Dispatch::Nothing | Dispatch::Claimed(_) => {}
         Dispatch::Wake(slot) => doorbells[slot as usize].ring(),
         Dispatch::Spawn(slot) => spawn(slot, threads),
@@ -1099,8 +1102,8 @@ fn stress_jobs_round(seed: u64, workers: usize) {
     let mut cancelled_records = HashSet::new();
     let mut completed_records = HashSet::new();
     let service = |pool: &Pool,
-                   threads: &mut Vec<thread::JoinHandle<Vec<(usize, usize)>>>,
-                   dispatch: &mut dyn FnMut(Dispatch, &mut Vec<thread::JoinHandle<Vec<(usize, usize)>>>),
+                   threads: &mut WorkerThreads,
+                   dispatch: &mut dyn FnMut(Dispatch, &mut WorkerThreads),
                    jobs: &mut HashMap<TaskId, JobBook>,
                    records: &HashMap<TaskId, (u32, Vec<u8>)>,
                    completed_records: &mut HashSet<TaskId>| {
