@@ -603,7 +603,7 @@ for (const wl of selected) {
     res.error = errMsg(e);
     continue;
   }
-  const variants = Object.entries(wl.params.variants || {}).filter(([, base]) => contenders.includes(base) && !failed[base]).map(([v]) => v);
+  const variants = Object.entries(wl.variants || {}).filter(([, base]) => contenders.includes(base) && !failed[base]).map(([v]) => v);
   const players = [...contenders.filter((c) => !failed[c]), ...variants, ...(wl.reference ? ['reference'] : [])];
   for (let rep = 0; rep < reps; rep++) {
     const order = players.map((_, i) => players[(i + rep) % players.length]);
@@ -671,7 +671,7 @@ const require = createRequire(import.meta.url);
 const peerVersions = {};
 for (const p of ['piscina', 'tinypool', 'workerpool', 'poolifier']) {
   try {
-    peerVersions[p] = require(`${p}/package.json`).version;
+    peerVersions[p] = JSON.parse(fs.readFileSync(path.join(path.dirname(require.resolve(p)).split(`${path.sep}node_modules${path.sep}${p}`)[0], 'node_modules', p, 'package.json'), 'utf8')).version;
   } catch {
     peerVersions[p] = null;
   }
@@ -734,9 +734,12 @@ const table = [
 const notes = [
   `node ${process.version}, ${meta.cpus} CPUs (${meta.cpuModel}), ${N} workers everywhere, ${meta.mode} run, ${totalS.toFixed(0)} s.`,
   '(×r) = relative performance vs piscina, > 1 is better (for µs/ms/MB it is piscina / contender); W8 is vs CPython\'s ProcessPoolExecutor.',
-  'W4 cell: wall time and parallel efficiency t1 / (workers · tN). W5 cell: speed-up over one thread.',
-  'W8 peers run as process pools: ' + Object.entries(PROCESS_MODE).filter(([, v]) => v).map(([k, v]) => `${k} ${v}`).join(', ') + '.',
 ];
+const has = (id) => selected.some((w) => w.id === id);
+if (has('W4')) notes.push('W4 cell: wall time and parallel efficiency t1 / (workers · tN), t1 = the same 40 calls on the main thread.');
+if (has('W5')) notes.push('W5 cell: speed-up t1 / tN over the same 64 chunks summed on the main thread.');
+if (has('W8'))
+  notes.push('W8 runs process pools: ' + Object.entries(PROCESS_MODE).filter(([k, v]) => v && cols.includes(k)).map(([k, v]) => `${k} ${v}`).join(', ') + '; CPython = concurrent.futures.ProcessPoolExecutor, submit() per task.');
 for (const wl of selected)
   for (const [v, r] of Object.entries(results[wl.id].variants || {}))
     if (r.figure !== undefined)
@@ -771,19 +774,21 @@ function svgChart(results, meta) {
   const cs = meta.contenders;
   const ratios = [];
   for (const w of wls) for (const c of cs) if (w.contenders[c]?.ratio > 0) ratios.push(w.contenders[c].ratio);
-  const span = Math.min(6, Math.max(1, ...ratios.map((r) => Math.ceil(Math.abs(Math.log2(r)) + 0.15))));
-  const W = Math.max(560, 110 * wls.length + 90);
+  const logs = ratios.map((r) => Math.log2(r));
+  const lo = Math.max(-6, Math.min(-1, ...logs.map((l) => Math.floor(l - 0.2))));
+  const hi = Math.min(7, Math.max(1, ...logs.map((l) => Math.ceil(l + 0.2))));
+  const W = Math.max(760, 110 * wls.length + 90);
   const H = 440;
   const L = 60, R = 20, T = 56, B = 96;
   const pw = W - L - R, ph = H - T - B;
-  const y = (r) => T + ph / 2 - (Math.max(-span, Math.min(span, Math.log2(r))) / span) * (ph / 2);
+  const y = (r) => T + ph - ((Math.max(lo, Math.min(hi, Math.log2(r))) - lo) / (hi - lo)) * ph;
   const out = [];
   out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="Helvetica, Arial, sans-serif">`);
   out.push(`<rect width="${W}" height="${H}" fill="#ffffff"/>`);
-  out.push(`<text x="${W / 2}" y="22" text-anchor="middle" font-size="15" font-weight="bold">concurrent-futures vs peers — relative performance vs piscina (W8: vs CPython)</text>`);
+  out.push(`<text x="${W / 2}" y="22" text-anchor="middle" font-size="14" font-weight="bold">concurrent-futures (ours) vs peers: performance relative to piscina (W8: to CPython)</text>`);
   out.push(`<text x="${W / 2}" y="40" text-anchor="middle" font-size="11" fill="#555">higher is better · log scale · node ${esc(meta.node)}, ${meta.cpus} CPUs, ${meta.workers} workers, ${esc(meta.mode)} run, ${esc(meta.date.slice(0, 10))}</text>`);
   // grid
-  for (let k = -span; k <= span; k++) {
+  for (let k = lo; k <= hi; k++) {
     const r = 2 ** k;
     const yy = y(r).toFixed(1);
     out.push(`<line x1="${L}" x2="${W - R}" y1="${yy}" y2="${yy}" stroke="${k === 0 ? '#333' : '#ddd'}" stroke-width="${k === 0 ? 1.2 : 1}"/>`);
@@ -826,7 +831,7 @@ function svgChart(results, meta) {
   for (const c of cs) {
     out.push(`<rect x="${lx}" y="${ly - 9}" width="12" height="12" fill="${COLORS[c] || '#777'}"/>`);
     out.push(`<text x="${lx + 16}" y="${ly + 1}" font-size="11">${esc(c === 'ours' ? 'ours (concurrent-futures)' : c)}</text>`);
-    lx += 16 + 7 * (c === 'ours' ? 25 : c.length) + 18;
+    lx += 16 + 6.2 * (c === 'ours' ? 25 : c.length) + 22;
   }
   out.push('</svg>');
   return out.join('\n') + '\n';

@@ -333,8 +333,11 @@ export function decodeOutcome(kind: number, buf: Buffer, start: number, end: num
 }
 
 /** Appends `[kind u8][len u32][data]` frames to a growable buffer (worker → core). */
+const INITIAL_BYTES = 64 * 1024;
+const MAX_KEPT_BYTES = 1024 * 1024;
+
 export class FrameWriter {
-  #buf = Buffer.allocUnsafe(64 * 1024);
+  #buf = Buffer.allocUnsafe(INITIAL_BYTES);
   #offset = 0;
 
   push(kind: number, data: string | Uint8Array): void {
@@ -365,6 +368,8 @@ export class FrameWriter {
   take(): Buffer {
     const frames = this.#buf.subarray(0, this.#offset);
     this.#offset = 0;
+    // After a large value, start small again rather than hold the memory for good.
+    if (this.#buf.length > MAX_KEPT_BYTES) this.#buf = Buffer.allocUnsafe(INITIAL_BYTES);
     return frames;
   }
 

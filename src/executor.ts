@@ -100,10 +100,11 @@ interface MapEntry {
 export abstract class PoolExecutor extends Executor implements SharedMemoryTable {
   readonly maxWorkers: number;
   protected readonly native: NativePool;
-  readonly #inFlight = new Map<number, Future<any> | MapEntry>();
+  #inFlight = new Map<number, Future<any> | MapEntry>();
   readonly #functions = new WeakMap<object, number>();
   readonly #descriptors = new Map<string, number>();
   #pending = 0;
+  #inFlightPeak = 0;
   #active = false;
   /**
    * Records submitted but not yet handed to the core. They go in one call at the end of the
@@ -270,6 +271,7 @@ export abstract class PoolExecutor extends Executor implements SharedMemoryTable
     this.#batch.pushRecord(func, items, kindOf(data) | flags, data);
     this.#inFlight.set(id, entry);
     if (this.#pending++ === 0) this.#updateActive();
+    else if (this.#pending > this.#inFlightPeak) this.#inFlightPeak = this.#pending;
     if (++this.#batched >= FLUSH_RECORDS) this._flush();
     else if (!this.#flushQueued) {
       this.#flushQueued = true;
@@ -393,7 +395,12 @@ export abstract class PoolExecutor extends Executor implements SharedMemoryTable
   }
 
   #settled(id: number): void {
-    if (this.#inFlight.delete(id) && --this.#pending === 0) this.#updateActive();
+    if (this.#inFlight.delete(id) && --this.#pending === 0) {
+      // A Map never shrinks: after a burst, start afresh and let the old table be collected.
+      if (this.#inFlightPeak > 1024) this.#inFlight = new Map();
+      this.#inFlightPeak = 0;
+      this.#updateActive();
+    }
   }
 
   #whenIdle(): Promise<void> {

@@ -26,6 +26,7 @@
 
 mod completion;
 pub mod json;
+mod memory;
 mod pool;
 mod registry;
 pub mod scheduler;

@@ -114,6 +114,9 @@ struct Shared {
     broken: bool,
 }
 
+/// Above this capacity, an empty queue or table gives its memory back.
+const IDLE_CAPACITY: usize = 1024;
+
 /// Records by id, for `cancel` and `state`. Ids are sequential, so a multiplicative hash spreads
 /// them well.
 type Table = HashMap<TaskId, Arc<Task>, BuildHasherDefault<IdHasher>>;
@@ -409,6 +412,9 @@ impl Pool {
             entry.held = taken;
             return Some(Take::Work(batch));
         }
+        if queue.capacity() > IDLE_CAPACITY {
+            queue.shrink_to(0);
+        }
         if *shutdown || quota == 0 {
             workers.set_busy(slot);
             workers.slot(slot).expect("checked above").state = WorkerState::Exiting;
@@ -477,6 +483,12 @@ impl Pool {
             let mut table = lock(&self.table);
             for completion in &done {
                 table.1.remove(&completion.id);
+            }
+            // A burst of records leaves a large table behind; give the memory back when idle.
+            if table.1.is_empty() && table.1.capacity() > IDLE_CAPACITY {
+                table.1.shrink_to(0);
+                drop(table);
+                crate::memory::release_free_memory();
             }
         }
         done
