@@ -21,8 +21,6 @@ const POOLS = [
   { Executor: ProcessPoolExecutor, Broken: BrokenProcessPool, label: 'process' },
 ];
 
-const pause = (ms, value) => new Promise((resolve) => setTimeout(() => resolve(value), ms));
-
 /** Shuts `ex` down however it ended up (broken, shut down, open), bounded. */
 async function cleanup(ex) {
   await within(15_000, ex.shutdown({ wait: true, cancelFutures: true }), 'cleanup shutdown');
@@ -237,7 +235,7 @@ for (const pool of POOLS) {
     const ex = new Executor({ maxWorkers: 2 });
     try {
       const chained = [];
-      const victims = Array.from({ length: 50 }, (_, i) => ex.submit((ms, v) => new Promise((r) => setTimeout(() => r(v), ms)), 300, i));
+      const victims = Array.from({ length: 50 }, (_, i) => ex.submit((ms, v) => new Promise((r) => setTimeout(() => r(v), ms)), 100, i));
       const first = ex.submit((x) => x, 'first');
       let cancelled = 0;
       first.addDoneCallback(() => {
@@ -250,7 +248,7 @@ for (const pool of POOLS) {
       t.is(results.filter(([ok, e]) => !ok && e instanceof CancelledError).length, cancelled);
       t.true(results.every(([ok, v], i) => (ok ? v === i : v instanceof CancelledError)));
       // Shutdown from inside a callback: later futures are cancelled, the callback's own submit throws.
-      const tail = Array.from({ length: 20 }, (_, i) => ex.submit((ms, v) => new Promise((r) => setTimeout(() => r(v), ms)), 100, i));
+      const tail = Array.from({ length: 20 }, (_, i) => ex.submit((ms, v) => new Promise((r) => setTimeout(() => r(v), ms)), 50, i));
       const trigger = ex.submit((x) => x, 0);
       let submitError;
       trigger.addDoneCallback(() => {
@@ -381,12 +379,13 @@ for (const kind of ['spin', 'hang']) {
 // its measured per-item cost, so records behind a slow task sit "running" in its batch while the
 // other worker is idle. See the report (bug: records stranded behind a slow task).
 test.failing('thread: futures queued behind a long task are neither stranded nor marked running while another worker idles', async (t) => {
-  // In its own process (no other test's load), five attempts on fresh pools: any stranding fails.
-  const run = await runNode(fixture('reliability-strand.mjs'), ['5'], { timeout: 60_000 });
+  // In its own process, eight attempts on fresh pools: any stranding fails. (Under heavy load
+  // the workers measure a higher cost and take smaller batches, so some attempts strand nothing.)
+  const run = await runNode(fixture('reliability-strand.mjs'), ['8'], { timeout: 90_000 });
   t.false(run.timedOut);
   t.is(run.code, 0, run.stderr);
   const attempts = jsonLines(run);
-  t.is(attempts.length, 5);
+  t.is(attempts.length, 8);
   for (const a of attempts) {
     t.true(a.lateCorrect, 'stranded futures do complete (with their own values) once the slow task ends');
     t.is(a.stranded, 0, `attempt ${a.attempt}: ${a.stranded} of 200 quick futures not done after 500 ms while a worker idles (cancel() true for ${a.cancelledOfStranded} of them)`);
@@ -436,4 +435,31 @@ test('process: a task that runs out of heap (--max-old-space-size=16) breaks the
   t.is(report.submitAfter, 'BrokenProcessPool');
   t.is(report.fresh, 42);
   t.regex(run.stderr, /heap/i, 'the child really ran out of heap');
+});
+
+test('process: an idle child SIGKILLed from outside: later work either runs correctly or fails with BrokenProcessPool, never hangs', async (t) => {
+  const ex = new ProcessPoolExecutor({ maxWorkers: 2 });
+  try {
+    const pids = await outcomes([ex.submit(rt('sleep'), 50, 'a'), ex.submit(rt('sleep'), 50, 'b')]);
+    t.true(pids.every(([ok]) => ok));
+    const childPids = await Promise.all([ex.submit(() => process.pid), ex.submit(() => process.pid)]);
+    process.kill(childPids[0], 'SIGKILL');
+    await until(() => ex.stats().workers < 2, 5000, 'the dead child noticed').catch(() => {});
+    await sleep(100);
+    let futures;
+    try {
+      futures = Array.from({ length: 12 }, (_, i) => ex.submit((x) => x * 2, i));
+    } catch (error) {
+      t.true(error instanceof BrokenProcessPool, `submit threw ${error?.name}`);
+      return;
+    }
+    const results = await outcomes(futures, 15_000);
+    const broken = results.filter(([ok, e]) => !ok && e instanceof BrokenProcessPool).length;
+    const right = results.filter(([ok, v], i) => ok && v === i * 2).length;
+    t.is(broken + right, 12, 'each future has its own result or BrokenProcessPool');
+    t.log(broken === 0 ? 'the dead idle child was replaced; the pool works' : `${broken} futures failed with BrokenProcessPool`);
+  } finally {
+    await cleanup(ex);
+  }
+  await freshExecutorWorks(t, ProcessPoolExecutor);
 });
