@@ -19,6 +19,11 @@ export declare class NativePool {
   constructor(maxWorkers: number, maxTasks: number | undefined | null, maxLingering: number, onComplete: () => unknown)
   /** Attaches a worker thread to the pool with this id. */
   static attach(id: number): NativePool
+  /**
+   * Releases the main thread's wake-up (the executor is shut down and idle): nothing will be
+   * completed any more, and the JS callback must not keep the executor alive.
+   */
+  close(): void
   get id(): number
   /** Keeps the event loop alive while work is pending (`true`), or lets it exit (`false`). */
   setActive(active: boolean): void

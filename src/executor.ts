@@ -124,7 +124,13 @@ export abstract class PoolExecutor extends Executor implements SharedMemoryTable
     this.maxWorkers = maxWorkers;
     // Workers may spin briefly when out of work, on the cores the main thread does not need.
     const lingering = Math.max(1, os.availableParallelism() - 1);
-    this.native = new NativePool(maxWorkers, maxTasksPerWorker, lingering, () => this.#drain());
+    // The core's wake-up holds the executor weakly, so that an executor nobody references can
+    // be collected; while work is pending, `activeExecutors` holds it (see `#updateActive`).
+    const self = new WeakRef(this);
+    this.native = new NativePool(maxWorkers, maxTasksPerWorker, lingering, () => {
+      const executor = self.deref();
+      if (executor !== undefined) executor.#drain();
+    });
   }
 
   /** Starts a worker for `slot`. */
@@ -204,6 +210,7 @@ export abstract class PoolExecutor extends Executor implements SharedMemoryTable
       if (entry !== undefined) this.#mapOutcome(id, entry, first, count, { values: [], failAll: { error: new CancelledError() } });
     }
     for (const slot of wake) this.wake(slot);
+    this.#checkIdle();
     if (wait) await this.#whenIdle();
   }
 
@@ -419,6 +426,8 @@ export abstract class PoolExecutor extends Executor implements SharedMemoryTable
     if (active !== this.#active) {
       this.#active = active;
       this.native.setActive(active);
+      if (active) activeExecutors.add(this);
+      else activeExecutors.delete(this);
     }
   }
 
@@ -427,6 +436,8 @@ export abstract class PoolExecutor extends Executor implements SharedMemoryTable
   }
 
   #checkIdle(): void {
+    // Shut down (or broken) and idle: nothing will complete again; let the executor be collected.
+    if ((this.#shutdown || this.#broken !== undefined) && this.#isIdle()) this.native.close();
     if (this.#idleWaiters.length > 0 && this.#isIdle()) {
       const waiters = this.#idleWaiters;
       this.#idleWaiters = [];
@@ -435,6 +446,9 @@ export abstract class PoolExecutor extends Executor implements SharedMemoryTable
     }
   }
 }
+
+/** Executors with pending work: kept alive (and so is the process) until it is done. */
+const activeExecutors = new Set<PoolExecutor>();
 
 /** Batched records are handed to the core at the latest when this many pile up. */
 const FLUSH_RECORDS = 256;

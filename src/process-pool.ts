@@ -5,7 +5,7 @@ import { cloneError, encode, rebuildError } from './codec.js';
 import { BrokenProcessPool, type BrokenExecutor } from './errors.js';
 import { PoolExecutor } from './executor.js';
 import { TAKE_IDLE } from './native.js';
-import { checkArray, checkEnv, checkPositiveInteger, checkStringArray, defaultWorkers } from './options.js';
+import { checkArray, checkEnv, checkPositiveInteger, checkStringArray, defaultWorkers, MAX_TASKS_PER_WORKER, MAX_WORKERS } from './options.js';
 import { describeTask, type TaskFn } from './task.js';
 
 export interface ProcessPoolOptions {
@@ -76,8 +76,8 @@ export class ProcessPoolExecutor extends PoolExecutor {
 
   constructor(options: ProcessPoolOptions = {}) {
     if (typeof options !== 'object' || options === null) throw new TypeError('ProcessPoolExecutor options must be an object');
-    const maxWorkers = checkPositiveInteger('maxWorkers', options.maxWorkers, defaultWorkers())!;
-    const maxTasks = checkPositiveInteger('maxTasksPerChild', options.maxTasksPerChild);
+    const maxWorkers = checkPositiveInteger('maxWorkers', options.maxWorkers, defaultWorkers(), MAX_WORKERS)!;
+    const maxTasks = checkPositiveInteger('maxTasksPerChild', options.maxTasksPerChild, undefined, MAX_TASKS_PER_WORKER);
     const execArgv = checkStringArray('execArgv', options.execArgv);
     const env = checkEnv(options.env);
     const initializer = options.initializer === undefined ? undefined : describeTask(options.initializer, 'initializer');

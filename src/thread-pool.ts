@@ -4,7 +4,7 @@ import path from 'node:path';
 import { cloneError, encode, rebuildError } from './codec.js';
 import { BrokenThreadPool, type BrokenExecutor } from './errors.js';
 import { PoolExecutor } from './executor.js';
-import { checkArray, checkEnv, checkPositiveInteger, checkStringArray, defaultWorkers } from './options.js';
+import { checkArray, checkEnv, checkPositiveInteger, checkResourceLimits, checkStringArray, defaultWorkers, MAX_TASKS_PER_WORKER, MAX_WORKERS } from './options.js';
 import { describeTask, type TaskFn } from './task.js';
 
 export interface ThreadPoolOptions {
@@ -64,8 +64,9 @@ export class ThreadPoolExecutor extends PoolExecutor {
 
   constructor(options: ThreadPoolOptions = {}) {
     if (typeof options !== 'object' || options === null) throw new TypeError('ThreadPoolExecutor options must be an object');
-    const maxWorkers = checkPositiveInteger('maxWorkers', options.maxWorkers, defaultWorkers())!;
-    const maxTasks = checkPositiveInteger('maxTasksPerWorker', options.maxTasksPerWorker);
+    const maxWorkers = checkPositiveInteger('maxWorkers', options.maxWorkers, defaultWorkers(), MAX_WORKERS)!;
+    const maxTasks = checkPositiveInteger('maxTasksPerWorker', options.maxTasksPerWorker, undefined, MAX_TASKS_PER_WORKER);
+    checkResourceLimits(options.resourceLimits);
     checkStringArray('execArgv', options.execArgv);
     checkEnv(options.env);
     if (options.threadNamePrefix !== undefined && typeof options.threadNamePrefix !== 'string') {
@@ -93,14 +94,22 @@ export class ThreadPoolExecutor extends PoolExecutor {
       shared: [...this.#sharedById],
     };
     Atomics.store(this.#doorbells, slot, 0);
-    const worker = new Worker(WORKER_FILE, {
-      workerData: config,
-      transferList: [port2],
-      name: `${this.#prefix}_${slot}`,
-      resourceLimits: this.#options.resourceLimits,
-      execArgv: this.#options.execArgv,
-      env: this.#options.env,
-    } as ConstructorParameters<typeof Worker>[1]);
+    let worker: Worker;
+    try {
+      worker = new Worker(WORKER_FILE, {
+        workerData: config,
+        transferList: [port2],
+        name: `${this.#prefix}_${slot}`,
+        resourceLimits: this.#options.resourceLimits,
+        execArgv: this.#options.execArgv,
+        env: this.#options.env,
+      } as ConstructorParameters<typeof Worker>[1]);
+    } catch (error) {
+      // Never throw out of a submit: the slot is the core's "starting" worker; its loss breaks the pool.
+      port1.close();
+      queueMicrotask(() => this.workerExited(slot, `A worker thread could not be started: ${String(error)}`, error));
+      return;
+    }
     worker.unref();
     port1.on('message', (message: WorkerMessage) => this.#onMessage(message));
     port1.unref(); // after `on('message')`, which refs the port again

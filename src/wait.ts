@@ -64,15 +64,26 @@ function waitFor<F extends Future<any>>(futures: Set<F>, returnWhen: ReturnWhen,
   if (satisfied() || timeout === 0) return Promise.resolve(split());
   return new Promise((resolve) => {
     let timer: NodeJS.Timeout | undefined;
+    let unfinished = 0;
+    let finished = false;
     const finish = (): void => {
+      if (finished) return;
+      finished = true;
       clearTimeout(timer);
       for (const f of futures) f._removeDoneCallback(onDone);
       resolve(split());
     };
-    const onDone = (): void => {
-      if (satisfied()) finish();
+    // Constant work per completion (not a rescan of every future).
+    const onDone = (f: Future<any>): void => {
+      unfinished--;
+      if (unfinished === 0 || returnWhen === FIRST_COMPLETED || (returnWhen === FIRST_EXCEPTION && f._raised())) finish();
     };
-    for (const f of futures) if (!f.done()) f.addDoneCallback(onDone);
+    for (const f of futures) {
+      if (!f.done()) {
+        unfinished++;
+        f.addDoneCallback(onDone);
+      }
+    }
     if (timeout !== undefined && timeout <= MAX_TIMER_MS) timer = setTimeout(finish, timeout);
   });
 }

@@ -89,21 +89,16 @@ for (const [name, kind] of [
     checkExit(t, r);
   });
 
-  // Known failure while executors are never collected (see the next test): each keeps ~75 KB
-  // (thread) / ~35 KB (process) of the parent's memory, so 500 thread-pool executors exceed the
-  // bound (~37 MB); 100 of them (~7 MB) and 500 process-pool ones (~17 MB) stay under it.
-  const rssKnownFailing = kind === 'thread' && LONG;
-  (rssKnownFailing ? test.serial.failing : test.serial)(`${kind}: after ${count} executors rss is within 20 MB of its level after 10`, async (t) => {
+  test.serial(`${kind}: after ${count} executors rss is within 20 MB of its level after 10`, async (t) => {
     t.timeout(115_000);
     const r = await runOf(name);
     checkRun(t, r);
     checkRss(t, r, `${count} executors`);
   });
 
-  // Bug: every executor stays reachable after shutdown (its core's threadsafe function keeps the
-  // completion callback, which closes over the executor, alive): memory grows with each executor
-  // ever created. See the report.
-  test.serial.failing(`${kind}: executors that were shut down and dropped are garbage-collected`, async (t) => {
+  // Executors shut down and dropped must be collectable (the core's wake-up holds them weakly,
+  // and is released at shutdown).
+  test.serial(`${kind}: executors that were shut down and dropped are garbage-collected`, async (t) => {
     t.timeout(115_000);
     const r = await runOf(name);
     checkRun(t, r);

@@ -63,8 +63,10 @@ pub struct PoolStats {
 pub struct NativePool {
     id: u32,
     pool: Arc<Pool>,
-    /// Present on the main thread's object only.
-    waker: Option<Arc<Waker>>,
+    /// The main thread's wake-up, shared with the pool's waker closure; `None` on a worker's
+    /// object, and after `close()`, which releases it (and with it the JS callback, so that the
+    /// executor can be collected).
+    waker: Arc<Mutex<Option<Waker>>>,
 }
 
 #[napi]
@@ -76,23 +78,24 @@ impl NativePool {
     /// `max_lingering`: how many idle workers may spin briefly before parking (cores minus one).
     pub fn new(
         max_workers: u32,
-        max_tasks: Option<u32>,
+        max_tasks: Option<f64>,
         max_lingering: u32,
         on_complete: Function<(), Unknown<'static>>,
     ) -> Result<Self> {
         if max_workers == 0 || max_workers >= DISPATCH_SPAWN - 1 {
             return Err(Error::new(Status::InvalidArg, format!("maxWorkers out of range: {max_workers}")));
         }
-        let waker: Arc<Waker> = Arc::new(
-            on_complete.build_threadsafe_function::<()>().callee_handled::<false>().weak::<true>().build()?,
-        );
+        let tsfn = on_complete.build_threadsafe_function::<()>().callee_handled::<false>().weak::<true>().build()?;
+        let waker = Arc::new(Mutex::new(Some(tsfn)));
         let wake = Arc::clone(&waker);
         let pool = Pool::new(
             max_workers as usize,
-            max_tasks.map(u64::from),
+            max_tasks.map(|n| n as u64),
             Box::new(move || {
                 // Closing (the main env is being torn down) is fine: nobody is left to notify.
-                let _ = wake.call((), ThreadsafeFunctionCallMode::NonBlocking);
+                if let Some(tsfn) = &*wake.lock().unwrap_or_else(|e| e.into_inner()) {
+                    let _ = tsfn.call((), ThreadsafeFunctionCallMode::NonBlocking);
+                }
             }),
         );
         let pool = Arc::new(pool.with_linger(concurrent_futures_core::scheduler::LINGER, max_lingering as usize));
@@ -103,7 +106,7 @@ impl NativePool {
         let mut pools = registry().lock().unwrap_or_else(|e| e.into_inner());
         pools.retain(|_, pool| pool.strong_count() > 0);
         pools.insert(id, Arc::downgrade(&pool));
-        Ok(NativePool { id, pool, waker: Some(waker) })
+        Ok(NativePool { id, pool, waker })
     }
 
     /// Attaches a worker thread to the pool with this id.
@@ -111,7 +114,14 @@ impl NativePool {
     pub fn attach(id: u32) -> Result<Self> {
         let pool = registry().lock().unwrap_or_else(|e| e.into_inner()).get(&id).and_then(Weak::upgrade);
         let pool = pool.ok_or_else(|| Error::new(Status::GenericFailure, format!("no pool with id {id}")))?;
-        Ok(NativePool { id, pool, waker: None })
+        Ok(NativePool { id, pool, waker: Arc::new(Mutex::new(None)) })
+    }
+
+    /// Releases the main thread's wake-up (the executor is shut down and idle): nothing will be
+    /// completed any more, and the JS callback must not keep the executor alive.
+    #[napi]
+    pub fn close(&self) {
+        self.waker.lock().unwrap_or_else(|e| e.into_inner()).take();
     }
 
     #[napi(getter)]
@@ -122,7 +132,8 @@ impl NativePool {
     /// Keeps the event loop alive while work is pending (`true`), or lets it exit (`false`).
     #[napi]
     pub fn set_active(&self, env: Env, active: bool) -> Result<()> {
-        let Some(waker) = &self.waker else { return Ok(()) };
+        let waker = self.waker.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(waker) = &*waker else { return Ok(()) };
         if waker.aborted() {
             return Ok(());
         }
