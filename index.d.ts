@@ -52,6 +52,11 @@ export declare class NativePool {
    * thread, which must never block.
    */
   take(slot: number, itemCostNs: number, linger: boolean): Buffer | number
+  /**
+   * Worker side: claims record `index` of the batch before running it; `false` when it was
+   * cancelled or taken by another worker meanwhile (report it with any outcome: it is dropped).
+   */
+  startNext(slot: number, index: number): boolean
   /** Worker side: the outcomes of the last batch, as frames. */
   complete(slot: number, frames: Uint8Array): void
   /** Main side: every completion so far as frames, or `null` when there is none. */

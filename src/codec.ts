@@ -15,6 +15,8 @@ import { types } from 'node:util';
 export const KIND_JSON = 0;
 export const KIND_CLONE = 1;
 export const OUTCOME_ERROR = 0x10;
+/** The outcome of a record the worker did not run (cancelled or stolen); the core drops it. */
+export const OUTCOME_SKIPPED = 0xff;
 /** Flags a record that carries a `map` chunk: a list of argument lists, one outcome per item. */
 export const RECORD_CHUNK = 0x20;
 /** With `RECORD_CHUNK`: each item is an argument list (several inputs), not the only argument. */

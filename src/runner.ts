@@ -3,7 +3,7 @@
  * their descriptors (compiled or imported once, then cached), decodes arguments, calls, awaits a
  * returned promise, and encodes each outcome as a frame for the core.
  */
-import { decode, describeError, encode, encodeError, FrameWriter, kindOf, RECORD_CHUNK, RECORD_SPREAD, type SharedMemoryTable } from './codec.js';
+import { decode, describeError, encode, encodeError, FrameWriter, kindOf, OUTCOME_SKIPPED, RECORD_CHUNK, RECORD_SPREAD, type SharedMemoryTable } from './codec.js';
 import type { ChunkOutcome } from './executor.js';
 
 type Callable = (...args: unknown[]) => unknown;
@@ -38,17 +38,25 @@ export class Runner {
     await fn(...args);
   }
 
-  /** Runs every record of a batch (`[func u32][items u32][kind u8][len u32][data]` frames). */
-  async runBatch(batch: Buffer): Promise<{ frames: Buffer; items: number; records: number }> {
+  /**
+   * Runs every record of a batch (`[func u32][items u32][kind u8][len u32][data]` frames).
+   * `claim(index)`, when given, is asked before each record after the first: `false` means the
+   * record was cancelled or taken by another worker, and it is skipped.
+   */
+  async runBatch(batch: Buffer, claim?: (index: number) => boolean): Promise<{ frames: Buffer; items: number; records: number }> {
     let total = 0;
     let records = 0;
     for (let at = 0; at < batch.length; records++) {
       const func = batch.readUInt32LE(at);
       const items = batch.readUInt32LE(at + 4);
-      total += items;
       const kind = batch[at + 8]!;
       const end = at + 13 + batch.readUInt32LE(at + 9);
-      await this.#runRecord(func, items, kind, batch, at + 13, end);
+      if (records > 0 && claim !== undefined && !claim(records)) {
+        this.#writer.push(OUTCOME_SKIPPED, '');
+      } else {
+        total += items;
+        await this.#runRecord(func, items, kind, batch, at + 13, end);
+      }
       at = end;
     }
     return { frames: this.#writer.take(), items: total, records };

@@ -59,6 +59,7 @@ async function main(): Promise<void> {
     }
   }
   let itemCostNs = 0;
+  const claim = (index: number): boolean => pool.startNext(slot, index);
   for (;;) {
     const batch = pool.take(slot, itemCostNs, true);
     if (typeof batch === 'number') {
@@ -68,9 +69,9 @@ async function main(): Promise<void> {
       continue;
     }
     const started = process.hrtime.bigint();
-    const { frames, items } = await runner.runBatch(batch);
+    const { frames, items } = await runner.runBatch(batch, claim);
     pool.complete(slot, frames);
-    itemCostNs = Number(process.hrtime.bigint() - started) / items;
+    itemCostNs = items > 0 ? Number(process.hrtime.bigint() - started) / items : itemCostNs;
   }
 }
 

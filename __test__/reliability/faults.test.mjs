@@ -374,11 +374,10 @@ for (const kind of ['spin', 'hang']) {
   });
 }
 
-// A task that has not started must stay cancellable (and runnable by an idle worker): Python's
-// thread pool hands out one work item at a time. Here a worker takes a batch of records sized by
-// its measured per-item cost, so records behind a slow task sit "running" in its batch while the
-// other worker is idle. See the report (bug: records stranded behind a slow task).
-test.failing('thread: futures queued behind a long task are neither stranded nor marked running while another worker idles', async (t) => {
+// A task that has not started must stay cancellable (and runnable by an idle worker), as in
+// Python's thread pool, which hands out one work item at a time: a worker's batch reserves the
+// records after the first, which it claims one by one, and an idle worker steals them.
+test('thread: futures queued behind a long task are neither stranded nor marked running while another worker idles', async (t) => {
   // In its own process, eight attempts on fresh pools: any stranding fails. (Under heavy load
   // the workers measure a higher cost and take smaller batches, so some attempts strand nothing.)
   const run = await runNode(fixture('reliability-strand.mjs'), ['8'], { timeout: 90_000 });

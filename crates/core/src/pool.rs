@@ -12,7 +12,7 @@ use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasherDefault, Hasher};
 
 use crate::completion::{Completion, CompletionQueue, Status};
-use crate::registry::{Dispatch, Registry, Slot, WorkerState};
+use crate::registry::{Dispatch, Held, Registry, Slot, WorkerState};
 use crate::scheduler::{batch_size, LINGER};
 use crate::sync::{lock, Arc, AtomicU64, AtomicUsize, Mutex, Ordering};
 use crate::task::{Payload, State, Task, TaskId};
@@ -377,38 +377,56 @@ impl Pool {
         let cost = item_costs.get(front_func as usize).copied().filter(|&c| c > 0).unwrap_or(item_cost_ns);
         let want = batch_size(cost, queued, workers.alive);
         let mut batch = Vec::new();
-        let mut taken = Vec::new();
+        let mut taken: Vec<Held> = Vec::new();
         let mut taken_items = 0;
         while taken_items < want && (taken.len() as u64) < quota {
-            let task = match queue.front_mut() {
+            let (task, mine) = match queue.front_mut() {
                 None => break,
                 Some(Entry::Job(job)) => {
                     let range = job.cut((want - taken_items).min(job.remaining()));
                     if job.remaining() == 0 {
                         queue.pop_front();
                     }
-                    Arc::new(range)
+                    (Arc::new(range), true)
                 }
                 Some(Entry::Task(_)) => {
                     let Some(Entry::Task(task)) = queue.pop_front() else { unreachable!() };
-                    if !task.try_start() {
+                    // The first record starts now; with `may_linger` (a worker thread, which
+                    // claims each record with `start_next`) the others are only reserved.
+                    let started = if taken.is_empty() || !may_linger {
+                        task.try_start()
+                    } else {
+                        task.state() == State::Pending
+                    };
+                    if !started {
                         continue;
                     }
-                    task
+                    let mine = taken.is_empty() || !may_linger;
+                    (task, mine)
                 }
             };
-            let payload = task.take_payload().expect("a started task has its payload");
-            let items = payload.items as usize;
-            self.queued_items.fetch_sub(items, Ordering::Relaxed);
-            self.running_items.fetch_add(items, Ordering::Relaxed);
+            let items = task.items() as usize;
+            if mine {
+                self.queued_items.fetch_sub(items, Ordering::Relaxed);
+                self.running_items.fetch_add(items, Ordering::Relaxed);
+            }
             taken_items += items;
-            batch.push(payload);
-            taken.push(task);
+            batch.push(task.payload().clone());
+            taken.push(Held { task, mine });
+        }
+        if taken.is_empty() && may_linger {
+            taken = steal(&mut workers.slots, slot, want);
+            for held in &taken {
+                let items = held.task.items() as usize;
+                self.queued_items.fetch_sub(items, Ordering::Relaxed);
+                self.running_items.fetch_add(items, Ordering::Relaxed);
+                batch.push(held.task.payload().clone());
+            }
         }
         if !taken.is_empty() {
             workers.set_busy(slot);
             let entry = workers.slot(slot).expect("checked above");
-            entry.last_func = Some(taken[taken.len() - 1].func());
+            entry.last_func = Some(taken[taken.len() - 1].task.func());
             entry.held = taken;
             return Some(Take::Work(batch));
         }
@@ -451,6 +469,24 @@ impl Pool {
         }
     }
 
+    /// A worker is about to run record `index` of its batch: `true` if it may (the record is
+    /// started now), `false` if it was cancelled or stolen meanwhile (report it as skipped).
+    pub fn start_next(&self, slot: Slot, index: usize) -> bool {
+        let mut shared = lock(&self.shared);
+        let Some(held) = shared.workers.slot(slot).and_then(|s| s.held.get_mut(index)) else { return false };
+        if held.mine {
+            return true;
+        }
+        if !held.task.try_start() {
+            return false;
+        }
+        held.mine = true;
+        let items = held.task.items() as usize;
+        self.queued_items.fetch_sub(items, Ordering::Relaxed);
+        self.running_items.fetch_add(items, Ordering::Relaxed);
+        true
+    }
+
     /// A worker reports the outcomes of its last batch, in the order it was handed out.
     pub fn complete(&self, slot: Slot, outcomes: Vec<(u8, Vec<u8>)>) {
         let held = {
@@ -461,17 +497,21 @@ impl Pool {
                 entry.held.clear();
                 return;
             }
-            entry.records_run += outcomes.len() as u64;
-            std::mem::take(&mut entry.held)
+            let held = std::mem::take(&mut entry.held);
+            entry.records_run += held.iter().filter(|h| h.mine).count() as u64;
+            held
         };
-        let batch = held.into_iter().zip(outcomes).map(|(task, (kind, data))| {
+        // Records this worker did not start (cancelled, or stolen by another) have no outcome here.
+        let batch = held.into_iter().zip(outcomes).filter(|(held, _)| held.mine).map(|(held, (kind, data))| {
+            let task = held.task;
             let items = task_items(&task);
             task.finish();
             self.running_items.fetch_sub(items, Ordering::Relaxed);
             self.completed_items.fetch_add(items as u64, Ordering::Relaxed);
             Completion { id: task.id(), first_item: task.first_item(), items: items as u32, status: Status::Done, kind, data }
         });
-        if self.completions.push(batch.collect::<Vec<_>>()) {
+        let batch: Vec<_> = batch.collect();
+        if !batch.is_empty() && self.completions.push(batch) {
             (self.waker)();
         }
     }
@@ -497,7 +537,15 @@ impl Pool {
     /// The worker of `slot` has exited (main thread, from the worker's `exit` event).
     pub fn worker_exited(&self, slot: Slot) -> ExitReport {
         let mut shared = lock(&self.shared);
-        let held = shared.workers.slot(slot).map_or(0, |s| s.held.len());
+        let held = shared.workers.slot(slot).map_or(0, |s| s.held.iter().filter(|h| h.mine).count());
+        // Records it reserved and never started go back to the queue, in order.
+        if let Some(entry) = shared.workers.slot(slot) {
+            let (mine, reserved): (Vec<_>, Vec<_>) = entry.held.drain(..).partition(|h| h.mine);
+            entry.held = mine;
+            for held in reserved.into_iter().rev().filter(|h| h.task.state() == State::Pending) {
+                shared.queue.push_front(Entry::Task(held.task));
+            }
+        }
         let Some(state) = shared.workers.remove(slot) else {
             return ExitReport { broke: false, dispatch: Dispatch::Nothing };
         };
@@ -529,9 +577,16 @@ impl Pool {
         shared.broken = true;
         let mut failed = Vec::new();
         for entry in shared.workers.slots.iter_mut() {
-            for task in entry.held.drain(..) {
-                task.finish();
-                self.running_items.fetch_sub(task_items(&task), Ordering::Relaxed);
+            for Held { task, mine } in entry.held.drain(..) {
+                if mine {
+                    task.finish();
+                    self.running_items.fetch_sub(task_items(&task), Ordering::Relaxed);
+                } else if task.try_start() {
+                    task.finish();
+                    self.queued_items.fetch_sub(task_items(&task), Ordering::Relaxed);
+                } else {
+                    continue; // cancelled, or stolen by a worker that holds it as its own
+                }
                 failed.push((task.id(), task.first_item(), task.items()));
             }
         }
@@ -584,6 +639,14 @@ impl Pool {
                     }
                 }
             }
+            for entry in shared.workers.slots.iter() {
+                for held in entry.held.iter().filter(|h| !h.mine) {
+                    if held.task.state() == State::Pending && held.task.try_cancel() {
+                        self.queued_items.fetch_sub(task_items(&held.task), Ordering::Relaxed);
+                        cancelled.push(held.task.id());
+                    }
+                }
+            }
             let mut table = lock(&self.table);
             for id in &cancelled {
                 table.1.remove(id);
@@ -609,6 +672,30 @@ impl Pool {
             completed: self.completed_items.load(Ordering::Relaxed),
         }
     }
+}
+
+/// An idle worker takes, from the batches of the others, records they reserved and have not
+/// started (they wait behind a slow record): up to `want` items, started now, as its own.
+fn steal(slots: &mut [crate::registry::WorkerSlot], thief: Slot, want: usize) -> Vec<Held> {
+    let mut stolen = Vec::new();
+    let mut items = 0;
+    for (index, entry) in slots.iter_mut().enumerate() {
+        if index as Slot == thief {
+            continue;
+        }
+        // From the end: the victim is about to reach the first ones itself.
+        for held in entry.held.iter().rev().filter(|h| !h.mine) {
+            if items >= want {
+                return stolen;
+            }
+            if held.task.try_start() {
+                items += task_items(&held.task);
+                stolen.push(Held { task: Arc::clone(&held.task), mine: true });
+            }
+        }
+    }
+    stolen.reverse();
+    stolen
 }
 
 fn task_items(task: &Task) -> usize {

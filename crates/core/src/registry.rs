@@ -9,6 +9,12 @@
 use crate::sync::Arc;
 use crate::task::Task;
 
+#[derive(Debug)]
+pub(crate) struct Held {
+    pub task: Arc<Task>,
+    pub mine: bool,
+}
+
 /// Index of a worker slot; also the worker's doorbell index on the JavaScript side.
 pub type Slot = u32;
 
@@ -40,8 +46,10 @@ pub(crate) enum WorkerState {
 #[derive(Debug)]
 pub(crate) struct WorkerSlot {
     pub state: WorkerState,
-    /// Records taken and not yet completed, in the order they were handed out.
-    pub held: Vec<Arc<Task>>,
+    /// Records handed out in the last batch, in order, and whether this worker started each:
+    /// the first one is started at once; the others stay PENDING (cancellable, and stealable by
+    /// an idle worker) until this worker claims them with `Pool::start_next`.
+    pub held: Vec<Held>,
     pub records_run: u64,
     /// The function of the last record this worker took: its next cost report is about it.
     pub last_func: Option<u32>,

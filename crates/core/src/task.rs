@@ -13,7 +13,7 @@
 //! from the main thread racing a worker's take has exactly one winner: either the task runs and
 //! `cancel()` returns `false`, or it never runs and `cancel()` returns `true`.
 
-use crate::sync::{AtomicU8, Ordering, UnsafeCell};
+use crate::sync::{AtomicU8, Ordering};
 
 /// Identifies a task within one pool; assigned in submission order, starting at 1.
 pub type TaskId = u64;
@@ -52,7 +52,8 @@ pub struct Payload {
     pub data: Vec<u8>,
 }
 
-/// One submitted record: its id, its atomic state and, until a worker takes it, its payload.
+/// One submitted record: its id, its atomic state and its payload (immutable: a record reserved by
+/// one worker may be run by another that steals it, see `Pool::try_take`).
 #[derive(Debug)]
 pub struct Task {
     id: TaskId,
@@ -61,15 +62,8 @@ pub struct Task {
     func: u32,
     items: u32,
     state: AtomicU8,
-    /// Invariant: only the thread whose `try_start` succeeded touches the payload, and it does so
-    /// once (`take_payload`). Every other thread only reads `id` and `state`.
-    payload: UnsafeCell<Option<Payload>>,
+    payload: Payload,
 }
-
-// SAFETY: `payload` is the only non-`Sync` field; by the invariant above it is accessed by exactly
-// one thread (the winner of the PENDING → RUNNING compare-and-swap), after that CAS, which has
-// Acquire ordering and so sees the payload written before the task was published.
-unsafe impl Sync for Task {}
 
 impl Task {
     pub fn new(id: TaskId, payload: Payload) -> Self {
@@ -79,7 +73,7 @@ impl Task {
             func: payload.func,
             items: payload.items,
             state: AtomicU8::new(State::Pending as u8),
-            payload: UnsafeCell::new(Some(payload)),
+            payload,
         }
     }
 
@@ -140,12 +134,9 @@ impl Task {
         debug_assert_eq!(was, State::Running as u8, "finish() on a task that was not running");
     }
 
-    /// Moves the payload out. Only the caller whose `try_start` returned `true` may call this.
-    pub fn take_payload(&self) -> Option<Payload> {
-        debug_assert_eq!(self.state(), State::Running);
-        // SAFETY: by the type's invariant the caller won `try_start`, so no other thread touches
-        // the cell, and the CAS's Acquire makes the initial write visible.
-        self.payload.with_mut(|payload| unsafe { (*payload).take() })
+    /// What the record carries to its worker.
+    pub fn payload(&self) -> &Payload {
+        &self.payload
     }
 
     fn transition(&self, from: State, to: State) -> bool {
@@ -166,7 +157,7 @@ mod tests {
         let t = task();
         assert!(t.try_start());
         assert!(!t.try_start());
-        assert_eq!(t.take_payload().unwrap().data, b"[1]");
+        assert_eq!(t.payload().data, b"[1]");
         assert!(!t.try_cancel(), "a running task cannot be cancelled");
         t.finish();
         assert_eq!(t.state(), State::Finished);

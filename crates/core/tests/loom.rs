@@ -28,6 +28,9 @@ fn tags(take: &Take) -> Vec<u8> {
 /// Completes a batch, echoing each payload's tag as its outcome.
 fn complete(pool: &Pool, slot: u32, take: &Take) -> Vec<u8> {
     let tags = tags(take);
+    for i in 1..tags.len() {
+        pool.start_next(slot, i);
+    }
     pool.complete(slot, tags.iter().map(|&t| (0, vec![t])).collect());
     tags
 }
@@ -198,6 +201,9 @@ fn job_items_racing_cancel_job_are_each_taken_once_or_cancelled() {
                 let items: Vec<u8> = range.data.iter().filter(|b| b.is_ascii_digit()).map(|b| b - b'0').collect();
                 assert_eq!(items.len(), range.items as usize);
                 taken.extend(items);
+            }
+            for i in 1..batch.len() {
+                pool.start_next(slot, i);
             }
             pool.complete(slot, batch.iter().map(|p| (p.kind, p.data.clone())).collect());
         }

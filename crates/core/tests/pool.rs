@@ -47,10 +47,17 @@ fn tags(take: Take) -> Vec<u8> {
 }
 
 /// Completes a batch, echoing each payload's tag as its outcome.
+/// As a worker does: claim each record after the first before running it (`start_next`).
+fn claim_rest(pool: &Pool, slot: Slot, records: usize) -> Vec<bool> {
+    (0..records).map(|i| i == 0 || pool.start_next(slot, i)).collect()
+}
+
+/// Runs a batch as a worker would; returns the tags of the records it ran.
 fn run(pool: &Pool, slot: Slot, take: Take) -> Vec<u8> {
     let tags = tags(take);
+    let ran = claim_rest(pool, slot, tags.len());
     pool.complete(slot, tags.iter().map(|&t| (0, vec![t])).collect());
-    tags
+    tags.into_iter().zip(ran).filter(|(_, ran)| *ran).map(|(t, _)| t).collect()
 }
 
 fn ids(done: &[Completion]) -> Vec<TaskId> {
@@ -500,7 +507,10 @@ fn stress_every_record_completes_once_or_is_cancelled() {
             let cost = u64::from(slot) * 500;
             loop {
                 match pool.take(slot, cost) {
-                    Take::Work(batch) => pool.complete(slot, batch.into_iter().map(|p| (p.kind, p.data)).collect()),
+                    Take::Work(batch) => {
+                        claim_rest(&pool, slot, batch.len());
+                        pool.complete(slot, batch.into_iter().map(|p| (p.kind, p.data)).collect())
+                    }
                     Take::Idle => doorbells[slot as usize].wait(),
                     Take::Exit => break,
                 }
@@ -620,6 +630,7 @@ fn range_of(range: &Payload) -> (usize, usize) {
 
 /// Completes a batch, echoing each payload as its outcome.
 fn echo(pool: &Pool, slot: Slot, batch: &[Payload]) {
+    claim_rest(pool, slot, batch.len());
     pool.complete(slot, batch.iter().map(|p| (p.kind, p.data.clone())).collect());
 }
 
@@ -1080,6 +1091,7 @@ fn stress_jobs_round(seed: u64, workers: usize) {
                         if rng.below(8) == 0 {
                             thread::yield_now(); // let the main thread cancel while ranges run
                         }
+                        claim_rest(&pool, slot, batch.len());
                         pool.complete(slot, batch.into_iter().map(|p| (p.kind, p.data)).collect());
                     }
                     Take::Idle => doorbells[slot as usize].wait(),

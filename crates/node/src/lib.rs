@@ -256,6 +256,13 @@ impl NativePool {
         }
     }
 
+    /// Worker side: claims record `index` of the batch before running it; `false` when it was
+    /// cancelled or taken by another worker meanwhile (report it with any outcome: it is dropped).
+    #[napi]
+    pub fn start_next(&self, slot: u32, index: u32) -> bool {
+        self.pool.start_next(slot, index as usize)
+    }
+
     /// Worker side: the outcomes of the last batch, as frames.
     #[napi]
     pub fn complete(&self, slot: u32, frames: &[u8]) -> Result<()> {
