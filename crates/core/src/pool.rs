@@ -156,6 +156,13 @@ pub struct Pool {
     max_lingering: usize,
 }
 
+impl Drop for Pool {
+    /// A pool's workers have exited and their memory is free: hand it back (see `memory.rs`).
+    fn drop(&mut self) {
+        crate::memory::release_free_memory();
+    }
+}
+
 impl std::fmt::Debug for Pool {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Pool").field("stats", &self.stats()).finish_non_exhaustive()
