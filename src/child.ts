@@ -4,7 +4,7 @@
  * lives in the parent): the parent takes batches on its behalf and sends along the descriptors of
  * the task functions it has not seen yet. Messages are handled one at a time, in order.
  */
-import { decodeEncoded } from './codec.js';
+import { decodeEncoded, describeError } from './codec.js';
 import type { ChildMessage, ParentMessage } from './process-pool.js';
 import { Runner } from './runner.js';
 
@@ -29,7 +29,7 @@ async function handle(message: ParentMessage): Promise<void> {
         await runner.runInitializer(message.initializer, decodeEncoded(message.initargs) as unknown[]);
       } catch (error) {
         initFailed = true;
-        reply({ t: 'initFailed', error: Runner.describe(error) });
+        reply({ t: 'initFailed', error: describeError(error) });
       }
       return;
     }

@@ -29,10 +29,6 @@ export class Runner {
     private readonly shared: SharedMemoryTable | undefined,
   ) {}
 
-  static describe(error: unknown): unknown {
-    return describeError(error);
-  }
-
   async runInitializer(descriptor: string, args: unknown[]): Promise<void> {
     const fn = await resolve(JSON.parse(descriptor) as Descriptor);
     await fn(...args);
@@ -43,7 +39,7 @@ export class Runner {
    * `claim(index)`, when given, is asked before each record after the first: `false` means the
    * record was cancelled or taken by another worker, and it is skipped.
    */
-  async runBatch(batch: Buffer, claim?: (index: number) => boolean): Promise<{ frames: Buffer; items: number; records: number }> {
+  async runBatch(batch: Buffer, claim?: (index: number) => boolean): Promise<{ frames: Buffer; items: number }> {
     let total = 0;
     let records = 0;
     for (let at = 0; at < batch.length; records++) {
@@ -59,7 +55,7 @@ export class Runner {
       }
       at = end;
     }
-    return { frames: this.#writer.take(), items: total, records };
+    return { frames: this.#writer.take(), items: total };
   }
 
   async #runRecord(func: number, _items: number, kind: number, batch: Buffer, start: number, end: number): Promise<void> {

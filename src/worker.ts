@@ -5,7 +5,7 @@
  */
 import { receiveMessageOnPort, workerData } from 'node:worker_threads';
 
-import { cloneError, decodeEncoded, type SharedMemoryTable } from './codec.js';
+import { cloneError, decodeEncoded, describeError, type SharedMemoryTable } from './codec.js';
 import { NativePool, TAKE_IDLE } from './native.js';
 import type { WorkerConfig, WorkerMessage } from './thread-pool.js';
 import { Runner } from './runner.js';
@@ -54,7 +54,7 @@ async function main(): Promise<void> {
     try {
       await runner.runInitializer(config.initializer, decodeEncoded(config.initargs, shared) as unknown[]);
     } catch (error) {
-      port.postMessage({ type: 'initFailed', error: Runner.describe(error) } satisfies WorkerMessage);
+      port.postMessage({ type: 'initFailed', error: describeError(error) } satisfies WorkerMessage);
       return;
     }
   }

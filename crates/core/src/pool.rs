@@ -216,25 +216,8 @@ impl Pool {
 
     /// Queues a record (main thread). Returns its id and what to do to get it run.
     pub fn submit(&self, payload: Payload) -> Result<(TaskId, Dispatch), SubmitError> {
-        let items = payload.items as usize;
-        let mut shared = lock(&self.shared);
-        if shared.broken {
-            return Err(SubmitError::Broken);
-        }
-        if shared.shutdown {
-            return Err(SubmitError::Shutdown);
-        }
-        let task = {
-            let mut table = lock(&self.table);
-            table.0 += 1;
-            let task = Arc::new(Task::new(table.0, payload));
-            table.1.insert(task.id(), Arc::clone(&task));
-            task
-        };
-        let id = task.id();
-        self.queued_items.fetch_add(items, Ordering::Relaxed);
-        shared.queue.push_back(Entry::Task(task));
-        Ok((id, shared.workers.dispatch()))
+        let (id, dispatches) = self.submit_batch(vec![payload])?;
+        Ok((id, dispatches.first().copied().unwrap_or(Dispatch::Nothing)))
     }
 
     /// Queues several records at once (main thread), in order; their ids are consecutive from
