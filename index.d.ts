@@ -59,8 +59,11 @@ export declare class NativePool {
   startNext(slot: number, index: number): boolean
   /** Worker side: the outcomes of the last batch, as frames. */
   complete(slot: number, frames: Uint8Array): void
-  /** Main side: every completion so far as frames, or `null` when there is none. */
-  drain(): Buffer | null
+  /**
+   * Main side: every completion so far as frames, or `null` when there is none. With
+   * `polling`, completing workers do not wake the main thread until the next drain without it.
+   */
+  drain(polling: boolean): Buffer | null
   /**
    * A worker has exited: returns a dispatch code (as `submit`'s low bits), or -1 when its death
    * broke the pool.

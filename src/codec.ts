@@ -7,6 +7,9 @@
  *   than `v8.serialize` for small values.
  * - `KIND_CLONE`: `v8.Serializer` bytes (structured clone) for everything else, preceded by the
  *   ids of the `SharedArrayBuffer`s it references, which travel by id and stay shared.
+ * - `KIND_F64` and `KIND_F64_ARRAY`: a number, or a plain array of numbers (typically a task's
+ *   arguments), as raw little-endian doubles: exact for every number (-0 and NaN included), and
+ *   nothing to build or parse. Only `FrameWriter` writes them, straight into its buffer.
  * - `OUTCOME_ERROR` flags an outcome whose value describes a thrown error (see `describeError`).
  */
 import v8 from 'node:v8';
@@ -14,6 +17,8 @@ import { types } from 'node:util';
 
 export const KIND_JSON = 0;
 export const KIND_CLONE = 1;
+export const KIND_F64 = 2;
+export const KIND_F64_ARRAY = 3;
 export const OUTCOME_ERROR = 0x10;
 /** The outcome of a record the worker did not run (cancelled or stolen); the core drops it. */
 export const OUTCOME_SKIPPED = 0xff;
@@ -208,9 +213,19 @@ export function kindOf(encoded: string | Uint8Array): number {
   return typeof encoded === 'string' ? KIND_JSON : KIND_CLONE;
 }
 
-/** Decodes bytes `[start, end)` of `buf` written by `encode` with this `kind`. */
+/** Decodes bytes `[start, end)` of `buf`, written by `encode` or `FrameWriter` as this `kind`. */
 export function decode(kind: number, buf: Buffer, start: number, end: number, shared?: SharedMemoryTable): unknown {
-  if ((kind & KIND_MASK) === KIND_JSON) return JSON.parse(buf.toString('utf8', start, end));
+  switch (kind & KIND_MASK) {
+    case KIND_JSON:
+      return JSON.parse(buf.toString('utf8', start, end));
+    case KIND_F64:
+      return buf.readDoubleLE(start);
+    case KIND_F64_ARRAY: {
+      const numbers: number[] = new Array((end - start) / 8);
+      for (let i = 0; i < numbers.length; i++) numbers[i] = buf.readDoubleLE(start + 8 * i);
+      return numbers;
+    }
+  }
   const deserializer = new ViewDeserializer(buf.subarray(start, end), shared);
   deserializer.readHeader();
   return deserializer.readValue();
@@ -334,6 +349,13 @@ export function decodeOutcome(kind: number, buf: Buffer, start: number, end: num
   return kind & OUTCOME_ERROR ? [false, rebuildError(value as ErrorDescriptor)] : [true, value];
 }
 
+/** The length of `value` when it is a plain, dense array of numbers; otherwise `undefined`. */
+function numberCount(value: unknown): number | undefined {
+  if (!Array.isArray(value) || Object.getPrototypeOf(value) !== Array.prototype) return undefined;
+  for (let i = 0; i < value.length; i++) if (typeof value[i] !== 'number') return undefined;
+  return value.length;
+}
+
 /** Appends `[kind u8][len u32][data]` frames to a growable buffer (worker → core). */
 const INITIAL_BYTES = 64 * 1024;
 const MAX_KEPT_BYTES = 1024 * 1024;
@@ -353,13 +375,44 @@ export class FrameWriter {
     this.#offset = at + 5 + written;
   }
 
-  /** Appends a record frame `[func u32][items u32][kind u8][len u32][data]` (main → core). */
-  pushRecord(func: number, items: number, kind: number, data: string | Uint8Array): void {
+  /**
+   * Appends the frame of `value` (kind bits ORed with `flags`). Throws a `DataCloneError`, with
+   * nothing appended, for a value that cannot be cloned.
+   */
+  pushValue(value: unknown, shared: SharedMemoryTable | undefined, flags = 0): void {
+    const count = typeof value === 'number' ? -1 : numberCount(value);
+    if (count === undefined) {
+      const data = encode(value, shared);
+      return this.push(kindOf(data) | flags, data);
+    }
+    const bytes = count === -1 ? 8 : 8 * count;
+    this.#reserve(5 + bytes);
+    const buf = this.#buf;
+    let at = this.#offset;
+    buf[at] = (count === -1 ? KIND_F64 : KIND_F64_ARRAY) | flags;
+    buf.writeUInt32LE(bytes, at + 1);
+    at += 5;
+    if (count === -1) buf.writeDoubleLE(value as number, at);
+    else for (let i = 0; i < count; i++) buf.writeDoubleLE((value as number[])[i]!, at + 8 * i);
+    this.#offset = at + bytes;
+  }
+
+  /**
+   * Appends a record frame `[func u32][items u32][kind u8][len u32][data]` (main → core) for
+   * `value`; throws, with nothing appended, for a value that cannot be cloned.
+   */
+  pushRecord(func: number, items: number, flags: number, value: unknown, shared: SharedMemoryTable | undefined): void {
+    const start = this.#offset;
     this.#reserve(8);
-    this.#buf.writeUInt32LE(func, this.#offset);
-    this.#buf.writeUInt32LE(items, this.#offset + 4);
-    this.#offset += 8;
-    this.push(kind, data);
+    this.#buf.writeUInt32LE(func, start);
+    this.#buf.writeUInt32LE(items, start + 4);
+    this.#offset = start + 8;
+    try {
+      this.pushValue(value, shared, flags);
+    } catch (error) {
+      this.#offset = start;
+      throw error;
+    }
   }
 
   get empty(): boolean {

@@ -2,7 +2,7 @@ import os from 'node:os';
 
 import { BrokenExecutor, CancelledError, ShutdownError } from './errors.js';
 import { decodeOutcome, encode, FrameWriter, kindOf, KIND_JSON, RECORD_CHUNK, RECORD_SPREAD, rebuildError, type SharedMemoryTable } from './codec.js';
-import { Future, type TaskLink } from './future.js';
+import { Future } from './future.js';
 import { MapRun, parseMapArguments, type ChunkResults, type MapOptions, type MapSink, type RangeReceiver } from './map.js';
 import {
   DISPATCH_SPAWN,
@@ -118,6 +118,17 @@ export abstract class PoolExecutor extends Executor implements SharedMemoryTable
   #shutdown = false;
   #broken: BrokenExecutor | undefined;
   #idleWaiters: Array<() => void> = [];
+  /**
+   * Polling for outcomes. A worker wakes an idle main thread through the event loop (an eventfd
+   * write, then the kernel waking a sleeping CPU): 15-30 µs on a small VM, more than a small task
+   * takes. So after a submit or an outcome, while there is a core to spare (no more records
+   * pending than cores beside the main thread's), the main thread looks at the completion queue
+   * from `setImmediate` until POLL_WINDOW_MS pass with nothing new; workers do not wake it
+   * meanwhile. The cost is bounded: at most one window of a spare core per submit or outcome.
+   */
+  #polling = false;
+  /** `performance.now()` of the last submit or outcome. */
+  #lastActivity = 0;
 
   protected constructor(maxWorkers: number, maxTasksPerWorker: number | undefined) {
     super();
@@ -131,6 +142,11 @@ export abstract class PoolExecutor extends Executor implements SharedMemoryTable
       const executor = self.deref();
       if (executor !== undefined) executor.#drain();
     });
+  }
+
+  /** Outcomes come from other threads, so polling can catch them before a wake-up would. */
+  protected get pollsForOutcomes(): boolean {
+    return false;
   }
 
   /** Starts a worker for `slot`. */
@@ -149,10 +165,10 @@ export abstract class PoolExecutor extends Executor implements SharedMemoryTable
   override submit<A extends unknown[], R>(fn: TaskFn<A, R>, ...args: A): Future<Awaited<R>> {
     this._checkOpen();
     const func = this.#functionIndex(fn);
-    const data = encode(args, this);
     const future = new Future<Awaited<R>>();
-    const id = this.#push(func, 1, data, future);
-    future._link = new RecordLink(this, id);
+    const id = this.#push(func, 1, args, future);
+    future._link = this;
+    future._id = id;
     return future;
   }
 
@@ -182,7 +198,7 @@ export abstract class PoolExecutor extends Executor implements SharedMemoryTable
           const chunk = items.slice(start, start + size);
           start += size;
           const entry = { receiver, offset: offset + start - size, remaining: chunk.length };
-          ids.push(this.#push(func, chunk.length, encode(chunk, this), entry, flags));
+          ids.push(this.#push(func, chunk.length, chunk, entry, flags));
         }
         // Not started: the record never runs. Started: its outcomes arrive after the run ended.
         return () => ids.forEach((id) => this.native.cancel(id) && this.#settled(id));
@@ -273,9 +289,10 @@ export abstract class PoolExecutor extends Executor implements SharedMemoryTable
     return index;
   }
 
-  #push(func: number, items: number, data: string | Uint8Array, entry: Future<any> | MapEntry, flags = 0): number {
+  /** Batches a record for `value` (throws, with nothing batched, when it cannot be cloned). */
+  #push(func: number, items: number, value: unknown, entry: Future<any> | MapEntry, flags = 0): number {
+    this.#batch.pushRecord(func, items, flags, value, this);
     const id = this.#nextId++;
-    this.#batch.pushRecord(func, items, kindOf(data) | flags, data);
     this.#inFlight.set(id, entry);
     if (this.#pending++ === 0) this.#updateActive();
     else if (this.#pending > this.#inFlightPeak) this.#inFlightPeak = this.#pending;
@@ -307,6 +324,8 @@ export abstract class PoolExecutor extends Executor implements SharedMemoryTable
     }
     if (packed / 65536 !== first) throw new Error(`concurrent-futures: record ids out of step (${packed / 65536} != ${first})`);
     for (const code of codes) this.#dispatch(code);
+    this.#lastActivity = performance.now();
+    this.#startPolling();
   }
 
   #failEntry(id: number, error: unknown): void {
@@ -352,8 +371,34 @@ export abstract class PoolExecutor extends Executor implements SharedMemoryTable
 
   /** Settles everything the workers have completed (called by the core's wake-up). */
   #drain(): void {
-    const frames = this.native.drain();
-    if (frames === null) return;
+    if (this.#settle(this.native.drain(false))) {
+      this.#lastActivity = performance.now();
+      this.#startPolling();
+    }
+  }
+
+  #startPolling(): void {
+    if (this.#polling || this.#pending === 0 || this.#pending > SPARE_CORES || !this.pollsForOutcomes) return;
+    this.#polling = true;
+    setImmediate(this.#poll);
+  }
+
+  readonly #poll = (): void => {
+    const now = performance.now();
+    if (this.#settle(this.native.drain(true))) this.#lastActivity = now;
+    const pending = this.#pending;
+    if (pending > 0 && pending <= SPARE_CORES && this.#broken === undefined && now - this.#lastActivity < POLL_WINDOW_MS) {
+      setImmediate(this.#poll);
+      return;
+    }
+    this.#polling = false;
+    // Ends the polling in the core too: from here on, a completing worker wakes this thread.
+    this.#settle(this.native.drain(false));
+  };
+
+  /** Settles the outcomes in `frames`; `false` when there were none. */
+  #settle(frames: Buffer | null): boolean {
+    if (frames === null) return false;
     let at = 0;
     while (at < frames.length) {
       const id = frames.readDoubleLE(at);
@@ -375,6 +420,7 @@ export abstract class PoolExecutor extends Executor implements SharedMemoryTable
       }
     }
     this.#checkIdle();
+    return true;
   }
 
   #brokenErrorOf(): BrokenExecutor {
@@ -450,6 +496,11 @@ export abstract class PoolExecutor extends Executor implements SharedMemoryTable
 /** Executors with pending work: kept alive (and so is the process) until it is done. */
 const activeExecutors = new Set<PoolExecutor>();
 
+/** How long the main thread polls for outcomes after the last submit or outcome (see `#polling`). */
+const POLL_WINDOW_MS = 0.05;
+/** Cores beside the main thread's. */
+const SPARE_CORES = os.availableParallelism() - 1;
+
 /** Batched records are handed to the core at the latest when this many pile up. */
 const FLUSH_RECORDS = 256;
 
@@ -460,18 +511,4 @@ function decodeChunkOutcomes([values, failures]: ChunkOutcome): ChunkResults {
   if (failures.length === 0) return { values };
   const rebuilt = failures.map(([index, error]): [number, unknown] => [index, rebuildError(error as Parameters<typeof rebuildError>[0])]);
   return { values, errors: new Map(rebuilt) };
-}
-
-/** Connects a future to its record in the pool (see `TaskLink`). */
-class RecordLink implements TaskLink {
-  constructor(
-    private readonly executor: PoolExecutor,
-    private readonly id: number,
-  ) {}
-  cancel(): boolean {
-    return this.executor._cancelRecord(this.id);
-  }
-  started(): boolean {
-    return this.executor._recordStarted(this.id);
-  }
 }

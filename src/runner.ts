@@ -3,10 +3,16 @@
  * their descriptors (compiled or imported once, then cached), decodes arguments, calls, awaits a
  * returned promise, and encodes each outcome as a frame for the core.
  */
-import { decode, describeError, encode, encodeError, FrameWriter, kindOf, OUTCOME_SKIPPED, RECORD_CHUNK, RECORD_SPREAD, type SharedMemoryTable } from './codec.js';
+import { decode, describeError, encodeError, FrameWriter, OUTCOME_SKIPPED, RECORD_CHUNK, RECORD_SPREAD, type SharedMemoryTable } from './codec.js';
 import type { ChunkOutcome } from './executor.js';
 
 type Callable = (...args: unknown[]) => unknown;
+
+/** A batch's outcome frames, and how many items it ran (for the core's cost estimate). */
+export interface BatchOutcome {
+  frames: Buffer;
+  items: number;
+}
 
 interface Descriptor {
   source?: string;
@@ -37,75 +43,110 @@ export class Runner {
   /**
    * Runs every record of a batch (`[func u32][items u32][kind u8][len u32][data]` frames).
    * `claim(index)`, when given, is asked before each record after the first: `false` means the
-   * record was cancelled or taken by another worker, and it is skipped.
+   * record was cancelled or taken by another worker, and it is skipped. Synchronous while the
+   * tasks are (most are): a promise only once a task returns one or a function must be imported.
    */
-  async runBatch(batch: Buffer, claim?: (index: number) => boolean): Promise<{ frames: Buffer; items: number }> {
-    let total = 0;
-    let records = 0;
-    for (let at = 0; at < batch.length; records++) {
+  runBatch(batch: Buffer, claim?: (index: number) => boolean): BatchOutcome | Promise<BatchOutcome> {
+    return this.#runFrom(batch, 0, 0, 0, claim);
+  }
+
+  #runFrom(batch: Buffer, at: number, records: number, total: number, claim?: (index: number) => boolean): BatchOutcome | Promise<BatchOutcome> {
+    for (; at < batch.length; records++) {
       const func = batch.readUInt32LE(at);
       const items = batch.readUInt32LE(at + 4);
       const kind = batch[at + 8]!;
-      const end = at + 13 + batch.readUInt32LE(at + 9);
+      const start = at + 13;
+      at = start + batch.readUInt32LE(at + 9);
       if (records > 0 && claim !== undefined && !claim(records)) {
         this.#writer.push(OUTCOME_SKIPPED, '');
-      } else {
-        total += items;
-        await this.#runRecord(func, items, kind, batch, at + 13, end);
+        continue;
       }
-      at = end;
+      total += items;
+      const pending = this.#runRecord(func, kind, batch, start, at);
+      if (pending !== undefined) {
+        const [next, count] = [at, records + 1];
+        return pending.then(() => this.#runFrom(batch, next, count, total, claim));
+      }
     }
     return { frames: this.#writer.take(), items: total };
   }
 
-  async #runRecord(func: number, _items: number, kind: number, batch: Buffer, start: number, end: number): Promise<void> {
-    let fn: Callable;
+  /** Runs one record and pushes its outcome; a promise when that has to wait. */
+  #runRecord(func: number, kind: number, batch: Buffer, start: number, end: number): Promise<void> | undefined {
+    const fn = this.#functions[func];
+    if (fn === undefined) {
+      return this.#load(func).then(
+        () => this.#runRecord(func, kind, batch, start, end),
+        (error: unknown) => this.#pushError(error, func),
+      );
+    }
     let input: unknown;
     try {
-      fn = this.#functions[func] ?? (await this.#load(func));
       input = decode(kind, batch, start, end, this.shared);
     } catch (error) {
       return this.#pushError(error, func);
     }
     if ((kind & RECORD_CHUNK) === 0) {
       try {
-        let value = fn(...(input as unknown[]));
-        if (isThenable(value)) value = await value;
-        return this.#pushValue(value);
+        const value = fn(...(input as unknown[]));
+        if (!isThenable(value)) return this.#pushValue(value);
+        return Promise.resolve(value).then(
+          (settled) => this.#pushValue(settled),
+          (error: unknown) => this.#pushError(error, func),
+        );
       } catch (error) {
         return this.#pushError(error, func);
       }
     }
-    const items = input as unknown[];
-    const spread = (kind & RECORD_SPREAD) !== 0;
+    return this.#runChunk(fn, func, input as unknown[], (kind & RECORD_SPREAD) !== 0);
+  }
+
+  /** A `map` chunk: one outcome for the whole chunk, with each item's value or error. */
+  #runChunk(fn: Callable, func: number, items: unknown[], spread: boolean): Promise<void> | undefined {
     const values: unknown[] = new Array(items.length);
     const failures: ChunkOutcome[1] = [];
-    for (let i = 0; i < items.length; i++) {
-      try {
-        let value = spread ? fn(...(items[i] as unknown[])) : fn(items[i]);
-        if (isThenable(value)) value = await value;
-        values[i] = value;
-      } catch (error) {
-        values[i] = null;
-        failures.push([i, describeError(this.#hint(error, func))]);
+    const runFrom = (first: number): Promise<void> | undefined => {
+      for (let i = first; i < items.length; i++) {
+        try {
+          const value = spread ? fn(...(items[i] as unknown[])) : fn(items[i]);
+          if (isThenable(value)) {
+            return Promise.resolve(value).then(
+              (settled) => {
+                values[i] = settled;
+                return runFrom(i + 1);
+              },
+              (error: unknown) => {
+                values[i] = null;
+                failures.push([i, describeError(this.#hint(error, func))]);
+                return runFrom(i + 1);
+              },
+            );
+          }
+          values[i] = value;
+        } catch (error) {
+          values[i] = null;
+          failures.push([i, describeError(this.#hint(error, func))]);
+        }
       }
-    }
-    this.#pushValue([values, failures] satisfies ChunkOutcome);
+      this.#pushValue([values, failures] satisfies ChunkOutcome);
+      return undefined;
+    };
+    return runFrom(0);
   }
 
-  #pushValue(value: unknown): void {
-    let data: string | Uint8Array;
+  #pushValue(value: unknown): undefined {
     try {
-      data = encode(value, this.shared);
+      this.#writer.pushValue(value, this.shared);
     } catch (error) {
-      return this.#pushError(error);
+      this.#pushError(error);
     }
-    this.#writer.push(kindOf(data), data);
+    return undefined;
   }
 
-  #pushError(error: unknown, func?: number): void {
+  #pushError(error: unknown, func?: number): undefined {
     const { kind, data } = encodeError(func === undefined ? error : this.#hint(error, func), this.shared);
     this.#writer.push(kind, data);
+    return undefined;
   }
 
   /** A `ReferenceError` from a function sent by source is most likely a captured variable. */

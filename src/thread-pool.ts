@@ -82,6 +82,10 @@ export class ThreadPoolExecutor extends PoolExecutor {
     this.#doorbells = new Int32Array(new SharedArrayBuffer(4 * maxWorkers));
   }
 
+  protected override get pollsForOutcomes(): boolean {
+    return true;
+  }
+
   protected override spawn(slot: number): void {
     const { port1, port2 } = new MessageChannel();
     const config: WorkerConfig = {

@@ -6,6 +6,10 @@
 //! and returns `true` (the caller must wake the main thread); every other push returns `false`.
 //! `drain` clears the flag *before* taking the items, so an item pushed after the take always finds
 //! the flag clear and triggers the next wake-up.
+//!
+//! A main thread that is polling anyway (see `poll`) sets the flag instead: pushes then wake
+//! nobody, which saves each worker a syscall and the main thread a late, empty wake-up. Polling
+//! must end with a `drain`, which restores the invariant above.
 
 use crate::sync::{lock, AtomicBool, Mutex, Ordering};
 use crate::task::TaskId;
@@ -52,7 +56,16 @@ impl CompletionQueue {
 
     /// Takes every queued completion. Called by the main thread when woken.
     pub fn drain(&self) -> Vec<Completion> {
-        self.wake_pending.store(false, Ordering::Release);
+        // A swap, not a store, here and in `poll`: loom lets a plain store land between the read
+        // and the write of a concurrent swap (tokio-rs/loom#254), a false lost wake-up.
+        self.wake_pending.swap(false, Ordering::AcqRel);
+        std::mem::take(&mut *lock(&self.items))
+    }
+
+    /// Takes every queued completion, and asks pushes not to wake the main thread: it is
+    /// polling. The main thread must `drain` once it stops polling, or later pushes are not seen.
+    pub fn poll(&self) -> Vec<Completion> {
+        self.wake_pending.swap(true, Ordering::AcqRel);
         std::mem::take(&mut *lock(&self.items))
     }
 }
@@ -74,5 +87,16 @@ mod tests {
         assert!(q.push([done(3)]), "after a drain the next push wakes again");
         assert_eq!(q.drain().len(), 1);
         assert!(q.drain().is_empty());
+    }
+
+    #[test]
+    fn polling_suppresses_wakes_until_the_next_drain() {
+        let q = CompletionQueue::new();
+        assert!(q.poll().is_empty());
+        assert!(!q.push([done(1)]), "the main thread is polling");
+        assert_eq!(q.poll().len(), 1);
+        assert!(!q.push([done(2)]));
+        assert_eq!(q.drain().len(), 1, "the last drain sees what was pushed while polling");
+        assert!(q.push([done(3)]), "polling ended: the next push wakes again");
     }
 }

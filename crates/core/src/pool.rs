@@ -508,7 +508,18 @@ impl Pool {
 
     /// Takes every completion so far (main thread, when woken).
     pub fn drain_completions(&self) -> Vec<Completion> {
-        let done = self.completions.drain();
+        self.forget(self.completions.drain())
+    }
+
+    /// As [`Pool::drain_completions`], for a main thread that is polling: until its next
+    /// `drain_completions`, completing workers do not wake it. Polling must end with a
+    /// `drain_completions`, or outcomes pushed after the last poll wait for a wake-up that never comes.
+    pub fn poll_completions(&self) -> Vec<Completion> {
+        self.forget(self.completions.poll())
+    }
+
+    /// Drops the cancel-table entries of records that completed.
+    fn forget(&self, done: Vec<Completion>) -> Vec<Completion> {
         if !done.is_empty() {
             let mut table = lock(&self.table);
             for completion in &done {

@@ -110,6 +110,47 @@ fn concurrent_completions_are_each_delivered_once_without_a_lost_wake_up() {
 }
 
 #[test]
+fn completions_racing_the_end_of_polling_are_delivered_without_a_lost_wake_up() {
+    loom::model(|| {
+        let rings = Arc::new(AtomicUsize::new(0));
+        let pool = Arc::new(Pool::new(2, None, Box::new({
+            let rings = Arc::clone(&rings);
+            move || {
+                rings.fetch_add(1, Ordering::SeqCst);
+            }
+        })));
+        let (a, _) = pool.submit(payload(1)).unwrap();
+        let (b, _) = pool.submit(payload(2)).unwrap();
+        let batches = [pool.take(0, 0), pool.take(1, 0)];
+        let workers: Vec<_> = batches
+            .into_iter()
+            .zip(0..)
+            .map(|(batch, slot)| {
+                let pool = Arc::clone(&pool);
+                thread::spawn(move || {
+                    complete(&pool, slot, &batch);
+                })
+            })
+            .collect();
+
+        // The main thread polls once, then stops polling with a drain, as the executor does when
+        // its window passes; after that only a ring (at any time: the handle keeps it) brings it
+        // back for one more drain.
+        let polled: Vec<TaskId> = pool.poll_completions().iter().map(|c| c.id).collect();
+        let drained: Vec<TaskId> = pool.drain_completions().iter().map(|c| c.id).collect();
+        for worker in workers {
+            worker.join().unwrap();
+        }
+        let rung = rings.swap(0, Ordering::SeqCst);
+        let last: Vec<TaskId> = if rung > 0 { pool.drain_completions().iter().map(|c| c.id).collect() } else { Vec::new() };
+        let mut delivered = [polled.clone(), drained.clone(), last.clone()].concat();
+        delivered.sort();
+        assert_eq!(delivered, [a, b], "polled {polled:?} drained {drained:?} rung {rung} last {last:?} left {:?}", pool.drain_completions().iter().map(|c| c.id).collect::<Vec<_>>());
+        assert!(pool.drain_completions().is_empty());
+    });
+}
+
+#[test]
 fn submit_racing_a_parking_take_never_loses_the_wake_up() {
     loom::model(|| {
         let pool = quiet_pool(1);

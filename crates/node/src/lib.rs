@@ -282,10 +282,11 @@ impl NativePool {
         Ok(())
     }
 
-    /// Main side: every completion so far as frames, or `null` when there is none.
+    /// Main side: every completion so far as frames, or `null` when there is none. With
+    /// `polling`, completing workers do not wake the main thread until the next drain without it.
     #[napi]
-    pub fn drain<'env>(&self, env: &'env Env) -> Result<Option<BufferSlice<'env>>> {
-        let done = self.pool.drain_completions();
+    pub fn drain<'env>(&self, env: &'env Env, polling: bool) -> Result<Option<BufferSlice<'env>>> {
+        let done = if polling { self.pool.poll_completions() } else { self.pool.drain_completions() };
         if done.is_empty() {
             return Ok(None);
         }
