@@ -20,6 +20,7 @@ import vm from 'node:vm';
 import { execFile, execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
+import { Worker } from 'node:worker_threads';
 import {
   CONTENDERS,
   OURS_FNS,
@@ -124,6 +125,32 @@ async function killAll() {
   }
 }
 /** Open a pool, warm it up, run `body(pool)`, always close it. */
+/** W5's ceiling: N bare worker_threads each sum one equal share (the second time: warm); ms from the posts to the last reply. */
+async function bareThreadsW5(sab) {
+  const source = `const { parentPort, workerData } = require('node:worker_threads');
+const a = new Float64Array(workerData);
+const sum = ${OURS_FNS.sabChunk.toString()};
+parentPort.on('message', ([s, e]) => parentPort.postMessage(sum(a, s, e)));`;
+  const workers = Array.from({ length: N }, () => new Worker(source, { eval: true, workerData: sab }));
+  const call = (w, s, e) => new Promise((resolve, reject) => {
+    w.once('message', resolve);
+    w.once('error', reject);
+    w.postMessage([s, e]);
+  });
+  try {
+    const share = W5_LEN / N;
+    const run = () => Promise.all(workers.map((w, k) => call(w, Math.floor(k * share), Math.floor((k + 1) * share))));
+    await run(); // untimed: every thread's loop fully optimized, as it would be after many chunks
+    const t0 = now();
+    const parts = await run();
+    const dt = now() - t0;
+    WORKLOADS.find((wl) => wl.id === 'W5').check(parts.reduce((a, b) => a + b, 0));
+    return dt;
+  } finally {
+    await Promise.all(workers.map((w) => w.terminate()));
+  }
+}
+
 async function withPool(kind, contender, warm, body) {
   const p = await open(kind, contender);
   try {
@@ -368,6 +395,10 @@ const WORKLOADS = [
     refLabel: '1 thread',
     fmt: fmt.x,
     sampleFmt: fmt.ms, // samples are wall times; the figure is t1 / tN
+    // The ceiling no pool can pass: N bare worker_threads, one message each, with an equal
+    // contiguous share of the array (no queue, no chunking, no imbalance).
+    variants: { 'bare threads': 'ours' },
+    variantNote: (v, r) => `W5 ${v} (${N} worker_threads given one equal share each, no pool: the machine's ceiling): ${fmt.x(r.figure)}.`,
     setup() {
       const sab = new SharedArrayBuffer(W5_LEN * 8);
       const f64 = new Float64Array(sab);
@@ -394,6 +425,7 @@ const WORKLOADS = [
     },
     async sample(c) {
       const { sab, f64, bounds } = w5;
+      if (c === 'bare threads') return bareThreadsW5(sab);
       const warm = (p) =>
         Promise.all(
           Array.from({ length: N * 2 }, () => (c === 'ours' ? p.raw.submit(OURS_FNS.sabChunk, f64, 0, 1024) : p.call('sabChunk', { sab, start: 0, end: 1024 }))),
@@ -743,7 +775,11 @@ if (has('W8'))
 for (const wl of selected)
   for (const [v, r] of Object.entries(results[wl.id].variants || {}))
     if (r.figure !== undefined)
-      notes.push(`${wl.id} ${v} (one task per item, like the peers): ${wl.fmt(r.figure)}${r.ratio !== undefined ? ` (${r.ratio.toFixed(2)}× piscina)` : ''}; the 'ours' column uses map()'s default chunksize 'auto'.`);
+      notes.push(
+        wl.variantNote
+          ? wl.variantNote(v, r)
+          : `${wl.id} ${v} (one task per item, like the peers): ${wl.fmt(r.figure)}${r.ratio !== undefined ? ` (${r.ratio.toFixed(2)}× piscina)` : ''}; the 'ours' column uses map()'s default chunksize 'auto'.`,
+      );
 if (oursSkip) notes.push(`ours skipped: ${oursSkip}`);
 if (oursThreadCheck) notes.push(`warning: ${oursThreadCheck}`);
 for (const [k, v] of Object.entries(quirks)) notes.push(`quirk: ${k} (${v}×)`);

@@ -3,6 +3,7 @@ import os from 'node:os';
 import { BrokenExecutor, CancelledError, ShutdownError } from './errors.js';
 import { decodeOutcome, encode, FrameWriter, kindOf, KIND_JSON, RECORD_CHUNK, RECORD_SPREAD, rebuildError, type SharedMemoryTable } from './codec.js';
 import { Future } from './future.js';
+import { InFlight } from './in-flight.js';
 import { MapRun, parseMapArguments, type ChunkResults, type MapOptions, type MapSink, type RangeReceiver } from './map.js';
 import {
   DISPATCH_SPAWN,
@@ -100,11 +101,10 @@ interface MapEntry {
 export abstract class PoolExecutor extends Executor implements SharedMemoryTable {
   readonly maxWorkers: number;
   protected readonly native: NativePool;
-  #inFlight = new Map<number, Future<any> | MapEntry>();
+  readonly #inFlight = new InFlight<Future<any> | MapEntry>();
   readonly #functions = new WeakMap<object, number>();
   readonly #descriptors = new Map<string, number>();
   #pending = 0;
-  #inFlightPeak = 0;
   #active = false;
   /**
    * Records submitted but not yet handed to the core. They go in one call at the end of the
@@ -293,9 +293,8 @@ export abstract class PoolExecutor extends Executor implements SharedMemoryTable
   #push(func: number, items: number, value: unknown, entry: Future<any> | MapEntry, flags = 0): number {
     this.#batch.pushRecord(func, items, flags, value, this);
     const id = this.#nextId++;
-    this.#inFlight.set(id, entry);
+    this.#inFlight.add(id, entry);
     if (this.#pending++ === 0) this.#updateActive();
-    else if (this.#pending > this.#inFlightPeak) this.#inFlightPeak = this.#pending;
     if (++this.#batched >= FLUSH_RECORDS) this._flush();
     else if (!this.#flushQueued) {
       this.#flushQueued = true;
@@ -348,7 +347,7 @@ export abstract class PoolExecutor extends Executor implements SharedMemoryTable
     }
     const id = this.#nextId++;
     if (packed / 65536 !== id) throw new Error(`concurrent-futures: record ids out of step (${packed / 65536} != ${id})`);
-    this.#inFlight.set(id, entry);
+    this.#inFlight.add(id, entry);
     if (this.#pending++ === 0) this.#updateActive();
     for (const code of codes) this.#dispatch(code);
     return () => {
@@ -449,9 +448,6 @@ export abstract class PoolExecutor extends Executor implements SharedMemoryTable
 
   #settled(id: number): void {
     if (this.#inFlight.delete(id) && --this.#pending === 0) {
-      // A Map never shrinks: after a burst, start afresh and let the old table be collected.
-      if (this.#inFlightPeak > 1024) this.#inFlight = new Map();
-      this.#inFlightPeak = 0;
       this.#updateActive();
     }
   }
