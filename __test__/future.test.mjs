@@ -4,6 +4,7 @@ import test from 'ava';
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { inspect } from 'node:util';
 
 import {
   BrokenExecutor,
@@ -14,6 +15,7 @@ import {
   FuturesError,
   InvalidStateError,
   ShutdownError,
+  ThreadPoolExecutor,
   TimeoutError,
 } from '../esm/index.mjs';
 
@@ -329,6 +331,108 @@ test('future.then works as a PromiseLike (both handlers)', async (t) => {
   g.setException(new Error('e'));
   t.is(await g.then(() => 'no', (e) => e.message), 'e');
   t.is(await Promise.resolve(f), 3, 'a Promise adopts the future as a thenable');
+});
+
+// ---------------------------------------------------------------------------------------------
+// A Future is a native promise (its prototype's constructor is `Promise`)
+
+test('a Future is a native Promise: instanceof Promise and Future, constructor is Promise', (t) => {
+  const f = new Future();
+  t.true(f instanceof Promise);
+  t.true(f instanceof Future);
+  t.is(f.constructor, Promise);
+  t.is(Object.prototype.toString.call(f), '[object Promise]');
+});
+
+test('Promise.resolve(future) returns the future itself, bare or from ThreadPoolExecutor.submit', async (t) => {
+  const f = new Future();
+  t.is(Promise.resolve(f), f);
+  f.setResult(1);
+  t.is(Promise.resolve(f), f, 'done futures are not wrapped either');
+
+  const ex = new ThreadPoolExecutor({ maxWorkers: 1 });
+  try {
+    const submitted = ex.submit((x) => x + 1, 41);
+    t.true(submitted instanceof Future);
+    t.true(submitted instanceof Promise);
+    t.is(Promise.resolve(submitted), submitted);
+    t.is(await submitted, 42);
+    t.is(Promise.resolve(submitted), submitted);
+  } finally {
+    await ex.shutdown();
+  }
+});
+
+test('await on a future settled beforehand: setResult, setException, cancel', async (t) => {
+  const ok = new Future();
+  ok.setResult(7);
+  t.is(await ok, 7);
+
+  const failed = new Future();
+  const error = new SyntaxError('s');
+  failed.setException(error);
+  t.is(await t.throwsAsync(async () => await failed), error);
+
+  const cancelled = new Future();
+  t.true(cancelled.cancel());
+  await t.throwsAsync(async () => await cancelled, { instanceOf: CancelledError });
+});
+
+test('then / catch / finally on a future derive plain Promises, not Futures', async (t) => {
+  const f = new Future();
+  const derived = [f.then(() => {}), f.then(undefined, () => {}), f.catch(() => {}), f.finally(() => {})];
+  for (const p of derived) {
+    t.is(Object.getPrototypeOf(p), Promise.prototype);
+    t.false(p instanceof Future);
+    t.not(p, f);
+  }
+  f.setResult(5);
+  t.is(await f.then((v) => v + 1), 6);
+  t.is(await f.finally(() => 'ignored'), 5, 'finally passes the value through');
+  t.is(await f.catch(() => 'unused'), 5);
+
+  const g = new Future();
+  const caught = g.catch((e) => `caught ${e.message}`);
+  const passed = g.finally(() => {});
+  t.is(Object.getPrototypeOf(caught), Promise.prototype);
+  t.is(Object.getPrototypeOf(passed), Promise.prototype);
+  const error = new Error('boom');
+  g.setException(error);
+  t.is(await caught, 'caught boom');
+  t.is(await t.throwsAsync(passed), error, 'finally passes the error through');
+});
+
+test('util.inspect shows the future state', async (t) => {
+  const f = new Future();
+  t.regex(inspect(f), /state=pending/);
+  f.setRunningOrNotifyCancel();
+  t.regex(inspect(f), /state=running/);
+  f.setResult('v');
+  t.regex(inspect(f), /state=finished/);
+  t.is(inspect(f), f.toString());
+
+  const c = new Future();
+  c.cancel();
+  t.regex(inspect(c), /state=cancelled/);
+  const r = new Future();
+  r.setException(new RangeError('x'));
+  t.regex(inspect(r), /state=finished raised RangeError/);
+  // Inside a container too (console.log of an array of futures).
+  t.regex(inspect([f, c]), /state=finished[\s\S]*state=cancelled/);
+});
+
+test('Promise.all over 1000 ThreadPoolExecutor futures gives the values in order', async (t) => {
+  const ex = new ThreadPoolExecutor({ maxWorkers: 2 });
+  try {
+    const futures = Array.from({ length: 1000 }, (_, i) => ex.submit((x) => x * 3 + 1, i));
+    t.true(futures.every((f) => f instanceof Future));
+    const values = await Promise.all(futures);
+    t.is(values.length, 1000);
+    t.deepEqual(values, Array.from({ length: 1000 }, (_, i) => i * 3 + 1));
+    t.true(futures.every((f) => f.done() && !f.cancelled()));
+  } finally {
+    await ex.shutdown();
+  }
 });
 
 // ---------------------------------------------------------------------------------------------

@@ -144,6 +144,138 @@ test('values round-trip with structured-clone semantics', async (t) => {
   });
 });
 
+// ---------------------------------------------------------------------------------------------
+// Numbers and arrays of numbers travel as raw float64 frames (KIND_F64, KIND_F64_ARRAY): exact
+// for every double. One executor for this section.
+
+const f64Pool = new ThreadPoolExecutor({ maxWorkers: 2 });
+test.after.always(() => f64Pool.shutdown({ cancelFutures: true }));
+
+const specialNumbers = [-0, NaN, Infinity, -Infinity, Number.MAX_VALUE, Number.MIN_VALUE, 2 ** 53 + 2, 0.1];
+/** Exact text of a double (String() is shortest-round-trip; only -0 needs help). */
+const describeNumber = (x) => (Object.is(x, -0) ? '-0' : `${typeof x}:${String(x)}`);
+
+test('f64: each special number round-trips exactly as the only argument and as the result', async (t) => {
+  for (const value of specialNumbers) {
+    const back = await f64Pool.submit((x) => x, value);
+    t.true(Object.is(back, value), `identity of ${describeNumber(value)} gave ${describeNumber(back)}`);
+  }
+});
+
+test('f64: special numbers arrive exactly as arguments (checked on the worker)', async (t) => {
+  const describe = (...a) => a.map((x) => (Object.is(x, -0) ? '-0' : `${typeof x}:${String(x)}`));
+  // One argument at a time, and all of them as one argument list.
+  for (const value of specialNumbers) {
+    t.deepEqual(await f64Pool.submit(describe, value), [describeNumber(value)]);
+  }
+  t.deepEqual(await f64Pool.submit(describe, ...specialNumbers), specialNumbers.map(describeNumber));
+});
+
+test('f64: special numbers made on the worker come back exactly as results', async (t) => {
+  // The worker builds each number from text, so only the result path is exercised.
+  for (const value of specialNumbers) {
+    const back = await f64Pool.submit((s) => (s === '-0' ? -0 : Number(s.slice('number:'.length))), describeNumber(value));
+    t.true(Object.is(back, value), `${describeNumber(value)} came back as ${describeNumber(back)}`);
+  }
+  const all = await f64Pool.submit(() => [-0, NaN, Infinity, -Infinity, Number.MAX_VALUE, Number.MIN_VALUE, 2 ** 53 + 2, 0.1]);
+  t.true(Array.isArray(all));
+  t.is(all.length, specialNumbers.length);
+  specialNumbers.forEach((value, i) => t.true(Object.is(all[i], value), `element ${i}: ${describeNumber(all[i])}`));
+});
+
+test('f64: an argument list of numbers echoed back as an array keeps every element exactly', async (t) => {
+  const back = await f64Pool.submit((...a) => a, ...specialNumbers);
+  t.is(Object.getPrototypeOf(back), Array.prototype);
+  t.is(back.length, specialNumbers.length);
+  specialNumbers.forEach((value, i) => t.true(Object.is(back[i], value), `element ${i}: ${describeNumber(back[i])}`));
+  // An empty argument list and an empty returned array.
+  t.deepEqual(await f64Pool.submit((...a) => a), []);
+  t.deepEqual(await f64Pool.submit(() => []), []);
+});
+
+test('f64: a returned array of numbers [1, -0, NaN] is a plain Array, element-wise exact', async (t) => {
+  const back = await f64Pool.submit(() => [1, -0, NaN]);
+  t.true(Array.isArray(back));
+  t.is(Object.getPrototypeOf(back), Array.prototype);
+  t.is(back.length, 3);
+  t.true(Object.is(back[0], 1));
+  t.true(Object.is(back[1], -0));
+  t.true(Object.is(back[2], NaN));
+  // The same array sent as an argument and echoed.
+  const echoed = await f64Pool.submit((a) => a, [1, -0, NaN]);
+  t.is(Object.getPrototypeOf(echoed), Array.prototype);
+  t.is(echoed.length, 3);
+  [1, -0, NaN].forEach((value, i) => t.true(Object.is(echoed[i], value), `element ${i}`));
+});
+
+test('f64: a sparse array of numbers keeps its hole (structured clone, not f64)', async (t) => {
+  // eslint-disable-next-line no-sparse-arrays
+  const made = await f64Pool.submit(() => [1, , 3]);
+  t.is(made.length, 3);
+  t.false(1 in made, 'hole in a returned array');
+  t.is(made[0], 1);
+  t.is(made[2], 3);
+  // eslint-disable-next-line no-sparse-arrays
+  const echoed = await f64Pool.submit((a) => a, [1, , 3]);
+  t.is(echoed.length, 3);
+  t.false(1 in echoed, 'hole in an echoed argument');
+  t.deepEqual(Object.keys(echoed), ['0', '2']);
+  // eslint-disable-next-line no-sparse-arrays
+  t.deepEqual(await f64Pool.submit((a) => [a.length, 1 in a, a[0], a[2]], [1, , 3]), [3, false, 1, 3], 'the worker sees the hole');
+  // A trailing hole, and an array of holes only.
+  const trailing = await f64Pool.submit(() => {
+    const a = [1, 2];
+    a.length = 3;
+    return a;
+  });
+  t.is(trailing.length, 3);
+  t.false(2 in trailing);
+  const empty = await f64Pool.submit(() => new Array(2));
+  t.is(empty.length, 2);
+  t.false(0 in empty);
+  t.false(1 in empty);
+});
+
+test('f64: an array of numbers with an extra own property keeps at least its elements', async (t) => {
+  const withExtra = Object.assign([1.5, -0, NaN], { extra: 'x' });
+  const echoed = await f64Pool.submit((a) => a, withExtra);
+  t.true(Array.isArray(echoed));
+  t.is(echoed.length, 3);
+  [1.5, -0, NaN].forEach((value, i) => t.true(Object.is(echoed[i], value), `element ${i}`));
+  const made = await f64Pool.submit(() => Object.assign([1.5, -0, NaN], { extra: 'x' }));
+  t.true(Array.isArray(made));
+  t.is(made.length, 3);
+  [1.5, -0, NaN].forEach((value, i) => t.true(Object.is(made[i], value), `element ${i}`));
+  t.log(`extra property: echoed ${JSON.stringify(echoed.extra)}, made ${JSON.stringify(made.extra)}`);
+});
+
+test('f64: a task taking several numeric arguments computes with them', async (t) => {
+  const fma = (a, b, c) => a * b + c;
+  t.is(await f64Pool.submit(fma, 2, 3, 4), 10);
+  t.true(Object.is(await f64Pool.submit(fma, 0.1, 3, 0.2), 0.1 * 3 + 0.2));
+  t.true(Object.is(await f64Pool.submit(fma, -0, 5, -0), -0));
+  t.true(Object.is(await f64Pool.submit(fma, Infinity, 0, 1), NaN));
+  t.true(Object.is(await f64Pool.submit(fma, 2 ** 53, 1, 2), 2 ** 53 + 2));
+  t.true(Object.is(await f64Pool.submit(fma, Number.MAX_VALUE, 2, 0), Infinity));
+});
+
+test('f64: map((x) => -x, [0, 1, NaN]) yields -0, -1, NaN exactly', async (t) => {
+  const out = [];
+  for await (const v of f64Pool.map((x) => -x, [0, 1, NaN])) out.push(v);
+  t.is(out.length, 3);
+  t.true(Object.is(out[0], -0), `got ${describeNumber(out[0])}`);
+  t.true(Object.is(out[1], -1), `got ${describeNumber(out[1])}`);
+  t.true(Object.is(out[2], NaN), `got ${describeNumber(out[2])}`);
+  // Finite, JSON-safe inputs (a different path into the pool) and chunksize 1.
+  const finite = [];
+  for await (const v of f64Pool.map((x) => -x, [0, 1, 2.5])) finite.push(v);
+  t.true(Object.is(finite[0], -0), `JSON-safe inputs: got ${describeNumber(finite[0])}`);
+  t.deepEqual(finite.slice(1), [-1, -2.5]);
+  const single = [];
+  for await (const v of f64Pool.map((x) => -x, [0, 1, NaN], { chunksize: 1 })) single.push(v);
+  [-0, -1, NaN].forEach((value, i) => t.true(Object.is(single[i], value), `chunksize 1, element ${i}: ${describeNumber(single[i])}`));
+});
+
 test('a SharedArrayBuffer is shared with the workers, not copied', async (t) => {
   await withPool({ maxWorkers: 2 }, async (ex) => {
     const sab = new SharedArrayBuffer(16);
