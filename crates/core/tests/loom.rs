@@ -58,32 +58,45 @@ fn take_and_cancel_have_exactly_one_winner() {
     });
 }
 
+/// A pool whose waker counts rings, with two records taken by two workers that are now
+/// completing them on their own threads.
+struct TwoCompleting {
+    pool: Arc<Pool>,
+    rings: Arc<AtomicUsize>,
+    ids: [TaskId; 2],
+    workers: Vec<thread::JoinHandle<()>>,
+}
+
+fn two_completing_workers() -> TwoCompleting {
+    let rings = Arc::new(AtomicUsize::new(0));
+    let pool = Arc::new(Pool::new(2, None, Box::new({
+        let rings = Arc::clone(&rings);
+        move || {
+            rings.fetch_add(1, Ordering::SeqCst);
+        }
+    })));
+    let (a, _) = pool.submit(payload(1)).unwrap();
+    let (b, _) = pool.submit(payload(2)).unwrap();
+    let batches = [pool.take(0, 0), pool.take(1, 0)];
+    let workers = batches
+        .into_iter()
+        .zip(0..)
+        .map(|(batch, slot)| {
+            let pool = Arc::clone(&pool);
+            thread::spawn(move || {
+                complete(&pool, slot, &batch);
+            })
+        })
+        .collect();
+    TwoCompleting { pool, rings, ids: [a, b], workers }
+}
+
 #[test]
 fn concurrent_completions_are_each_delivered_once_without_a_lost_wake_up() {
     loom::model(|| {
         // The waker stands for the main thread's async handle: calls ring it, and each turn of
         // the event loop answers however many rings it finds with one drain.
-        let rings = Arc::new(AtomicUsize::new(0));
-        let pool = Arc::new(Pool::new(2, None, Box::new({
-            let rings = Arc::clone(&rings);
-            move || {
-                rings.fetch_add(1, Ordering::SeqCst);
-            }
-        })));
-        let (a, _) = pool.submit(payload(1)).unwrap();
-        let (b, _) = pool.submit(payload(2)).unwrap();
-        let batches = [pool.take(0, 0), pool.take(1, 0)];
-
-        let workers: Vec<_> = batches
-            .into_iter()
-            .zip(0..)
-            .map(|(batch, slot)| {
-                let pool = Arc::clone(&pool);
-                thread::spawn(move || {
-                    complete(&pool, slot, &batch);
-                })
-            })
-            .collect();
+        let TwoCompleting { pool, rings, ids: [a, b], workers } = two_completing_workers();
 
         let mut delivered: Vec<TaskId> = Vec::new();
         let mut turn = |rung: usize| {
@@ -112,26 +125,7 @@ fn concurrent_completions_are_each_delivered_once_without_a_lost_wake_up() {
 #[test]
 fn completions_racing_the_end_of_polling_are_delivered_without_a_lost_wake_up() {
     loom::model(|| {
-        let rings = Arc::new(AtomicUsize::new(0));
-        let pool = Arc::new(Pool::new(2, None, Box::new({
-            let rings = Arc::clone(&rings);
-            move || {
-                rings.fetch_add(1, Ordering::SeqCst);
-            }
-        })));
-        let (a, _) = pool.submit(payload(1)).unwrap();
-        let (b, _) = pool.submit(payload(2)).unwrap();
-        let batches = [pool.take(0, 0), pool.take(1, 0)];
-        let workers: Vec<_> = batches
-            .into_iter()
-            .zip(0..)
-            .map(|(batch, slot)| {
-                let pool = Arc::clone(&pool);
-                thread::spawn(move || {
-                    complete(&pool, slot, &batch);
-                })
-            })
-            .collect();
+        let TwoCompleting { pool, rings, ids: [a, b], workers } = two_completing_workers();
 
         // The main thread polls once, then stops polling with a drain, as the executor does when
         // its window passes; after that only a ring (at any time: the handle keeps it) brings it
