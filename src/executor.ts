@@ -1,7 +1,7 @@
 import os from 'node:os';
 
 import { BrokenExecutor, CancelledError, ShutdownError } from './errors.js';
-import { decodeOutcome, encode, FrameWriter, kindOf, KIND_JSON, RECORD_CHUNK, RECORD_SPREAD, rebuildError, type SharedMemoryTable } from './codec.js';
+import { decodeOutcome, encode, FrameWriter, KIND_JSON, RECORD_CHUNK, RECORD_SPREAD, rebuildError, type SharedMemoryTable } from './codec.js';
 import { Future } from './future.js';
 import { InFlight } from './in-flight.js';
 import { MapRun, parseMapArguments, type ChunkResults, type MapOptions, type MapSink, type RangeReceiver } from './map.js';
@@ -134,7 +134,7 @@ export abstract class PoolExecutor extends Executor implements SharedMemoryTable
     super();
     this.maxWorkers = maxWorkers;
     // Workers may spin briefly when out of work, on the cores the main thread does not need.
-    const lingering = Math.max(1, os.availableParallelism() - 1);
+    const lingering = Math.max(1, SPARE_CORES);
     // The core's wake-up holds the executor weakly, so that an executor nobody references can
     // be collected; while work is pending, `activeExecutors` holds it (see `#updateActive`).
     const self = new WeakRef(this);

@@ -64,8 +64,7 @@ export class Runner {
       total += items;
       const pending = this.#runRecord(func, kind, batch, start, at);
       if (pending !== undefined) {
-        const [next, count] = [at, records + 1];
-        return pending.then(() => this.#runFrom(batch, next, count, total, claim));
+        return pending.then(() => this.#runFrom(batch, at, records + 1, total, claim));
       }
     }
     return { frames: this.#writer.take(), items: total };
