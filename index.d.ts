@@ -30,10 +30,11 @@ export declare class NativePool {
   registerFunction(descriptor: string): number
   function(index: number): string | null
   /**
-   * Queues records given as frames `[func u32][items u32][kind u8][len u32][data]`. Returns
-   * `[first id * 65536, ...dispatch codes]` (ids are consecutive), or `[error]` as `submit`.
+   * Queues records given as frames `[func u32][items u32][kind u8][len u32][data]` in the
+   * first `length` bytes of `frames`. Returns `[first id * 65536, ...dispatch codes]` (ids are
+   * consecutive), or `[error]` as `submit`.
    */
-  submitBatch(frames: Uint8Array): Array<number>
+  submitBatch(frames: Uint8Array, length: number): Array<number>
   /**
    * Queues a `map` job: `text` is a JSON array of items. Returns `[id * 65536, ...dispatch
    * codes]`, or `[error]` (as `submit`, or -3 when `text` is not a JSON array).
@@ -47,23 +48,28 @@ export declare class NativePool {
   /** The record's state (0 pending, 1 running, 2 cancelled, 3 finished), or -1 once settled. */
   state(id: number): number
   /**
-   * Worker side: a batch of frames to run, or 0 (parked: wait for the doorbell) or 1 (exit).
-   * `linger`: spin briefly for work before parking (a worker thread); `false` on the main
-   * thread, which must never block.
+   * Worker side: the next batch of frames to run, written into `inbox` (the answer is its
+   * length) or, when it does not fit, into a new buffer; or `TAKE_IDLE` (parked: wait for the
+   * doorbell) or `TAKE_EXIT`. `linger`: spin briefly for work before parking (a worker
+   * thread); `false` on the main thread, which must never block.
    */
-  take(slot: number, itemCostNs: number, linger: boolean): Buffer | number
+  take(slot: number, itemCostNs: number, linger: boolean, inbox: Buffer): number | Buffer
   /**
    * Worker side: claims record `index` of the batch before running it; `false` when it was
    * cancelled or taken by another worker meanwhile (report it with any outcome: it is dropped).
    */
   startNext(slot: number, index: number): boolean
-  /** Worker side: the outcomes of the last batch, as frames. */
-  complete(slot: number, frames: Uint8Array): void
   /**
-   * Main side: every completion so far as frames, or `null` when there is none. With
-   * `polling`, completing workers do not wake the main thread until the next drain without it.
+   * Worker side: the outcomes of the last batch, as frames in the first `length` bytes of
+   * `frames`.
    */
-  drain(polling: boolean): Buffer | null
+  complete(slot: number, frames: Uint8Array, length: number): void
+  /**
+   * Main side: every completion so far as frames, written into `inbox` (the answer is their
+   * length, 0 when there is none) or, when they do not fit, into a new buffer. With `polling`,
+   * completing workers do not wake the main thread until the next drain without it.
+   */
+  drain(polling: boolean, inbox: Buffer): number | Buffer
   /**
    * A worker has exited: returns a dispatch code (as `submit`'s low bits), or -1 when its death
    * broke the pool.

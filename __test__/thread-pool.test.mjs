@@ -276,6 +276,21 @@ test('f64: map((x) => -x, [0, 1, NaN]) yields -0, -1, NaN exactly', async (t) =>
   [-0, -1, NaN].forEach((value, i) => t.true(Object.is(single[i], value), `chunksize 1, element ${i}: ${describeNumber(single[i])}`));
 });
 
+test('batches and outcomes larger than the reused 64 KB frame buffers arrive intact, and small ones after them', async (t) => {
+  await withPool({ maxWorkers: 1 }, async (ex) => {
+    const texts = Array.from({ length: 6 }, (_, i) => String.fromCharCode(97 + i).repeat(70_000));
+    // Each argument alone exceeds 64 KB, so every batch the worker takes does, and so does every
+    // drain of the outcomes (each result is twice its argument).
+    const doubled = await Promise.all(texts.map((text) => ex.submit((s) => s + s, text)));
+    t.deepEqual(doubled, texts.map((text) => text + text));
+    // Then numbers again, read through the reused buffers: nothing stale from the large frames.
+    const sums = await Promise.all([1, 2, 3].map((x) => ex.submit((a, b) => a + b, x, 0.5)));
+    t.deepEqual(sums, [1.5, 2.5, 3.5]);
+    t.is(await ex.submit((n) => 'z'.repeat(n), 70_000), 'z'.repeat(70_000));
+    t.true(Object.is(await ex.submit((x) => -x, 0), -0));
+  });
+});
+
 test('a SharedArrayBuffer is shared with the workers, not copied', async (t) => {
   await withPool({ maxWorkers: 2 }, async (ex) => {
     const sab = new SharedArrayBuffer(16);

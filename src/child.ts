@@ -38,9 +38,10 @@ async function handle(message: ParentMessage): Promise<void> {
       if (initFailed) return;
       if (message.fns !== undefined) for (const [index, descriptor] of message.fns) descriptors.set(index, descriptor);
       const started = process.hrtime.bigint();
-      const { frames, items } = await runner.runBatch(asBuffer(message.batch));
+      const batch = asBuffer(message.batch);
+      const items = await runner.runBatch(batch, batch.length);
       const costNs = Number(process.hrtime.bigint() - started) / Math.max(1, items);
-      reply({ t: 'done', frames, costNs });
+      reply({ t: 'done', frames: runner.outcomes.take(), costNs });
       return;
     }
     case 'exit':

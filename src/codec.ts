@@ -213,16 +213,34 @@ export function kindOf(encoded: string | Uint8Array): number {
   return typeof encoded === 'string' ? KIND_JSON : KIND_CLONE;
 }
 
+let viewed: Uint8Array | undefined;
+let lastView: DataView | undefined;
+
+/**
+ * A `DataView` over `bytes`, kept for the last buffer asked about: frames arrive in one buffer
+ * that each thread reuses. Frames are read and written through views because `DataView`'s
+ * methods are V8 builtins, fast from the first call, while `Buffer`'s `readUInt32LE` and the
+ * like are JavaScript that each new worker runs slowly until its JIT has warmed up.
+ */
+export function viewOf(bytes: Uint8Array): DataView {
+  if (bytes !== viewed || lastView === undefined) {
+    viewed = bytes;
+    lastView = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+  return lastView;
+}
+
 /** Decodes bytes `[start, end)` of `buf`, written by `encode` or `FrameWriter` as this `kind`. */
 export function decode(kind: number, buf: Buffer, start: number, end: number, shared?: SharedMemoryTable): unknown {
   switch (kind & KIND_MASK) {
     case KIND_JSON:
       return JSON.parse(buf.toString('utf8', start, end));
     case KIND_F64:
-      return integral(buf.readDoubleLE(start));
+      return integral(viewOf(buf).getFloat64(start, true));
     case KIND_F64_ARRAY: {
+      const view = viewOf(buf);
       const numbers: number[] = new Array((end - start) / 8);
-      for (let i = 0; i < numbers.length; i++) numbers[i] = integral(buf.readDoubleLE(start + 8 * i));
+      for (let i = 0; i < numbers.length; i++) numbers[i] = integral(view.getFloat64(start + 8 * i, true));
       return numbers;
     }
   }
@@ -371,7 +389,8 @@ const INITIAL_BYTES = 64 * 1024;
 const MAX_KEPT_BYTES = 1024 * 1024;
 
 export class FrameWriter {
-  #buf = Buffer.allocUnsafe(INITIAL_BYTES);
+  #buf: Buffer = Buffer.allocUnsafe(INITIAL_BYTES);
+  #view: DataView = new DataView(this.#buf.buffer, this.#buf.byteOffset, this.#buf.byteLength);
   #offset = 0;
 
   push(kind: number, data: string | Uint8Array): void {
@@ -381,7 +400,7 @@ export class FrameWriter {
     const at = this.#offset;
     buf[at] = kind;
     const written = typeof data === 'string' ? buf.write(data, at + 5) : (buf.set(data, at + 5), data.length);
-    buf.writeUInt32LE(written, at + 1);
+    this.#view.setUint32(at + 1, written, true);
     this.#offset = at + 5 + written;
   }
 
@@ -397,13 +416,13 @@ export class FrameWriter {
     }
     const bytes = count === -1 ? 8 : 8 * count;
     this.#reserve(5 + bytes);
-    const buf = this.#buf;
+    const view = this.#view;
     let at = this.#offset;
-    buf[at] = (count === -1 ? KIND_F64 : KIND_F64_ARRAY) | flags;
-    buf.writeUInt32LE(bytes, at + 1);
+    view.setUint8(at, (count === -1 ? KIND_F64 : KIND_F64_ARRAY) | flags);
+    view.setUint32(at + 1, bytes, true);
     at += 5;
-    if (count === -1) buf.writeDoubleLE(value as number, at);
-    else for (let i = 0; i < count; i++) buf.writeDoubleLE((value as number[])[i]!, at + 8 * i);
+    if (count === -1) view.setFloat64(at, value as number, true);
+    else for (let i = 0; i < count; i++) view.setFloat64(at + 8 * i, (value as number[])[i]!, true);
     this.#offset = at + bytes;
   }
 
@@ -414,8 +433,8 @@ export class FrameWriter {
   pushRecord(func: number, items: number, flags: number, value: unknown, shared: SharedMemoryTable | undefined): void {
     const start = this.#offset;
     this.#reserve(8);
-    this.#buf.writeUInt32LE(func, start);
-    this.#buf.writeUInt32LE(items, start + 4);
+    this.#view.setUint32(start, func, true);
+    this.#view.setUint32(start + 4, items, true);
     this.#offset = start + 8;
     try {
       this.pushValue(value, shared, flags);
@@ -429,12 +448,26 @@ export class FrameWriter {
     return this.#offset === 0;
   }
 
-  /** The frames so far; valid until the next `push` (the core copies them at once). */
-  take(): Buffer {
-    const frames = this.#buf.subarray(0, this.#offset);
+  /** The buffer the frames are in: its first `length` bytes, valid until the next change. */
+  get bytes(): Buffer {
+    return this.#buf;
+  }
+
+  get length(): number {
+    return this.#offset;
+  }
+
+  /** Forgets the frames (they were handed over). */
+  clear(): void {
     this.#offset = 0;
     // After a large value, start small again rather than hold the memory for good.
-    if (this.#buf.length > MAX_KEPT_BYTES) this.#buf = Buffer.allocUnsafe(INITIAL_BYTES);
+    if (this.#buf.length > MAX_KEPT_BYTES) this.#setBuffer(Buffer.allocUnsafe(INITIAL_BYTES));
+  }
+
+  /** The frames so far, then `clear()`; valid until the next push. */
+  take(): Buffer {
+    const frames = this.#buf.subarray(0, this.#offset);
+    this.clear();
     return frames;
   }
 
@@ -442,6 +475,11 @@ export class FrameWriter {
     if (this.#offset + bytes <= this.#buf.length) return;
     const grown = Buffer.allocUnsafe(Math.max(this.#buf.length * 2, this.#offset + bytes));
     this.#buf.copy(grown, 0, 0, this.#offset);
-    this.#buf = grown;
+    this.#setBuffer(grown);
+  }
+
+  #setBuffer(buf: Buffer): void {
+    this.#buf = buf;
+    this.#view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   }
 }

@@ -1,12 +1,13 @@
 import os from 'node:os';
 
 import { BrokenExecutor, CancelledError, ShutdownError } from './errors.js';
-import { decodeOutcome, encode, FrameWriter, KIND_JSON, RECORD_CHUNK, RECORD_SPREAD, rebuildError, type SharedMemoryTable } from './codec.js';
+import { decodeOutcome, encode, FrameWriter, KIND_JSON, RECORD_CHUNK, RECORD_SPREAD, rebuildError, type SharedMemoryTable, viewOf } from './codec.js';
 import { Future } from './future.js';
 import { InFlight } from './in-flight.js';
 import { MapRun, parseMapArguments, type ChunkResults, type MapOptions, type MapSink, type RangeReceiver } from './map.js';
 import {
   DISPATCH_SPAWN,
+  INBOX_BYTES,
   NativePool,
   STATE_RUNNING,
   STATUS_BROKEN,
@@ -112,6 +113,9 @@ export abstract class PoolExecutor extends Executor implements SharedMemoryTable
    */
   readonly #batch = new FrameWriter();
   #batched = 0;
+  /** Where the core writes the completions that `drain` returns (see `#drainFrames`). */
+  readonly #inbox = Buffer.allocUnsafe(INBOX_BYTES);
+  #inboxInUse = false;
   #flushQueued = false;
   /** The id the core will give the next record: it numbers them 1, 2, ... in submission order. */
   #nextId = 1;
@@ -133,8 +137,9 @@ export abstract class PoolExecutor extends Executor implements SharedMemoryTable
   protected constructor(maxWorkers: number, maxTasksPerWorker: number | undefined) {
     super();
     this.maxWorkers = maxWorkers;
-    // Workers may spin briefly when out of work, on the cores the main thread does not need.
-    const lingering = Math.max(1, SPARE_CORES);
+    // Workers may spin briefly when out of work, on the cores the main thread does not need;
+    // only threads can (the main thread takes work for child processes, and must not block).
+    const lingering = this.workersAttach ? Math.max(1, SPARE_CORES) : 0;
     // The core's wake-up holds the executor weakly, so that an executor nobody references can
     // be collected; while work is pending, `activeExecutors` holds it (see `#updateActive`).
     const self = new WeakRef(this);
@@ -144,8 +149,12 @@ export abstract class PoolExecutor extends Executor implements SharedMemoryTable
     });
   }
 
-  /** Outcomes come from other threads, so polling can catch them before a wake-up would. */
-  protected get pollsForOutcomes(): boolean {
+  /**
+   * Whether the workers are threads attached to the core, which take work and report outcomes
+   * by themselves: they may linger for work, and polling can catch their outcomes before a
+   * wake-up would. Child processes go through the main thread instead.
+   */
+  protected get workersAttach(): boolean {
     return false;
   }
 
@@ -313,7 +322,9 @@ export abstract class PoolExecutor extends Executor implements SharedMemoryTable
     if (this.#batched === 0) return;
     const count = this.#batched;
     this.#batched = 0;
-    const [packed, ...codes] = this.native.submitBatch(this.#batch.take()) as [number, ...number[]];
+    const result = this.native.submitBatch(this.#batch.bytes, this.#batch.length);
+    this.#batch.clear();
+    const packed = result[0]!;
     const first = this.#nextId - count;
     if (packed < 0) {
       // The core broke between the submits and this call: those records never reach a worker.
@@ -322,7 +333,7 @@ export abstract class PoolExecutor extends Executor implements SharedMemoryTable
       return;
     }
     if (packed / 65536 !== first) throw new Error(`concurrent-futures: record ids out of step (${packed / 65536} != ${first})`);
-    for (const code of codes) this.#dispatch(code);
+    for (let i = 1; i < result.length; i++) this.#dispatch(result[i]!);
     this.#lastActivity = performance.now();
     this.#startPolling();
   }
@@ -370,43 +381,64 @@ export abstract class PoolExecutor extends Executor implements SharedMemoryTable
 
   /** Settles everything the workers have completed (called by the core's wake-up). */
   #drain(): void {
-    if (this.#settle(this.native.drain(false))) {
+    if (this.#settle(false)) {
       this.#lastActivity = performance.now();
       this.#startPolling();
     }
   }
 
   #startPolling(): void {
-    if (this.#polling || this.#pending === 0 || this.#pending > SPARE_CORES || !this.pollsForOutcomes) return;
+    if (this.#polling || this.#pending === 0 || this.#pending > SPARE_CORES || !this.workersAttach) return;
     this.#polling = true;
     setImmediate(this.#poll);
   }
 
   readonly #poll = (): void => {
     const now = performance.now();
-    if (this.#settle(this.native.drain(true))) this.#lastActivity = now;
-    const pending = this.#pending;
-    if (pending > 0 && pending <= SPARE_CORES && this.#broken === undefined && now - this.#lastActivity < POLL_WINDOW_MS) {
+    if (this.#settle(true)) this.#lastActivity = now;
+    // Polling goes on for the window even with nothing pending: the caller that just got an
+    // outcome often submits again at once (a loop of awaited submits), and then neither the
+    // polling nor the executor's active state has to be set up anew.
+    if (this.#pending <= SPARE_CORES && this.#broken === undefined && now - this.#lastActivity < POLL_WINDOW_MS) {
       setImmediate(this.#poll);
       return;
     }
     this.#polling = false;
     // Ends the polling in the core too: from here on, a completing worker wakes this thread.
-    this.#settle(this.native.drain(false));
+    this.#settle(false);
+    if (this.#pending === 0) this.#updateActive();
   };
 
-  /** Settles the outcomes in `frames`; `false` when there were none. */
-  #settle(frames: Buffer | null): boolean {
-    if (frames === null) return false;
+  /** Drains the core's completions (`polling`: see `#poll`) and settles them; `false` when there were none. */
+  #settle(polling: boolean): boolean {
+    // Settling runs no user code synchronously, but should it ever re-enter, the inner drain
+    // must not overwrite the frames being read: it gets a buffer of its own.
+    const inbox = this.#inboxInUse ? EMPTY : this.#inbox;
+    const drained = this.native.drain(polling, inbox);
+    if (drained === 0) return false;
+    const frames = typeof drained === 'number' ? inbox : drained;
+    const end = typeof drained === 'number' ? drained : drained.length;
+    const view = viewOf(frames);
+    this.#inboxInUse = inbox === this.#inbox;
+    try {
+      this.#settleFrames(frames, view, end);
+    } finally {
+      if (inbox === this.#inbox) this.#inboxInUse = false;
+    }
+    this.#checkIdle();
+    return true;
+  }
+
+  #settleFrames(frames: Buffer, view: DataView, end: number): void {
     let at = 0;
-    while (at < frames.length) {
-      const id = frames.readDoubleLE(at);
-      const first = frames.readUInt32LE(at + 8);
-      const count = frames.readUInt32LE(at + 12);
+    while (at < end) {
+      const id = view.getFloat64(at, true);
+      const first = view.getUint32(at + 8, true);
+      const count = view.getUint32(at + 12, true);
       const status = frames[at + 16]!;
       const kind = frames[at + 17]!;
       const start = at + 22;
-      at = start + frames.readUInt32LE(at + 18);
+      at = start + view.getUint32(at + 18, true);
       const entry = this.#inFlight.get(id);
       if (entry === undefined) continue;
       if (entry instanceof Future) {
@@ -418,8 +450,6 @@ export abstract class PoolExecutor extends Executor implements SharedMemoryTable
         this.#mapOutcome(id, entry, first, count, results);
       }
     }
-    this.#checkIdle();
-    return true;
   }
 
   #brokenErrorOf(): BrokenExecutor {
@@ -447,7 +477,8 @@ export abstract class PoolExecutor extends Executor implements SharedMemoryTable
   }
 
   #settled(id: number): void {
-    if (this.#inFlight.delete(id) && --this.#pending === 0) {
+    // While polling, the executor stays active until the polling ends (see `#poll`).
+    if (this.#inFlight.delete(id) && --this.#pending === 0 && !this.#polling) {
       this.#updateActive();
     }
   }
@@ -496,6 +527,8 @@ const activeExecutors = new Set<PoolExecutor>();
 const POLL_WINDOW_MS = 0.05;
 /** Cores beside the main thread's. */
 const SPARE_CORES = os.availableParallelism() - 1;
+
+const EMPTY = Buffer.alloc(0);
 
 /** Batched records are handed to the core at the latest when this many pile up. */
 const FLUSH_RECORDS = 256;

@@ -12,6 +12,9 @@ export const DISPATCH_SPAWN = 32768;
 export const SUBMIT_SHUTDOWN = -1;
 export const SUBMIT_BROKEN = -2;
 export const WORKER_EXIT_BROKE = -1;
-export const TAKE_IDLE = 0;
+export const TAKE_IDLE = -1;
+export const TAKE_EXIT = -2;
+/** Bytes of the buffer each thread reuses for the frames it receives (larger batches come in a new one). */
+export const INBOX_BYTES = 64 * 1024;
 export const STATE_RUNNING = 1;
 export const STATUS_BROKEN = 1;

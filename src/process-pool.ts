@@ -1,10 +1,10 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import path from 'node:path';
 
-import { cloneError, encode, rebuildError } from './codec.js';
+import { cloneError, encode, rebuildError, viewOf } from './codec.js';
 import { BrokenProcessPool, type BrokenExecutor } from './errors.js';
 import { PoolExecutor } from './executor.js';
-import { TAKE_IDLE } from './native.js';
+import { INBOX_BYTES, TAKE_IDLE } from './native.js';
 import { checkArray, checkEnv, checkPositiveInteger, checkStringArray, defaultWorkers, MAX_TASKS_PER_WORKER, MAX_WORKERS } from './options.js';
 import { describeTask, type TaskFn } from './task.js';
 
@@ -70,6 +70,8 @@ export class ProcessPoolExecutor extends PoolExecutor {
   readonly #initializer: string | undefined;
   readonly #initargs: string | Uint8Array;
   readonly #children = new Map<number, Child>();
+  /** Where the core writes the batches taken for the children. */
+  readonly #inbox = Buffer.allocUnsafe(INBOX_BYTES);
   #initError: unknown;
   /** Set by `terminateWorkers()` / `killWorkers()`: children's deaths are expected, not a break. */
   #endedBy: string | undefined;
@@ -182,18 +184,21 @@ export class ProcessPoolExecutor extends PoolExecutor {
   /** Takes the next batch for `c` and sends it; parks it when there is none; tells it to exit. */
   #pump(c: Child): void {
     if (c.outstanding || c.ending || c.exitSeen) return;
-    const batch = this.native.take(c.slot, c.costNs, false);
-    if (typeof batch === 'number') {
-      if (batch !== TAKE_IDLE) {
+    const taken = this.native.take(c.slot, c.costNs, false, this.#inbox);
+    if (typeof taken === 'number' && taken < 0) {
+      if (taken !== TAKE_IDLE) {
         c.ending = true;
         this.#keepAliveUntilExit(c);
         this.#send(c, { t: 'exit' });
       }
       return;
     }
+    // A view of the inbox is enough: `send` serializes the message before it returns.
+    const batch = typeof taken === 'number' ? this.#inbox.subarray(0, taken) : taken;
+    const view = viewOf(batch);
     let fns: Array<[number, string]> | undefined;
-    for (let at = 0; at < batch.length; at += 13 + batch.readUInt32LE(at + 9)) {
-      const func = batch.readUInt32LE(at);
+    for (let at = 0; at < batch.length; at += 13 + view.getUint32(at + 9, true)) {
+      const func = view.getUint32(at, true);
       if (!c.known.has(func)) {
         c.known.add(func);
         (fns ??= []).push([func, this.native.function(func)!]);
@@ -212,7 +217,7 @@ export class ProcessPoolExecutor extends PoolExecutor {
     if (message.t === 'done') {
       c.outstanding = false;
       c.costNs = message.costNs;
-      this.native.complete(c.slot, message.frames);
+      this.native.complete(c.slot, message.frames, message.frames.length);
       if (c.exitSeen) this.#exited(c);
       else this.#pump(c);
     } else if (message.t === 'initFailed' && this.#initError === undefined) {

@@ -3,16 +3,10 @@
  * their descriptors (compiled or imported once, then cached), decodes arguments, calls, awaits a
  * returned promise, and encodes each outcome as a frame for the core.
  */
-import { decode, describeError, encodeError, FrameWriter, OUTCOME_SKIPPED, RECORD_CHUNK, RECORD_SPREAD, type SharedMemoryTable } from './codec.js';
+import { decode, describeError, encodeError, FrameWriter, OUTCOME_SKIPPED, RECORD_CHUNK, RECORD_SPREAD, type SharedMemoryTable, viewOf } from './codec.js';
 import type { ChunkOutcome } from './executor.js';
 
 type Callable = (...args: unknown[]) => unknown;
-
-/** A batch's outcome frames, and how many items it ran (for the core's cost estimate). */
-export interface BatchOutcome {
-  frames: Buffer;
-  items: number;
-}
 
 interface Descriptor {
   source?: string;
@@ -28,7 +22,8 @@ const CAPTURE_HINT =
 export class Runner {
   readonly #functions: Array<Callable | undefined> = [];
   readonly #fromSource = new Set<number>();
-  readonly #writer = new FrameWriter();
+  /** The outcome frames of the batches run so far; the caller hands them over and clears them. */
+  readonly outcomes = new FrameWriter();
 
   constructor(
     private readonly lookup: (index: number) => string | null,
@@ -41,33 +36,36 @@ export class Runner {
   }
 
   /**
-   * Runs every record of a batch (`[func u32][items u32][kind u8][len u32][data]` frames).
-   * `claim(index)`, when given, is asked before each record after the first: `false` means the
-   * record was cancelled or taken by another worker, and it is skipped. Synchronous while the
-   * tasks are (most are): a promise only once a task returns one or a function must be imported.
+   * Runs every record of a batch (`[func u32][items u32][kind u8][len u32][data]` frames in the
+   * first `end` bytes of `batch`) and appends their outcomes to `outcomes`; answers how many items
+   * it ran (for the core's cost estimate). `claim(index)`, when given, is asked before each
+   * record after the first: `false` means the record was cancelled or taken by another worker,
+   * and it is skipped. Synchronous while the tasks are (most are): a promise only once a task
+   * returns one or a function must be imported.
    */
-  runBatch(batch: Buffer, claim?: (index: number) => boolean): BatchOutcome | Promise<BatchOutcome> {
-    return this.#runFrom(batch, 0, 0, 0, claim);
+  runBatch(batch: Buffer, end: number, claim?: (index: number) => boolean): number | Promise<number> {
+    return this.#runFrom(batch, end, 0, 0, 0, claim);
   }
 
-  #runFrom(batch: Buffer, at: number, records: number, total: number, claim?: (index: number) => boolean): BatchOutcome | Promise<BatchOutcome> {
-    for (; at < batch.length; records++) {
-      const func = batch.readUInt32LE(at);
-      const items = batch.readUInt32LE(at + 4);
+  #runFrom(batch: Buffer, end: number, at: number, records: number, total: number, claim?: (index: number) => boolean): number | Promise<number> {
+    const view = viewOf(batch);
+    for (; at < end; records++) {
+      const func = view.getUint32(at, true);
+      const items = view.getUint32(at + 4, true);
       const kind = batch[at + 8]!;
       const start = at + 13;
-      at = start + batch.readUInt32LE(at + 9);
+      at = start + view.getUint32(at + 9, true);
       if (records > 0 && claim !== undefined && !claim(records)) {
-        this.#writer.push(OUTCOME_SKIPPED, '');
+        this.outcomes.push(OUTCOME_SKIPPED, '');
         continue;
       }
       total += items;
       const pending = this.#runRecord(func, kind, batch, start, at);
       if (pending !== undefined) {
-        return pending.then(() => this.#runFrom(batch, at, records + 1, total, claim));
+        return pending.then(() => this.#runFrom(batch, end, at, records + 1, total, claim));
       }
     }
-    return { frames: this.#writer.take(), items: total };
+    return total;
   }
 
   /** Runs one record and pushes its outcome; a promise when that has to wait. */
@@ -135,7 +133,7 @@ export class Runner {
 
   #pushValue(value: unknown): undefined {
     try {
-      this.#writer.pushValue(value, this.shared);
+      this.outcomes.pushValue(value, this.shared);
     } catch (error) {
       this.#pushError(error);
     }
@@ -144,7 +142,7 @@ export class Runner {
 
   #pushError(error: unknown, func?: number): undefined {
     const { kind, data } = encodeError(func === undefined ? error : this.#hint(error, func), this.shared);
-    this.#writer.push(kind, data);
+    this.outcomes.push(kind, data);
     return undefined;
   }
 

@@ -82,7 +82,7 @@ export class ThreadPoolExecutor extends PoolExecutor {
     this.#doorbells = new Int32Array(new SharedArrayBuffer(4 * maxWorkers));
   }
 
-  protected override get pollsForOutcomes(): boolean {
+  protected override get workersAttach(): boolean {
     return true;
   }
 

@@ -6,7 +6,7 @@
 import { receiveMessageOnPort, workerData } from 'node:worker_threads';
 
 import { cloneError, decodeEncoded, describeError, type SharedMemoryTable } from './codec.js';
-import { NativePool, TAKE_IDLE } from './native.js';
+import { INBOX_BYTES, NativePool, TAKE_IDLE } from './native.js';
 import type { WorkerConfig, WorkerMessage } from './thread-pool.js';
 import { Runner } from './runner.js';
 
@@ -60,18 +60,24 @@ async function main(): Promise<void> {
   }
   let itemCostNs = 0;
   const claim = (index: number): boolean => pool.startNext(slot, index);
+  // The core writes each batch here (a larger one comes in a buffer of its own); decoding copies
+  // what it reads, so the next batch may overwrite it.
+  const inbox = Buffer.allocUnsafe(INBOX_BYTES);
+  const { outcomes } = runner;
   for (;;) {
-    const batch = pool.take(slot, itemCostNs, true);
-    if (typeof batch === 'number') {
-      if (batch !== TAKE_IDLE) return;
+    const taken = pool.take(slot, itemCostNs, true, inbox);
+    if (taken === TAKE_IDLE) {
       Atomics.wait(doorbells, slot, 0);
       Atomics.store(doorbells, slot, 0);
       continue;
     }
+    if (typeof taken === 'number' && taken < 0) return;
     const started = performance.now();
+    const batch = typeof taken === 'number' ? inbox : taken;
     // Awaited even when it ran synchronously: microtasks the tasks queued run between batches.
-    const { frames, items } = await runner.runBatch(batch, claim);
-    pool.complete(slot, frames);
+    const items = await runner.runBatch(batch, typeof taken === 'number' ? taken : taken.length, claim);
+    pool.complete(slot, outcomes.bytes, outcomes.length);
+    outcomes.clear();
     if (items > 0) itemCostNs = ((performance.now() - started) * 1e6) / items;
   }
 }

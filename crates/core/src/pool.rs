@@ -452,7 +452,7 @@ impl Pool {
         let backoff = crossbeam_utils::Backoff::new();
         while self.queued_items.load(Ordering::Relaxed) == 0 && std::time::Instant::now() < deadline {
             if backoff.is_completed() {
-                std::thread::yield_now();
+                crate::sync::yield_now();
             } else {
                 backoff.snooze();
             }
@@ -489,6 +489,14 @@ impl Pool {
             }
             let held = std::mem::take(&mut entry.held);
             entry.records_run += held.iter().filter(|h| h.mine).count() as u64;
+            // The worker's next call is `take`. Listing it lingering now, before its outcomes can
+            // reach the main thread, lets a submit that follows them claim this worker; listed
+            // busy, that submit would wake another worker (a futex wake, and a third thread
+            // competing for the cores) for a record this worker then takes anyway.
+            let workers = &mut shared.workers;
+            if workers.quota(slot) > 0 && workers.lingering_count() < self.max_lingering && !self.linger.is_zero() {
+                workers.set_idle(slot, WorkerState::Lingering);
+            }
             held
         };
         // Records this worker did not start (cancelled, or stolen by another) have no outcome here.
@@ -514,8 +522,16 @@ impl Pool {
     /// As [`Pool::drain_completions`], for a main thread that is polling: until its next
     /// `drain_completions`, completing workers do not wake it. Polling must end with a
     /// `drain_completions`, or outcomes pushed after the last poll wait for a wake-up that never comes.
+    ///
+    /// An empty poll yields the core: a polling main thread is spinning, and when the worker
+    /// that will complete shares its core (the scheduler often places a woken thread beside its
+    /// waker), spinning on would keep that worker off the core for the rest of the time slice.
     pub fn poll_completions(&self) -> Vec<Completion> {
-        self.forget(self.completions.poll())
+        let done = self.completions.poll();
+        if done.is_empty() {
+            crate::sync::yield_now();
+        }
+        self.forget(done)
     }
 
     /// Drops the cancel-table entries of records that completed.

@@ -407,6 +407,20 @@ fn submit_claims_a_lingering_worker_without_a_doorbell() {
 }
 
 #[test]
+fn a_worker_that_reports_its_outcomes_is_claimed_before_a_parked_one_is_woken() {
+    let pool = Pool::new(2, None, Box::new(|| {})).with_linger(Duration::from_secs(30), 1);
+    submit(&pool, 0);
+    submit(&pool, 1);
+    let (first, second) = (pool.take(0, 0), pool.take(1, 0));
+    run(&pool, 1, second);
+    assert_eq!(pool.take_now(1, 0), Take::Idle, "slot 1 is parked");
+    // Slot 0 reports; the main thread sees the outcome and submits before slot 0 calls `take`.
+    run(&pool, 0, first);
+    assert_eq!(submit(&pool, 2).1, Dispatch::Claimed(0), "no doorbell, and slot 1 sleeps on");
+    assert_eq!(tags(pool.take(0, 0)), [2]);
+}
+
+#[test]
 fn worker_parks_when_its_linger_ends() {
     let pool = lingering_pool(1, Duration::from_millis(2), 1);
     let start = Instant::now();

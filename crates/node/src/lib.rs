@@ -6,7 +6,8 @@
 //! threadsafe function per pool, called at most once per drain (see `CompletionQueue`).
 //!
 //! Wire formats (little-endian), read and written by `src/native.ts`:
-//! - `take` → frames of `[func u32][items u32][kind u8][len u32][data]`
+//! - `take` → frames of `[func u32][items u32][kind u8][len u32][data]`, written into the caller's
+//!   reused buffer when they fit (as `drain`'s)
 //! - `complete` ← frames of `[kind u8][len u32][data]`, one per record taken, in order
 //! - `drain` → frames of `[id f64][first item u32][items u32][status u8][kind u8][len u32][data]`
 
@@ -32,6 +33,45 @@ const DISPATCH_SPAWN: u32 = 32768;
 const SUBMIT_SHUTDOWN: i64 = -1;
 const SUBMIT_BROKEN: i64 = -2;
 const SUBMIT_NOT_AN_ARRAY: i64 = -3;
+const TAKE_IDLE: i32 = -1;
+const TAKE_EXIT: i32 = -2;
+
+/// The first `length` bytes of `frames`: callers pass the whole buffer they write frames into.
+fn prefix(frames: &[u8], length: u32) -> Result<&[u8]> {
+    frames.get(..length as usize).ok_or_else(|| Error::new(Status::InvalidArg, "frame length beyond the buffer"))
+}
+
+/// Writes frames in place.
+struct FrameCursor<'a> {
+    bytes: &'a mut [u8],
+    at: usize,
+}
+
+impl FrameCursor<'_> {
+    fn put(&mut self, data: &[u8]) {
+        self.bytes[self.at..self.at + data.len()].copy_from_slice(data);
+        self.at += data.len();
+    }
+}
+
+/// Writes `size` bytes of frames with `write` into `inbox`, a buffer the caller reuses, and
+/// answers their length; when they do not fit, answers a new buffer. Reusing one buffer spares
+/// an allocation (and later a collection) on every call.
+fn write_frames<'env>(
+    env: &'env Env,
+    mut inbox: BufferSlice<'env>,
+    size: usize,
+    write: impl FnOnce(&mut FrameCursor<'_>),
+) -> Result<Either<i32, BufferSlice<'env>>> {
+    if size <= inbox.len() && size <= i32::MAX as usize {
+        let mut cursor = FrameCursor { bytes: &mut inbox[..size], at: 0 };
+        write(&mut cursor);
+        return Ok(Either::A(size as i32));
+    }
+    let mut out = vec![0; size];
+    write(&mut FrameCursor { bytes: &mut out, at: 0 });
+    Ok(Either::B(BufferSlice::copy_from(env, out)?))
+}
 
 fn dispatch_code(dispatch: Dispatch) -> u32 {
     match dispatch {
@@ -159,12 +199,13 @@ impl NativePool {
         self.pool.function(index).map(|f| f.to_string())
     }
 
-    /// Queues records given as frames `[func u32][items u32][kind u8][len u32][data]`. Returns
-    /// `[first id * 65536, ...dispatch codes]` (ids are consecutive), or `[error]` as `submit`.
+    /// Queues records given as frames `[func u32][items u32][kind u8][len u32][data]` in the
+    /// first `length` bytes of `frames`. Returns `[first id * 65536, ...dispatch codes]` (ids are
+    /// consecutive), or `[error]` as `submit`.
     #[napi]
-    pub fn submit_batch(&self, frames: &[u8]) -> Result<Vec<i64>> {
+    pub fn submit_batch(&self, frames: &[u8], length: u32) -> Result<Vec<i64>> {
         let mut payloads = Vec::new();
-        let mut rest = frames;
+        let mut rest = prefix(frames, length)?;
         while !rest.is_empty() {
             let truncated = || Error::new(Status::InvalidArg, "truncated record frame");
             let header = rest.get(..13).ok_or_else(truncated)?;
@@ -222,9 +263,10 @@ impl NativePool {
         self.pool.state(id as u64).map_or(-1, |s| s as i32)
     }
 
-    /// Worker side: a batch of frames to run, or 0 (parked: wait for the doorbell) or 1 (exit).
-    /// `linger`: spin briefly for work before parking (a worker thread); `false` on the main
-    /// thread, which must never block.
+    /// Worker side: the next batch of frames to run, written into `inbox` (the answer is its
+    /// length) or, when it does not fit, into a new buffer; or `TAKE_IDLE` (parked: wait for the
+    /// doorbell) or `TAKE_EXIT`. `linger`: spin briefly for work before parking (a worker
+    /// thread); `false` on the main thread, which must never block.
     #[napi]
     pub fn take<'env>(
         &self,
@@ -232,26 +274,27 @@ impl NativePool {
         slot: u32,
         item_cost_ns: f64,
         linger: bool,
-    ) -> Result<Either<BufferSlice<'env>, u32>> {
+        inbox: BufferSlice<'env>,
+    ) -> Result<Either<i32, BufferSlice<'env>>> {
         let take = if linger {
             self.pool.take(slot, item_cost_ns as u64)
         } else {
             self.pool.take_now(slot, item_cost_ns as u64)
         };
         match take {
-            Take::Idle => Ok(Either::B(0)),
-            Take::Exit => Ok(Either::B(1)),
+            Take::Idle => Ok(Either::A(TAKE_IDLE)),
+            Take::Exit => Ok(Either::A(TAKE_EXIT)),
             Take::Work(batch) => {
                 let size = batch.iter().map(|p| 13 + p.data.len()).sum();
-                let mut out = Vec::with_capacity(size);
-                for p in &batch {
-                    out.extend_from_slice(&p.func.to_le_bytes());
-                    out.extend_from_slice(&p.items.to_le_bytes());
-                    out.push(p.kind);
-                    out.extend_from_slice(&(p.data.len() as u32).to_le_bytes());
-                    out.extend_from_slice(&p.data);
-                }
-                Ok(Either::A(BufferSlice::copy_from(env, out)?))
+                write_frames(env, inbox, size, |out| {
+                    for p in &batch {
+                        out.put(&p.func.to_le_bytes());
+                        out.put(&p.items.to_le_bytes());
+                        out.put(&[p.kind]);
+                        out.put(&(p.data.len() as u32).to_le_bytes());
+                        out.put(&p.data);
+                    }
+                })
             }
         }
     }
@@ -263,11 +306,12 @@ impl NativePool {
         self.pool.start_next(slot, index as usize)
     }
 
-    /// Worker side: the outcomes of the last batch, as frames.
+    /// Worker side: the outcomes of the last batch, as frames in the first `length` bytes of
+    /// `frames`.
     #[napi]
-    pub fn complete(&self, slot: u32, frames: &[u8]) -> Result<()> {
+    pub fn complete(&self, slot: u32, frames: &[u8], length: u32) -> Result<()> {
         let mut outcomes = Vec::new();
-        let mut rest = frames;
+        let mut rest = prefix(frames, length)?;
         while !rest.is_empty() {
             if rest.len() < 5 {
                 return Err(Error::new(Status::InvalidArg, "truncated outcome frame"));
@@ -282,26 +326,23 @@ impl NativePool {
         Ok(())
     }
 
-    /// Main side: every completion so far as frames, or `null` when there is none. With
-    /// `polling`, completing workers do not wake the main thread until the next drain without it.
+    /// Main side: every completion so far as frames, written into `inbox` (the answer is their
+    /// length, 0 when there is none) or, when they do not fit, into a new buffer. With `polling`,
+    /// completing workers do not wake the main thread until the next drain without it.
     #[napi]
-    pub fn drain<'env>(&self, env: &'env Env, polling: bool) -> Result<Option<BufferSlice<'env>>> {
+    pub fn drain<'env>(&self, env: &'env Env, polling: bool, inbox: BufferSlice<'env>) -> Result<Either<i32, BufferSlice<'env>>> {
         let done = if polling { self.pool.poll_completions() } else { self.pool.drain_completions() };
-        if done.is_empty() {
-            return Ok(None);
-        }
         let size = done.iter().map(|c| 22 + c.data.len()).sum();
-        let mut out = Vec::with_capacity(size);
-        for Completion { id, first_item, items, status, kind, data } in &done {
-            out.extend_from_slice(&(*id as f64).to_le_bytes());
-            out.extend_from_slice(&first_item.to_le_bytes());
-            out.extend_from_slice(&items.to_le_bytes());
-            out.push(*status as u8);
-            out.push(*kind);
-            out.extend_from_slice(&(data.len() as u32).to_le_bytes());
-            out.extend_from_slice(data);
-        }
-        Ok(Some(BufferSlice::copy_from(env, out)?))
+        write_frames(env, inbox, size, |out| {
+            for Completion { id, first_item, items, status, kind, data } in &done {
+                out.put(&(*id as f64).to_le_bytes());
+                out.put(&first_item.to_le_bytes());
+                out.put(&items.to_le_bytes());
+                out.put(&[*status as u8, *kind]);
+                out.put(&(data.len() as u32).to_le_bytes());
+                out.put(data);
+            }
+        })
     }
 
     /// A worker has exited: returns a dispatch code (as `submit`'s low bits), or -1 when its death
