@@ -5,6 +5,7 @@ import { cloneError, encode, rebuildError } from './codec.js';
 import { BrokenThreadPool, type BrokenExecutor } from './errors.js';
 import { PoolExecutor } from './executor.js';
 import { checkArray, checkEnv, checkPositiveInteger, checkResourceLimits, checkStringArray, defaultWorkers, MAX_TASKS_PER_WORKER, MAX_WORKERS } from './options.js';
+import { ADDON_PATH_KEY, addonPath } from './native.js';
 import { describeTask, type TaskFn } from './task.js';
 
 export interface ThreadPoolOptions {
@@ -30,6 +31,8 @@ export interface WorkerConfig {
   initializer: string | undefined;
   initargs: string | Uint8Array;
   shared: Array<[number, SharedArrayBuffer]>;
+  /** The addon file the main thread loaded (see `native.ts`). */
+  [ADDON_PATH_KEY]: string | undefined;
 }
 
 /** Messages a worker posts on its port. @internal */
@@ -96,6 +99,7 @@ export class ThreadPoolExecutor extends PoolExecutor {
       initializer: this.#initializer,
       initargs: this.#initargs,
       shared: [...this.#sharedById],
+      [ADDON_PATH_KEY]: addonPath,
     };
     Atomics.store(this.#doorbells, slot, 0);
     let worker: Worker;
