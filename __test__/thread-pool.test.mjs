@@ -586,6 +586,16 @@ test('an idle executor never keeps the process alive; pending work does', async 
   t.is(pending.stdout.trim(), 'late result');
 });
 
+test('workers are told the path of the addon file the main thread loaded', async (t) => {
+  const { createRequire } = await import('node:module');
+  const fs = await import('node:fs');
+  const { addonPath, ADDON_PATH_KEY } = createRequire(import.meta.url)('../dist/native.js');
+  t.is(ADDON_PATH_KEY, 'concurrentFuturesAddon');
+  t.true(typeof addonPath === 'string' && addonPath.endsWith('.node') && fs.existsSync(addonPath), String(addonPath));
+  // And a worker started with it works (the loader is not needed there).
+  await withPool({ maxWorkers: 1 }, async (ex) => t.is(await ex.submit((x) => x * 3, 14), 42));
+});
+
 test('the CommonJS entry point exports the same classes as the ESM one', async (t) => {
   const result = await run(fixture('cjs-consumer.cjs'));
   t.deepEqual(JSON.parse(result.stdout), { value: 15, same: true });
