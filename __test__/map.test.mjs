@@ -247,8 +247,9 @@ test('timeout: next() throws TimeoutError when an item is not ready by the deadl
   t.timeout(20_000);
   await withPool(2, async (ex) => {
     const slow = (ms) => new Promise((resolve) => setTimeout(() => resolve(ms), ms));
-    // No item can be ready within 50 ms: each takes at least 400 ms.
-    const it = ex.map(slow, [400, 400, 400], { timeout: 50, chunksize: 1 });
+    // No item can be ready within 50 ms: each takes at least 2 s (a wide margin: on a loaded
+    // machine the timer and the first outcome can be seen in the same turn of the event loop).
+    const it = ex.map(slow, [2000, 2000, 2000], { timeout: 50, chunksize: 1 });
     const error = await t.throwsAsync(it.next(), { instanceOf: TimeoutError });
     t.is(error.name, 'TimeoutError');
     t.deepEqual(await it.next(), { done: true, value: undefined });

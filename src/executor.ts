@@ -109,7 +109,8 @@ export abstract class PoolExecutor extends Executor implements SharedMemoryTable
   #active = false;
   /**
    * Records submitted but not yet handed to the core. They go in one call at the end of the
-   * current job (a microtask), or sooner when many pile up or something needs the core's view.
+   * current job (a microtask), or sooner: at once while a worker may be idle, when many pile up,
+   * or when something needs the core's view.
    */
   readonly #batch = new FrameWriter();
   #batched = 0;
@@ -304,7 +305,10 @@ export abstract class PoolExecutor extends Executor implements SharedMemoryTable
     const id = this.#nextId++;
     this.#inFlight.add(id, entry);
     if (this.#pending++ === 0) this.#updateActive();
-    if (++this.#batched >= FLUSH_RECORDS) this._flush();
+    const batched = ++this.#batched;
+    // With fewer records in the core than workers, one may be idle: the batch goes at once, so
+    // that work starts while later submits are still being encoded.
+    if (batched >= FLUSH_RECORDS || this.#pending - batched < this.maxWorkers) this._flush();
     else if (!this.#flushQueued) {
       this.#flushQueued = true;
       queueMicrotask(this.#flushSoon);

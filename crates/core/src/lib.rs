@@ -25,6 +25,7 @@
 //! ```
 
 mod completion;
+mod cpu;
 pub mod json;
 mod memory;
 mod pool;

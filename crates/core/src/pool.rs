@@ -117,6 +117,9 @@ struct Shared {
 /// Above this capacity, an empty queue or table gives its memory back.
 const IDLE_CAPACITY: usize = 1024;
 
+/// `polling_cpu` when the main thread is not polling.
+const NO_CPU: usize = usize::MAX;
+
 /// Records by id, for `cancel` and `state`. Ids are sequential, so a multiplicative hash spreads
 /// them well.
 type Table = HashMap<TaskId, Arc<Task>, BuildHasherDefault<IdHasher>>;
@@ -149,6 +152,9 @@ pub struct Pool {
     queued_items: AtomicUsize,
     running_items: AtomicUsize,
     completed_items: AtomicU64,
+    /// The core the main thread polls from, while it polls (`NO_CPU` otherwise): a lingering
+    /// worker does not spin there (see `cpu.rs`).
+    polling_cpu: AtomicUsize,
     /// Wakes the main thread so it drains the completion queue. Called at most once per drain.
     waker: Box<dyn Fn() + Send + Sync>,
     linger: std::time::Duration,
@@ -187,6 +193,7 @@ impl Pool {
             queued_items: AtomicUsize::new(0),
             running_items: AtomicUsize::new(0),
             completed_items: AtomicU64::new(0),
+            polling_cpu: AtomicUsize::new(NO_CPU),
             waker,
             linger: LINGER,
             max_lingering: 1,
@@ -450,7 +457,12 @@ impl Pool {
     /// Spins (yielding the core) until something is queued or the deadline passes.
     fn linger_until(&self, deadline: std::time::Instant) {
         let backoff = crossbeam_utils::Backoff::new();
+        let mut moved = false;
         while self.queued_items.load(Ordering::Relaxed) == 0 && std::time::Instant::now() < deadline {
+            if !moved {
+                let main = self.polling_cpu.load(Ordering::Relaxed);
+                moved = main != NO_CPU && crate::cpu::current() == Some(main) && crate::cpu::move_off(main);
+            }
             if backoff.is_completed() {
                 crate::sync::yield_now();
             } else {
@@ -516,6 +528,7 @@ impl Pool {
 
     /// Takes every completion so far (main thread, when woken).
     pub fn drain_completions(&self) -> Vec<Completion> {
+        self.polling_cpu.store(NO_CPU, Ordering::Relaxed);
         self.forget(self.completions.drain())
     }
 
@@ -527,6 +540,7 @@ impl Pool {
     /// that will complete shares its core (the scheduler often places a woken thread beside its
     /// waker), spinning on would keep that worker off the core for the rest of the time slice.
     pub fn poll_completions(&self) -> Vec<Completion> {
+        self.polling_cpu.store(crate::cpu::current().unwrap_or(NO_CPU), Ordering::Relaxed);
         let done = self.completions.poll();
         if done.is_empty() {
             crate::sync::yield_now();

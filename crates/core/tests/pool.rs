@@ -420,6 +420,51 @@ fn a_worker_that_reports_its_outcomes_is_claimed_before_a_parked_one_is_woken() 
     assert_eq!(tags(pool.take(0, 0)), [2]);
 }
 
+/// Restricts the calling thread to `cores`.
+#[cfg(target_os = "linux")]
+fn pin(cores: &[usize]) {
+    // SAFETY: a zeroed `cpu_set_t` is valid; the indices are small; pid 0 is the calling thread.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        for &core in cores {
+            libc::CPU_SET(core, &mut set);
+        }
+        assert_eq!(libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set), 0);
+    }
+}
+
+#[cfg(target_os = "linux")]
+fn core_now() -> usize {
+    // SAFETY: no arguments, no caller memory.
+    usize::try_from(unsafe { libc::sched_getcpu() }).expect("sched_getcpu works on Linux")
+}
+
+#[test]
+#[cfg(target_os = "linux")]
+fn a_lingering_worker_moves_off_the_core_the_main_thread_polls_from() {
+    let pool = lingering_pool(1, Duration::from_millis(20), 1);
+    if thread::available_parallelism().map_or(1, |n| n.get()) < 2 {
+        // One core: nowhere to move; the worker lingers and parks as usual.
+        pool.poll_completions();
+        assert_eq!(pool.take(0, 0), Take::Idle);
+        return;
+    }
+    pin(&[0]);
+    pool.poll_completions(); // the main thread (this one) polls from core 0
+    let worker = thread::spawn({
+        let pool = Arc::clone(&pool);
+        move || {
+            pin(&[0]);
+            pin(&[0, 1]); // allowed on both, running on core 0, beside the polling thread
+            let take = pool.take(0, 0); // lingers 20 ms, then parks
+            (take, core_now())
+        }
+    });
+    let (take, core) = worker.join().unwrap();
+    assert_eq!(take, Take::Idle);
+    assert_eq!(core, 1, "the worker left the polling main thread's core");
+}
+
 #[test]
 fn worker_parks_when_its_linger_ends() {
     let pool = lingering_pool(1, Duration::from_millis(2), 1);
