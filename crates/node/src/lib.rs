@@ -19,6 +19,10 @@ use napi::bindgen_prelude::*;
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi_derive::napi;
 
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[global_allocator]
+static ALLOCATOR: concurrent_futures_core::LargeBlocksMapped = concurrent_futures_core::LargeBlocksMapped;
+
 type Waker = ThreadsafeFunction<(), Unknown<'static>, (), Status, false, true>;
 
 /// Pools by id, so that worker threads can attach. Weak: the main thread's object owns the pool.
