@@ -114,7 +114,7 @@ export abstract class PoolExecutor extends Executor implements SharedMemoryTable
    */
   readonly #batch = new FrameWriter();
   #batched = 0;
-  /** Where the core writes the completions that `drain` returns (see `#drainFrames`). */
+  /** Where the core writes the completions that `drain` returns (see `#settle`). */
   readonly #inbox = Buffer.allocUnsafe(INBOX_BYTES);
   #inboxInUse = false;
   #flushQueued = false;
@@ -415,8 +415,9 @@ export abstract class PoolExecutor extends Executor implements SharedMemoryTable
 
   /** Drains the core's completions (`polling`: see `#poll`) and settles them; `false` when there were none. */
   #settle(polling: boolean): boolean {
-    // Settling runs no user code synchronously, but should it ever re-enter, the inner drain
-    // must not overwrite the frames being read: it gets a buffer of its own.
+    // Done-callbacks run user code while the frames are read; should it re-enter (a callback
+    // that ends a process pool's children breaks the pool, which drains), the inner drain must
+    // not overwrite those frames: it gets a buffer of its own.
     const inbox = this.#inboxInUse ? EMPTY : this.#inbox;
     const drained = this.native.drain(polling, inbox);
     if (drained === 0) return false;

@@ -457,11 +457,13 @@ impl Pool {
     /// Spins (yielding the core) until something is queued or the deadline passes.
     fn linger_until(&self, deadline: std::time::Instant) {
         let backoff = crossbeam_utils::Backoff::new();
-        let mut moved = false;
+        let mut tried_moving = false;
         while self.queued_items.load(Ordering::Relaxed) == 0 && std::time::Instant::now() < deadline {
-            if !moved {
-                let main = self.polling_cpu.load(Ordering::Relaxed);
-                moved = main != NO_CPU && crate::cpu::current() == Some(main) && crate::cpu::move_off(main);
+            let main = self.polling_cpu.load(Ordering::Relaxed);
+            if !tried_moving && main != NO_CPU && crate::cpu::current() == Some(main) {
+                // Once per linger: where moving is not allowed, the calls fail every time.
+                tried_moving = true;
+                crate::cpu::move_off(main);
             }
             if backoff.is_completed() {
                 crate::sync::yield_now();
