@@ -223,6 +223,8 @@ let lastView: DataView | undefined;
  * like are JavaScript that each new worker runs slowly until its JIT has warmed up.
  */
 export function viewOf(bytes: Uint8Array): DataView {
+  // A large buffer is a one-off (frames that did not fit the reused ones): not kept alive here.
+  if (bytes.byteLength > MAX_KEPT_BYTES) return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (bytes !== viewed || lastView === undefined) {
     viewed = bytes;
     lastView = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
