@@ -446,10 +446,6 @@ export class FrameWriter {
     }
   }
 
-  get empty(): boolean {
-    return this.#offset === 0;
-  }
-
   /** The buffer the frames are in: its first `length` bytes, valid until the next change. */
   get bytes(): Buffer {
     return this.#buf;

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { cloneError, encode, rebuildError, viewOf } from './codec.js';
 import { BrokenProcessPool, type BrokenExecutor } from './errors.js';
 import { PoolExecutor } from './executor.js';
-import { INBOX_BYTES, TAKE_IDLE } from './native.js';
+import { INBOX_BYTES, TAKE_EXIT, TAKE_IDLE } from './native.js';
 import { checkArray, checkEnv, checkPositiveInteger, checkStringArray, defaultWorkers, MAX_TASKS_PER_WORKER, MAX_WORKERS } from './options.js';
 import { describeTask, type TaskFn } from './task.js';
 
@@ -185,12 +185,11 @@ export class ProcessPoolExecutor extends PoolExecutor {
   #pump(c: Child): void {
     if (c.outstanding || c.ending || c.exitSeen) return;
     const taken = this.native.take(c.slot, c.costNs, false, this.#inbox);
-    if (typeof taken === 'number' && taken < 0) {
-      if (taken !== TAKE_IDLE) {
-        c.ending = true;
-        this.#keepAliveUntilExit(c);
-        this.#send(c, { t: 'exit' });
-      }
+    if (taken === TAKE_IDLE) return;
+    if (taken === TAKE_EXIT) {
+      c.ending = true;
+      this.#keepAliveUntilExit(c);
+      this.#send(c, { t: 'exit' });
       return;
     }
     // A view of the inbox is enough: `send` serializes the message before it returns.

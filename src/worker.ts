@@ -6,7 +6,7 @@
 import { receiveMessageOnPort, workerData } from 'node:worker_threads';
 
 import { cloneError, decodeEncoded, describeError, type SharedMemoryTable } from './codec.js';
-import { INBOX_BYTES, NativePool, TAKE_IDLE } from './native.js';
+import { INBOX_BYTES, NativePool, TAKE_EXIT, TAKE_IDLE } from './native.js';
 import type { WorkerConfig, WorkerMessage } from './thread-pool.js';
 import { Runner } from './runner.js';
 
@@ -71,7 +71,7 @@ async function main(): Promise<void> {
       Atomics.store(doorbells, slot, 0);
       continue;
     }
-    if (typeof taken === 'number' && taken < 0) return;
+    if (taken === TAKE_EXIT) return;
     const started = performance.now();
     const batch = typeof taken === 'number' ? inbox : taken;
     // Awaited even when it ran synchronously: microtasks the tasks queued run between batches.
