@@ -201,6 +201,21 @@ test('a task error is thrown by the next() at its position; earlier items in the
   });
 });
 
+test('a result that cannot be cloned fails only its own item; earlier items in its chunk are delivered', async (t) => {
+  t.timeout(20_000);
+  await withPool(2, async (ex) => {
+    for (const chunksize of [10, 'auto']) {
+      const it = ex.map((x) => (x === 5 ? Symbol('not cloneable') : x), range(20), { chunksize });
+      const got = [];
+      for (let i = 0; i < 5; i++) got.push((await it.next()).value);
+      t.deepEqual(got, [0, 1, 2, 3, 4], `chunksize ${chunksize}`);
+      const error = await t.throwsAsync(it.next(), undefined, `chunksize ${chunksize}`);
+      t.is(error.name, 'DataCloneError');
+      t.deepEqual(await it.next(), { done: true, value: undefined });
+    }
+  });
+});
+
 test('a task error ends a for-await loop at its position', async (t) => {
   t.timeout(20_000);
   await withPool(2, async (ex) => {

@@ -102,7 +102,8 @@ test('function forms, built-ins by path, task() references (ESM and CommonJS)', 
     const factor = 3;
     const captured = await t.throwsAsync(ex.submit((x) => x * factor, 2));
     t.true(captured instanceof ReferenceError);
-    t.regex(captured.message, /sent to workers by their source/);
+    t.is(captured.message, 'factor is not defined');
+    t.regex(captured.stack, /^ReferenceError: factor is not defined\n    hint: task functions are sent to workers by their source text/);
   });
 });
 
@@ -530,6 +531,29 @@ test('killWorkers() ends a child that ignores SIGTERM', async (t) => {
   for (const f of stubborn) await t.throwsAsync(f.result(), { instanceOf: BrokenProcessPool });
   for (const pid of pids) t.true(reaped(pid));
   t.throws(() => ex.submit((x) => x, 1), { instanceOf: ShutdownError });
+});
+
+test('terminateWorkers() resolves when a child ignores SIGTERM: it exits once idle, or gets SIGKILL after the grace period', async (t) => {
+  t.timeout(30_000);
+  const ex = new ProcessPoolExecutor({ maxWorkers: 2 });
+  const pids = await childPids(ex);
+  t.is(pids.length, 2);
+  // One child ignores SIGTERM and finishes its task soon after; the other ignores it and runs on.
+  const finishing = ex.submit(t_('ignoreSigtermFor'), 300);
+  const stubborn = ex.submit(t_('hangIgnoringSigterm'));
+  while (!(finishing.running() && stubborn.running())) await sleep(5);
+  await sleep(50); // both children have installed their handlers
+  await ex.terminateWorkers();
+  await t.throwsAsync(finishing.result(), { instanceOf: BrokenProcessPool });
+  await t.throwsAsync(stubborn.result(), { instanceOf: BrokenProcessPool });
+  for (const pid of pids) t.true(reaped(pid), `child ${pid} still alive`);
+  t.is(ex.stats().workers, 0);
+
+  // An idle child that ignores SIGTERM is told to exit.
+  const idle = new ProcessPoolExecutor({ maxWorkers: 1 });
+  const pid = await idle.submit(t_('ignoreSigtermFor'), 0);
+  await idle.terminateWorkers();
+  t.true(reaped(pid));
 });
 
 test('terminateWorkers() and killWorkers() are harmless with no child, or on a broken pool', async (t) => {

@@ -1,6 +1,6 @@
 import test from 'ava';
 import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
+import util, { promisify } from 'node:util';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -11,10 +11,12 @@ import {
   Executor,
   Future,
   InvalidStateError,
+  ProcessPoolExecutor,
   ShutdownError,
   task,
   ThreadPoolExecutor,
 } from '../esm/index.mjs';
+import defaultExport from '../esm/index.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const fixture = (name) => path.join(here, 'fixtures', name);
@@ -110,7 +112,8 @@ test('a function that captures an outer variable fails with a ReferenceError tha
     const error = await t.throwsAsync(ex.submit((x) => x * factor, 2));
     t.true(error instanceof ReferenceError);
     t.regex(error.message, /factor is not defined/);
-    t.regex(error.message, /sent to workers by their source/);
+    t.is(error.message, 'factor is not defined', 'the message stays the task\'s own');
+    t.regex(error.stack, /^ReferenceError: factor is not defined\n    hint: task functions are sent to workers by their source text/);
   });
 });
 
@@ -142,6 +145,34 @@ test('values round-trip with structured-clone semantics', async (t) => {
     t.is(await ex.submit(() => undefined), undefined);
     t.deepEqual(await ex.submit((...args) => args.length, 1, 2, 3), 3);
   });
+});
+
+test('both executors keep what structured clone keeps: shared references, a view\'s offset and buffer', async (t) => {
+  t.timeout(30_000);
+  for (const Executor of [ThreadPoolExecutor, ProcessPoolExecutor]) {
+    const ex = new Executor({ maxWorkers: 1 });
+    try {
+      const o = { a: 1 };
+      // One object twice stays one object, both ways (JSON would make two).
+      t.true(await ex.submit((pair) => pair[0] === pair[1], [o, o]), Executor.name);
+      const back = await ex.submit(() => {
+        const shared = { b: 2 };
+        return { x: shared, y: [shared] };
+      });
+      t.is(back.x, back.y[0], Executor.name);
+      // A view keeps its offset into the whole buffer, and two views of one buffer share it.
+      const buffer = new ArrayBuffer(16);
+      new Uint8Array(buffer).set([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15]);
+      const seen = await ex.submit(
+        (a, b) => [a.byteOffset, a.buffer.byteLength, [...a], a.buffer === b.buffer, b.byteOffset, new Int16Array(b.buffer, 0, 1)[0]],
+        new Uint8Array(buffer, 4, 4),
+        new Int16Array(buffer, 8, 2),
+      );
+      t.deepEqual(seen, [4, 16, [4, 5, 6, 7], true, 8, new Int16Array(structuredClone(buffer), 0, 1)[0]], Executor.name);
+    } finally {
+      await ex.shutdown();
+    }
+  }
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -452,6 +483,20 @@ test('cancel(): a queued future is cancelled and never runs; a running one is no
   });
 });
 
+test('toString() and util.inspect show a started task as running, without a running() call first', async (t) => {
+  await withPool({ maxWorkers: 1 }, async (ex) => {
+    const gate = new Int32Array(new SharedArrayBuffer(8));
+    const f = ex.submit((g) => { Atomics.store(g, 1, 1); Atomics.wait(g, 0, 0); return 'ran'; }, gate);
+    while (Atomics.load(gate, 1) === 0) await sleep(5);
+    t.is(String(f), '<Future state=running>');
+    t.is(util.inspect(f), '<Future state=running>');
+    Atomics.store(gate, 0, 1);
+    Atomics.notify(gate, 0);
+    t.is(await f, 'ran');
+    t.is(String(f), '<Future state=finished returned string>');
+  });
+});
+
 test('result() and exception() time out with TimeoutError and the task keeps running', async (t) => {
   await withPool({ maxWorkers: 1 }, async (ex) => {
     const gate = new Int32Array(new SharedArrayBuffer(4));
@@ -599,6 +644,12 @@ test('workers are told the path of the addon file the main thread loaded', async
 test('the CommonJS entry point exports the same classes as the ESM one', async (t) => {
   const result = await run(fixture('cjs-consumer.cjs'));
   t.deepEqual(JSON.parse(result.stdout), { value: 15, same: true });
+});
+
+test('the ESM default export is the CommonJS exports object, as the type declarations say', (t) => {
+  t.is(defaultExport.ThreadPoolExecutor, ThreadPoolExecutor);
+  t.is(defaultExport.ProcessPoolExecutor, ProcessPoolExecutor);
+  t.is(defaultExport.task, task);
 });
 
 test('a top-level `await ex.shutdown()` resolves once the workers have exited', async (t) => {

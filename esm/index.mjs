@@ -23,3 +23,7 @@ export const {
   TimeoutError,
   wait,
 } = cjs;
+
+// `import cf from 'concurrent-futures'` is the CommonJS exports object, as Node gives for a
+// CommonJS package and as the shared type declarations describe.
+export default cjs;

@@ -36,8 +36,12 @@ export interface SharedMemoryTable {
 
 const MAX_JSON_DEPTH = 64;
 
-/** `true` when `JSON.parse(JSON.stringify(value))` is the structured clone of `value`. */
-function jsonSafe(value: unknown, depth: number): boolean {
+/**
+ * `true` when `JSON.parse(JSON.stringify(value))` is the structured clone of `value`. An object met
+ * twice is not (the clone keeps one object where JSON would make two): `seen` holds the nested
+ * objects, and is made only once the root has an object inside, so arrays of numbers need none.
+ */
+function jsonSafe(value: unknown, depth: number, seen: Set<object> | null): boolean {
   switch (typeof value) {
     case 'string':
     case 'boolean':
@@ -47,17 +51,26 @@ function jsonSafe(value: unknown, depth: number): boolean {
     case 'object': {
       if (value === null) return true;
       if (depth > MAX_JSON_DEPTH || (depth > 0 && types.isProxy(value))) return false;
+      if (seen !== null) {
+        if (seen.has(value)) return false;
+        seen.add(value);
+      }
       const proto = Object.getPrototypeOf(value);
       if (proto === Array.prototype) {
         const array = value as unknown[];
         for (let i = 0; i < array.length; i++) {
-          if (!(i in array) || !jsonSafe(array[i], depth + 1)) return false;
+          if (!(i in array)) return false;
+          const item = array[i];
+          if (typeof item === 'object' && item !== null) seen ??= new Set();
+          if (!jsonSafe(item, depth + 1, seen)) return false;
         }
         return true;
       }
       if (proto !== Object.prototype && proto !== null) return false;
       for (const key in value) {
-        if (!jsonSafe((value as Record<string, unknown>)[key], depth + 1)) return false;
+        const item = (value as Record<string, unknown>)[key];
+        if (typeof item === 'object' && item !== null) seen ??= new Set();
+        if (!jsonSafe(item, depth + 1, seen)) return false;
       }
       return true;
     }
@@ -91,6 +104,8 @@ function viewType(view: ArrayBufferView): number {
 
 class ViewSerializer extends v8.Serializer {
   bareShared = false;
+  /** The copied buffers written so far, by their index in the message. */
+  readonly #buffers = new Map<ArrayBufferLike, number>();
   constructor(private readonly shared: SharedMemoryTable | undefined) {
     super();
     // Public in Node (`DefaultSerializer` calls it), missing from @types/node.
@@ -114,14 +129,28 @@ class ViewSerializer extends v8.Serializer {
       this.writeDouble(byteLength);
       return;
     }
+    // As structured clone does: the whole buffer, once per message, so that a view keeps its
+    // offset and views of one buffer still share it on arrival.
     this.writeUint32(VIEW_COPIED);
     this.writeUint32(viewType(view));
+    let index = this.#buffers.get(buffer);
+    if (index === undefined) {
+      index = this.#buffers.size;
+      this.#buffers.set(buffer, index);
+      this.writeUint32(index);
+      this.writeDouble(buffer.byteLength);
+      this.writeRawBytes(new Uint8Array(buffer));
+    } else {
+      this.writeUint32(index);
+    }
+    this.writeDouble(byteOffset);
     this.writeDouble(byteLength);
-    this.writeRawBytes(new Uint8Array(buffer, byteOffset, byteLength));
   }
 }
 
 class ViewDeserializer extends v8.Deserializer {
+  /** The copied buffers read so far, by their index in the message. */
+  readonly #buffers: ArrayBuffer[] = [];
   constructor(
     data: Buffer,
     private readonly shared: SharedMemoryTable | undefined,
@@ -134,10 +163,19 @@ class ViewDeserializer extends v8.Deserializer {
     const Type = VIEW_TYPES[this.readUint32()] as ViewConstructor;
     const width = Type === DataView ? 1 : (Type as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT;
     if (how === VIEW_COPIED) {
+      const index = this.readUint32();
+      if (index === this.#buffers.length) {
+        const size = this.readDouble();
+        const copy = new ArrayBuffer(size);
+        new Uint8Array(copy).set(this.readRawBytes(size) as Uint8Array);
+        this.#buffers.push(copy);
+      }
+      const buffer = this.#buffers[index];
+      if (buffer === undefined) throw cloneError('malformed message: unknown buffer');
+      const byteOffset = this.readDouble();
       const byteLength = this.readDouble();
-      const copy = new ArrayBuffer(byteLength);
-      new Uint8Array(copy).set(this.readRawBytes(byteLength) as Uint8Array);
-      return Type === DataView ? new DataView(copy) : new (Type as Uint8ArrayConstructor)(copy);
+      if (Type === DataView) return new DataView(buffer, byteOffset, byteLength);
+      return new (Type as Uint8ArrayConstructor)(buffer, byteOffset, byteLength / width);
     }
     if (this.shared === undefined) throw cloneError('unexpected SharedArrayBuffer reference');
     const sab = this.shared.get(this.readDouble());
@@ -198,7 +236,7 @@ function serialize(value: unknown, shared: SharedMemoryTable | undefined): Buffe
  * `DataCloneError` (a `TypeError` by that name) for a value that cannot be cloned.
  */
 export function encode(value: unknown, shared?: SharedMemoryTable): string | Uint8Array {
-  if (jsonSafe(value, 0)) return JSON.stringify(value);
+  if (jsonSafe(value, 0, null)) return JSON.stringify(value);
   return serialize(value, shared);
 }
 

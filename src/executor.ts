@@ -1,7 +1,7 @@
 import os from 'node:os';
 
 import { BrokenExecutor, CancelledError, ShutdownError } from './errors.js';
-import { decodeOutcome, encode, FrameWriter, KIND_JSON, RECORD_CHUNK, RECORD_SPREAD, rebuildError, type SharedMemoryTable, viewOf } from './codec.js';
+import { decodeOutcome, encode, FrameWriter, KIND_JSON, RECORD_CHUNK, RECORD_SPREAD, rebuildError, viewOf } from './codec.js';
 import { Future } from './future.js';
 import { InFlight } from './in-flight.js';
 import { MapRun, parseMapArguments, type ChunkResults, type MapOptions, type MapSink, type RangeReceiver } from './map.js';
@@ -99,7 +99,7 @@ interface MapEntry {
  * completion drain, breaking and shutdown. Subclasses provide the workers. Not exported from the
  * package root, but declared, since the public executors extend it.
  */
-export abstract class PoolExecutor extends Executor implements SharedMemoryTable {
+export abstract class PoolExecutor extends Executor {
   readonly maxWorkers: number;
   protected readonly native: NativePool;
   readonly #inFlight = new InFlight<Future<any> | MapEntry>();
@@ -168,8 +168,9 @@ export abstract class PoolExecutor extends Executor implements SharedMemoryTable
   /** Workers whose exit has not been seen yet. */
   protected abstract liveWorkers(): number;
   protected abstract brokenError(message: string, cause?: unknown): BrokenExecutor;
-  /** Shared memory is passed by reference (threads) or refused (processes). */
+  /** @internal The codec's `SharedMemoryTable`: shared memory is passed by reference (threads) or refused (processes). */
   abstract idOf(sab: SharedArrayBuffer): number;
+  /** @internal */
   abstract get(id: number): SharedArrayBuffer;
 
   override submit<A extends unknown[], R>(fn: TaskFn<A, R>, ...args: A): Future<Awaited<R>> {

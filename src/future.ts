@@ -145,6 +145,7 @@ export class Future<T = unknown> extends Promise<T> {
   }
 
   override toString(): string {
+    this.running(); // a pending executor future may have started
     if (this.#state !== 'finished') return `<Future state=${this.#state}>`;
     return this.#failed
       ? `<Future state=finished raised ${typeName(this.#error)}>`

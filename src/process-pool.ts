@@ -37,6 +37,8 @@ export type ParentMessage =
 export type ChildMessage = { t: 'done'; frames: Uint8Array; costNs: number } | { t: 'initFailed'; error: unknown };
 
 const CHILD_FILE = path.join(__dirname, 'child.js');
+/** How long `terminateWorkers()` lets a child that ignores SIGTERM run on before it sends SIGKILL. */
+const TERMINATE_GRACE_MS = 3000;
 
 /** The main thread's side of one child process: it takes batches from the core on the child's behalf. */
 interface Child {
@@ -91,7 +93,11 @@ export class ProcessPoolExecutor extends PoolExecutor {
     this.#initargs = encode(initargs, this);
   }
 
-  /** `shutdown({ wait: false, cancelFutures: true })`, then SIGTERM to every child; resolves once all have exited. */
+  /**
+   * `shutdown({ wait: false, cancelFutures: true })`, then SIGTERM to every child; resolves once
+   * all have exited. A child that handles or ignores SIGTERM is told to exit once it is idle, and
+   * killed with SIGKILL if it is still running after TERMINATE_GRACE_MS.
+   */
   terminateWorkers(): Promise<void> {
     return this.#endChildren('SIGTERM', 'terminateWorkers()');
   }
@@ -173,10 +179,12 @@ export class ProcessPoolExecutor extends PoolExecutor {
     return new BrokenProcessPool(message, cause === undefined ? undefined : { cause });
   }
 
+  /** @internal */
   override idOf(_sab: SharedArrayBuffer): number {
     throw cloneError('a SharedArrayBuffer cannot be shared with a child process');
   }
 
+  /** @internal */
   override get(_id: number): SharedArrayBuffer {
     throw cloneError('a SharedArrayBuffer cannot be shared with a child process');
   }
@@ -218,6 +226,7 @@ export class ProcessPoolExecutor extends PoolExecutor {
       c.costNs = message.costNs;
       this.native.complete(c.slot, message.frames, message.frames.length);
       if (c.exitSeen) this.#exited(c);
+      else if (c.ending) this.#send(c, { t: 'exit' }); // it outlived a signal it ignores
       else this.#pump(c);
     } else if (message.t === 'initFailed' && this.#initError === undefined) {
       this.#initError = rebuildError(message.error as Parameters<typeof rebuildError>[0]);
@@ -252,6 +261,8 @@ export class ProcessPoolExecutor extends PoolExecutor {
     this.#keepAliveUntilExit(c);
     if (c.outstanding) c.process.channel?.ref();
     c.process.kill(signal);
+    // A child that handles or ignores the signal still ends: at once when idle, else after its batch.
+    if (!c.outstanding) this.#send(c, { t: 'exit' });
   }
 
   async #endChildren(signal: NodeJS.Signals, what: string): Promise<void> {
@@ -263,6 +274,17 @@ export class ProcessPoolExecutor extends PoolExecutor {
     // the executor broken: later submits throw ShutdownError.
     if (!this.isBroken) this.native.breakPool();
     for (const c of this.#children.values()) this.#signal(c, signal);
-    await done;
+    // A child that ignores SIGTERM while its task runs on is killed after a grace period.
+    const escalation =
+      signal === 'SIGKILL'
+        ? undefined
+        : setTimeout(() => {
+            for (const c of this.#children.values()) this.#signal(c, 'SIGKILL');
+          }, TERMINATE_GRACE_MS);
+    try {
+      await done;
+    } finally {
+      clearTimeout(escalation);
+    }
   }
 }

@@ -3,7 +3,7 @@
  * their descriptors (compiled or imported once, then cached), decodes arguments, calls, awaits a
  * returned promise, and encodes each outcome as a frame for the core.
  */
-import { decode, describeError, encodeError, FrameWriter, OUTCOME_SKIPPED, RECORD_CHUNK, RECORD_SPREAD, type SharedMemoryTable, viewOf } from './codec.js';
+import { decode, describeError, encode, encodeError, FrameWriter, OUTCOME_SKIPPED, RECORD_CHUNK, RECORD_SPREAD, type SharedMemoryTable, viewOf } from './codec.js';
 import type { ChunkOutcome } from './executor.js';
 
 type Callable = (...args: unknown[]) => unknown;
@@ -17,7 +17,7 @@ interface Descriptor {
 }
 
 const CAPTURE_HINT =
-  ' (task functions are sent to workers by their source text, so they cannot use variables from the scope they were written in: pass values as arguments, or use task() to run a module export)';
+  'hint: task functions are sent to workers by their source text, so they cannot use variables from the scope they were written in: pass values as arguments, or use task() to run a module export';
 
 export class Runner {
   readonly #functions: Array<Callable | undefined> = [];
@@ -125,10 +125,34 @@ export class Runner {
           failures.push([i, describeError(this.#hint(error, func))]);
         }
       }
-      this.#pushValue([values, failures] satisfies ChunkOutcome);
+      this.#pushChunk(values, failures);
       return undefined;
     };
     return runFrom(0);
+  }
+
+  /**
+   * Pushes a chunk's outcome. Should a value not clone, only its own item fails: the others are
+   * still delivered (each item's outcome is its own, whatever the chunking).
+   */
+  #pushChunk(values: unknown[], failures: ChunkOutcome[1]): void {
+    try {
+      this.outcomes.pushValue([values, failures] satisfies ChunkOutcome, this.shared);
+      return;
+    } catch {
+      // Find the culprits below; the frame was not appended.
+    }
+    const failed = new Set(failures.map(([i]) => i));
+    for (let i = 0; i < values.length; i++) {
+      if (failed.has(i)) continue;
+      try {
+        encode(values[i], this.shared);
+      } catch (error) {
+        values[i] = null;
+        failures.push([i, describeError(error)]);
+      }
+    }
+    this.#pushValue([values, failures] satisfies ChunkOutcome);
   }
 
   #pushValue(value: unknown): undefined {
@@ -146,11 +170,14 @@ export class Runner {
     return undefined;
   }
 
-  /** A `ReferenceError` from a function sent by source is most likely a captured variable. */
+  /**
+   * A `ReferenceError` from a function sent by source is most likely a captured variable. The
+   * hint goes on the stack's line after the message, which stays the task's own.
+   */
   #hint(error: unknown, func: number): unknown {
-    if (error instanceof ReferenceError && this.#fromSource.has(func) && !error.message.includes(CAPTURE_HINT)) {
-      error.message += CAPTURE_HINT;
-      if (error.stack) error.stack = error.stack.replace(/^ReferenceError: .*$/m, `ReferenceError: ${error.message}`);
+    if (error instanceof ReferenceError && this.#fromSource.has(func) && error.stack && !error.stack.includes(CAPTURE_HINT)) {
+      const header = `${error.name}: ${error.message}`;
+      if (error.stack.startsWith(header)) error.stack = `${header}\n    ${CAPTURE_HINT}${error.stack.slice(header.length)}`;
     }
     return error;
   }

@@ -150,6 +150,7 @@ export class ThreadPoolExecutor extends PoolExecutor {
     return new BrokenThreadPool(message, cause === undefined ? undefined : { cause });
   }
 
+  /** @internal */
   override idOf(sab: SharedArrayBuffer): number {
     let id = this.#sharedIds.get(sab);
     if (id === undefined) {
@@ -160,6 +161,7 @@ export class ThreadPoolExecutor extends PoolExecutor {
     return id;
   }
 
+  /** @internal */
   override get(id: number): SharedArrayBuffer {
     let sab = this.#sharedById.get(id);
     if (sab === undefined) {
