@@ -101,12 +101,12 @@ export async function openThreadPool(contender, n) {
     }
     case 'piscina': {
       const { Piscina } = await peer('piscina');
-      const p = new Piscina({ filename: worker('piscina.mjs'), minThreads: n, maxThreads: n });
+      const p = new Piscina({ filename: worker('piscina.cjs'), minThreads: n, maxThreads: n });
       return { raw: p, call: (name, arg) => p.run(arg, { name }), close: () => p.destroy() };
     }
     case 'tinypool': {
       const { Tinypool } = await peer('tinypool');
-      const p = new Tinypool({ filename: worker('piscina.mjs'), minThreads: n, maxThreads: n });
+      const p = new Tinypool({ filename: worker('tinypool.mjs'), minThreads: n, maxThreads: n });
       return { raw: p, call: (name, arg) => p.run(arg, { name }), close: () => p.destroy() };
     }
     case 'workerpool': {
@@ -143,7 +143,7 @@ export async function openProcessPool(contender, n) {
       return null; // piscina has worker_threads only
     case 'tinypool': {
       const { Tinypool } = await peer('tinypool');
-      const p = new Tinypool({ filename: worker('piscina.mjs'), minThreads: n, maxThreads: n, runtime: 'child_process' });
+      const p = new Tinypool({ filename: worker('tinypool.mjs'), minThreads: n, maxThreads: n, runtime: 'child_process' });
       return { raw: p, call: (name, arg) => p.run(arg, { name }), close: () => p.destroy() };
     }
     case 'workerpool': {

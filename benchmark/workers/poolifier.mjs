@@ -1,5 +1,5 @@
-// poolifier worker (thread and cluster): task functions selected by name in execute(data, name).
+// poolifier worker (thread): task functions selected by name in execute(data, name).
 import { ThreadWorker } from 'poolifier';
-import { inc, double, fib, sabChunk } from './tasks.mjs';
+import { inc, double, fib, sabChunk } from './tasks.cjs';
 
 export default new ThreadWorker({ inc, double, fib, sabChunk });

@@ -1,0 +1,33 @@
+// Shared task bodies for the peer pools (piscina, tinypool, workerpool, poolifier); each peer
+// calls them by name. CommonJS, so that every peer can load it: piscina `require()`s its worker
+// file, and Node 20's require() of an ES module aborted the process now and then (an assertion
+// in ModuleWrap::CreateRequiredModuleFacade, seen in W6).
+
+function inc(x) {
+  return x + 1;
+}
+
+function double(x) {
+  return x * 2;
+}
+
+function fibRec(n) {
+  return n < 2 ? n : fibRec(n - 1) + fibRec(n - 2);
+}
+
+function fib(n) {
+  return fibRec(n);
+}
+
+// W5: { sab, start, end } -> partial sum over a Float64Array view of the SAB.
+function sabChunk({ sab, start, end }) {
+  const a = new Float64Array(sab);
+  let s = 0;
+  for (let i = start; i < end; i++) s += Math.sqrt(a[i]) * Math.sin(a[i]);
+  return s;
+}
+
+exports.inc = inc;
+exports.double = double;
+exports.fib = fib;
+exports.sabChunk = sabChunk;
