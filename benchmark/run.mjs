@@ -124,7 +124,6 @@ async function killAll() {
     }
   }
 }
-/** Open a pool, warm it up, run `body(pool)`, always close it. */
 /** W5's ceiling: N bare worker_threads each sum one equal share (the second time: warm); ms from the posts to the last reply. */
 async function bareThreadsW5(sab) {
   const source = `const { parentPort, workerData } = require('node:worker_threads');
@@ -151,6 +150,41 @@ parentPort.on('message', ([s, e]) => parentPort.postMessage(sum(a, s, e)));`;
   }
 }
 
+/** W4's ceiling: N bare worker_threads that take task indices from one shared counter (the best
+ *  dynamic split, with no queue, messages or promises per task), warmed up like the pools; ms
+ *  from the posts to the last reply. */
+async function bareThreadsW4(tasks, n) {
+  const source = `const { parentPort } = require('node:worker_threads');
+const fib = ${OURS_FNS.fib.toString()};
+parentPort.on('message', ({ counter, tasks, n }) => {
+  const next = new Int32Array(counter);
+  let sum = 0;
+  while (Atomics.add(next, 0, 1) < tasks) sum += fib(n);
+  parentPort.postMessage(sum);
+});`;
+  const workers = Array.from({ length: N }, () => new Worker(source, { eval: true }));
+  const call = (w, msg) => new Promise((resolve, reject) => {
+    w.once('message', resolve);
+    w.once('error', reject);
+    w.postMessage(msg);
+  });
+  const run = (count, arg) => {
+    const counter = new SharedArrayBuffer(4);
+    return Promise.all(workers.map((w) => call(w, { counter, tasks: count, n: arg })));
+  };
+  try {
+    await run(N * 2, 20); // as `warmUp(p, N, 'fib', 20)` warms the pools
+    const t0 = now();
+    const sums = await run(tasks, n);
+    const dt = now() - t0;
+    if (sums.reduce((a, b) => a + b, 0) !== tasks * fibLocal(n)) throw new Error('wrong fib result');
+    return dt;
+  } finally {
+    await Promise.all(workers.map((w) => w.terminate()));
+  }
+}
+
+/** Open a pool, warm it up, run `body(pool)`, always close it. */
 async function withPool(kind, contender, warm, body) {
   const p = await open(kind, contender);
   try {
@@ -353,8 +387,15 @@ const WORKLOADS = [
     params: { tasks: 40, n: 30 },
     refLabel: '1 thread',
     fmt: fmt.ms,
+    // The ceiling of this machine: N bare worker_threads pulling the 40 calls from a shared
+    // counter. Its efficiency shows what the cores deliver when both compute at once.
+    variants: { 'bare threads': 'ours' },
+    variantNote: (v, r) =>
+      `W4 ${v} (${N} worker_threads taking the calls from a shared counter, no pool: the machine's ceiling): ${fmt.ms(r.figure)}` +
+      (r.efficiency !== undefined ? ` ${(r.efficiency * 100).toFixed(0)}%.` : '.'),
     async sample(c) {
       const { tasks, n } = this.params;
+      if (c === 'bare threads') return bareThreadsW4(tasks, n);
       const expect = fibLocal(n);
       return withPool('thread', c, (p) => warmUp(p, N, 'fib', 20), async (p) => {
         const t0 = now();
@@ -687,7 +728,7 @@ for (const wl of selected) {
   for (const v of variants) {
     if (samples[v]) {
       const m = median(samples[v]);
-      (res.variants ||= {})[v] = { median: m, samples: samples[v], figure: wl.figure ? wl.figure(m) : m };
+      (res.variants ||= {})[v] = { median: m, samples: samples[v], figure: wl.figure ? wl.figure(m) : m, ...(wl.extra ? wl.extra(m, v) : {}) };
     } else (res.variants ||= {})[v] = failed[v] || { skipped: 'no samples' };
   }
   const base = res.ratioBase === 'reference' ? res.reference?.figure : res.contenders.piscina?.figure;
