@@ -130,21 +130,29 @@ async function bareThreadsW5(sab) {
 const a = new Float64Array(workerData);
 const sum = ${OURS_FNS.sabChunk.toString()};
 parentPort.on('message', ([s, e]) => parentPort.postMessage(sum(a, s, e)));`;
-  const workers = Array.from({ length: N }, () => new Worker(source, { eval: true, workerData: sab }));
-  const call = (w, s, e) => new Promise((resolve, reject) => {
-    w.once('message', resolve);
-    w.once('error', reject);
-    w.postMessage([s, e]);
-  });
-  try {
+  return withBareThreads(source, sab, async (call) => {
     const share = W5_LEN / N;
-    const run = () => Promise.all(workers.map((w, k) => call(w, Math.floor(k * share), Math.floor((k + 1) * share))));
+    const run = () => Promise.all(Array.from({ length: N }, (_, k) => call(k, [Math.floor(k * share), Math.floor((k + 1) * share)])));
     await run(); // untimed: every thread's loop fully optimized, as it would be after many chunks
     const t0 = now();
     const parts = await run();
     const dt = now() - t0;
     WORKLOADS.find((wl) => wl.id === 'W5').check(parts.reduce((a, b) => a + b, 0));
     return dt;
+  });
+}
+
+/** Starts N bare worker_threads from `source`, runs `body(call)` where `call(k, message)` posts to
+ *  thread k and resolves with its reply, and always ends the threads. */
+async function withBareThreads(source, workerData, body) {
+  const workers = Array.from({ length: N }, () => new Worker(source, { eval: true, workerData }));
+  const call = (k, message) => new Promise((resolve, reject) => {
+    workers[k].once('message', resolve);
+    workers[k].once('error', reject);
+    workers[k].postMessage(message);
+  });
+  try {
+    return await body(call);
   } finally {
     await Promise.all(workers.map((w) => w.terminate()));
   }
@@ -162,26 +170,18 @@ parentPort.on('message', ({ counter, tasks, n }) => {
   while (Atomics.add(next, 0, 1) < tasks) sum += fib(n);
   parentPort.postMessage(sum);
 });`;
-  const workers = Array.from({ length: N }, () => new Worker(source, { eval: true }));
-  const call = (w, msg) => new Promise((resolve, reject) => {
-    w.once('message', resolve);
-    w.once('error', reject);
-    w.postMessage(msg);
-  });
-  const run = (count, arg) => {
-    const counter = new SharedArrayBuffer(4);
-    return Promise.all(workers.map((w) => call(w, { counter, tasks: count, n: arg })));
-  };
-  try {
+  return withBareThreads(source, undefined, async (call) => {
+    const run = (count, arg) => {
+      const counter = new SharedArrayBuffer(4);
+      return Promise.all(Array.from({ length: N }, (_, k) => call(k, { counter, tasks: count, n: arg })));
+    };
     await run(N * 2, 20); // as `warmUp(p, N, 'fib', 20)` warms the pools
     const t0 = now();
     const sums = await run(tasks, n);
     const dt = now() - t0;
     if (sums.reduce((a, b) => a + b, 0) !== tasks * fibLocal(n)) throw new Error('wrong fib result');
     return dt;
-  } finally {
-    await Promise.all(workers.map((w) => w.terminate()));
-  }
+  });
 }
 
 /** Open a pool, warm it up, run `body(pool)`, always close it. */
