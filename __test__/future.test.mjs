@@ -778,3 +778,105 @@ test('errors the future raises itself carry their class name', async (t) => {
   t.is(invalid.name, 'InvalidStateError');
   t.true(invalid instanceof InvalidStateError);
 });
+
+// ---------------------------------------------------------------------------------------------
+// Timeouts that mean "do not wait", bad timeouts, the Promise statics, a future settled by hand
+// while its executor runs it
+
+for (const timeout of [-1, -Infinity, NaN]) {
+  test(`result / exception with a negative or NaN timeout do not wait (${timeout})`, async (t) => {
+    await t.throwsAsync(new Future().result(timeout), { instanceOf: TimeoutError });
+    await t.throwsAsync(new Future().exception(timeout), { instanceOf: TimeoutError });
+    const done = new Future();
+    done.setResult(7);
+    t.is(await done.result(timeout), 7);
+    t.is(await done.exception(timeout), undefined);
+  });
+}
+
+test('result / exception reject (never throw) on a timeout that is not a number', async (t) => {
+  const f = new Future();
+  let result;
+  t.notThrows(() => {
+    result = f.result('1');
+  });
+  await t.throwsAsync(result, { instanceOf: TypeError, message: /timeout must be a number/ });
+  await t.throwsAsync(f.exception(null), { instanceOf: TypeError, message: /timeout must be a number/ });
+});
+
+test('the Promise statics work on Future: resolve, reject, all, race', async (t) => {
+  const resolved = Future.resolve(1);
+  t.true(resolved instanceof Future);
+  t.true(resolved.done());
+  t.is(await resolved, 1);
+  const rejected = Future.reject(new RangeError('r'));
+  await t.throwsAsync(rejected, { instanceOf: RangeError });
+  t.is(String(rejected), '<Future state=finished raised RangeError>');
+  const a = new Future();
+  const all = Future.all([a, Promise.resolve(2)]);
+  a.setResult(1);
+  t.deepEqual(await Promise.race([all, sleep(5_000).then(() => 'still pending')]), [1, 2]);
+  t.is(await Future.race([Promise.resolve('x'), new Future()]), 'x');
+});
+
+test('toString names an error of a custom class by its name', (t) => {
+  const f = new Future();
+  const error = new Error('custom');
+  error.name = 'ParseError';
+  f.setException(error);
+  t.is(String(f), '<Future state=finished raised ParseError>');
+});
+
+test('setResult by hand on a running executor future wins; the late outcome is dropped, others settle', async (t) => {
+  const ex = new ThreadPoolExecutor({ maxWorkers: 1 });
+  const uncaught = [];
+  const onUncaught = (error) => uncaught.push(error);
+  process.on('uncaughtException', onUncaught);
+  try {
+    const sab = new SharedArrayBuffer(8);
+    const cells = new Int32Array(sab);
+    const hold = (s) => {
+      const c = new Int32Array(s);
+      Atomics.store(c, 0, 1);
+      Atomics.wait(c, 1, 0);
+      return 'from the worker';
+    };
+    const f1 = ex.submit(hold, sab);
+    const f2 = ex.submit((x) => x + 1, 1);
+    const f3 = ex.submit((x) => x + 2, 1);
+    while (Atomics.load(cells, 0) === 0) await sleep(5);
+    f1.setResult('by hand');
+    Atomics.store(cells, 1, 1);
+    Atomics.notify(cells, 1);
+    const outcome = await Promise.race([Promise.all([f1, f2, f3]), sleep(10_000).then(() => 'still pending')]);
+    t.deepEqual(outcome, ['by hand', 2, 3]);
+    await ex.shutdown({ wait: true });
+    t.deepEqual(uncaught, []);
+  } finally {
+    process.off('uncaughtException', onUncaught);
+    await ex.shutdown({ wait: false });
+  }
+});
+
+test('a queued executor future settled by hand stays finished through shutdown({ cancelFutures })', async (t) => {
+  const ex = new ThreadPoolExecutor({ maxWorkers: 1 });
+  const sab = new SharedArrayBuffer(8);
+  const cells = new Int32Array(sab);
+  const hold = (s) => {
+    const c = new Int32Array(s);
+    Atomics.store(c, 0, 1);
+    Atomics.wait(c, 1, 0);
+    return 'held';
+  };
+  const running = ex.submit(hold, sab);
+  const queued = ex.submit((x) => x, 'from the worker');
+  while (Atomics.load(cells, 0) === 0) await sleep(5);
+  queued.setResult('by hand');
+  const shutdown = ex.shutdown({ cancelFutures: true });
+  t.false(queued.cancelled());
+  t.is(await queued, 'by hand');
+  Atomics.store(cells, 1, 1);
+  Atomics.notify(cells, 1);
+  await shutdown;
+  t.is(await running, 'held');
+});

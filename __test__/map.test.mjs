@@ -594,3 +594,74 @@ test('a view at an offset into shared memory is shared too', async (t) => {
     for (let i = 0; i < 64; i++) t.is(whole[i], i >= 16 && i < 48 ? 1000 + (i - 16) : 0, `element ${i}`);
   });
 });
+
+// =============================================================================================
+// Overlapping calls, cancellation while waiting, items that cannot be cloned, timeouts
+
+/** Settles within `ms`, or reports that it is still pending (never decides a pass by speed alone). */
+const settledWithin = (promise, ms = 10_000) =>
+  Promise.race([
+    promise.then(
+      (r) => (r.done ? 'done' : r.value),
+      (e) => `threw ${e.name}`,
+    ),
+    sleep(ms).then(() => 'still pending'),
+  ]);
+
+for (const options of [{}, { chunksize: 1 }, { buffersize: 2 }]) {
+  test(`overlapping next() calls are served in order, each settles once (${JSON.stringify(options)})`, async (t) => {
+    t.timeout(30_000);
+    await withPool(2, async (ex) => {
+      const sab = newGates();
+      const it = ex.map(gate, repeat(sab), [1, 2, 3, 4], options);
+      const calls = [it.next(), it.next(), it.next(), it.next(), it.next()];
+      openAll(sab);
+      t.deepEqual(await Promise.all(calls.map((p) => settledWithin(p))), [1, 2, 3, 4, 'done']);
+    });
+  });
+}
+
+test('return() while a next() waits ends the run at once; that next() resolves done', async (t) => {
+  t.timeout(30_000);
+  await withPool(1, async (ex) => {
+    const sab = newGates();
+    const it = ex.map(gate, repeat(sab), [1, 2, 3], { chunksize: 1 });
+    const waiting = it.next();
+    while (started(sab) === 0) await sleep(5);
+    t.deepEqual(await it.return(), { done: true, value: undefined });
+    t.is(await settledWithin(waiting, 5_000), 'done');
+    t.deepEqual(await it.next(), { done: true, value: undefined });
+    open(sab, 1);
+    await ex.shutdown({ wait: true });
+    t.is(started(sab), 1, 'the undelivered items were cancelled');
+  });
+});
+
+for (const options of [{}, { chunksize: 2 }, { chunksize: 1 }, { buffersize: 1 }, { buffersize: 2 }]) {
+  test(`an item that cannot be cloned fails at its own position; earlier items are delivered (${JSON.stringify(options)})`, async (t) => {
+    t.timeout(30_000);
+    await withPool(2, async (ex) => {
+      const it = ex.map((x) => x * 10, [1, 2, 3, () => 4, 5], options);
+      t.is((await it.next()).value, 10);
+      t.is((await it.next()).value, 20);
+      t.is((await it.next()).value, 30);
+      const error = await it.next().then(() => undefined, (e) => e);
+      t.is(error?.name, 'DataCloneError');
+      t.true(error instanceof TypeError);
+      t.deepEqual(await it.next(), { done: true, value: undefined });
+      t.is(await ex.submit((x) => x + 1, 1), 2, 'the executor stays usable');
+    });
+  });
+}
+
+for (const timeout of [-1, NaN]) {
+  test(`a negative or NaN timeout means "do not wait" (${timeout})`, async (t) => {
+    t.timeout(30_000);
+    await withPool(1, async (ex) => {
+      const sab = newGates();
+      const it = ex.map(gate, repeat(sab), [1, 2], { timeout });
+      await t.throwsAsync(it.next(), { instanceOf: TimeoutError });
+      openAll(sab);
+    });
+  });
+}

@@ -204,7 +204,7 @@ test('an argument that cannot be cloned fails that submit; the pool stays usable
     t.throws(() => ex.submit((s) => s, Symbol('nope')), { name: 'DataCloneError' });
     t.throws(() => ex.submit((v) => v, new Int32Array(new SharedArrayBuffer(8))), { name: 'DataCloneError', message: /child process/ });
     t.throws(() => ex.submit((v) => v, { sab: new SharedArrayBuffer(8) }), { name: 'DataCloneError', message: /child process/ });
-    t.throws(() => ex.map((v) => v, [[() => 1]]).next(), { name: 'DataCloneError' });
+    await t.throwsAsync(ex.map((v) => v, [[() => 1]]).next(), { name: 'DataCloneError' });
     t.is(await ex.submit((x) => x + 1, 1), 2);
     t.deepEqual(ex.stats(), { ...ex.stats(), queued: 0, running: 0 });
   });

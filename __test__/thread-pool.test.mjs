@@ -656,3 +656,29 @@ test('a top-level `await ex.shutdown()` resolves once the workers have exited', 
   const result = await run(fixture('shutdown-await.mjs'));
   t.is(result.stdout.trim(), '2\nafter shutdown 0');
 });
+
+test('timers and immediates a task leaves behind run while its worker is idle', async (t) => {
+  await withPool({ maxWorkers: 1 }, async (ex) => {
+    const flags = new Int32Array(new SharedArrayBuffer(8));
+    await ex.submit((f) => {
+      setTimeout(() => Atomics.store(f, 0, 1), 5);
+      setImmediate(() => Atomics.store(f, 1, 1));
+      return 0;
+    }, flags);
+    // Nothing else is submitted: only the worker's own event loop can run them.
+    for (let i = 0; i < 500 && (Atomics.load(flags, 0) === 0 || Atomics.load(flags, 1) === 0); i++) await sleep(10);
+    t.deepEqual([...flags], [1, 1]);
+    t.is(await ex.submit((x) => x * 2, 21), 42, 'the worker still takes tasks after parking with a live loop');
+  });
+});
+
+test('an error a task leaves behind (timer, unhandled rejection) is reported on stderr; nothing fails, the pool goes on', async (t) => {
+  const { stdout, stderr } = await run(fixture('stray-errors.mjs'));
+  const out = JSON.parse(stdout.trim().split('\n').pop());
+  t.deepEqual(out.culprit, { value: 'returned' });
+  t.deepEqual(out.later, { value: 2 });
+  t.deepEqual(out.asyncLater, { value: 'async' });
+  t.is(out.stats.completed, 3);
+  t.regex(stderr, /an uncaught exception in worker thread \d+[^\n]*\n[^\n]*thrown by a timer left behind/);
+  t.regex(stderr, /an unhandled rejection in worker thread \d+[^\n]*\n[^\n]*a rejection left behind/);
+});

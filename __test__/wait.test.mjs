@@ -767,3 +767,52 @@ test('asCompleted: futures from two executors and bare futures mix', async (t) =
     await Promise.all([ex1.shutdown(), ex2.shutdown()]);
   }
 });
+
+// ---------------------------------------------------------------------------------------------
+// Negative timeouts, overlapping next() calls, return() while waiting
+
+for (const timeout of [-1, -Infinity, NaN]) {
+  test(`wait: a negative or NaN timeout means "do not wait" (${timeout})`, async (t) => {
+    const done = new Future();
+    done.setResult(1);
+    const pending = new Future();
+    const { done: d, notDone } = await wait([done, pending], { timeout });
+    t.deepEqual([...d], [done]);
+    t.deepEqual([...notDone], [pending]);
+  });
+
+  test(`asCompleted: a negative or NaN timeout yields what is done, then throws (${timeout})`, async (t) => {
+    const done = new Future();
+    done.setResult(1);
+    const it = asCompleted([done, new Future()], { timeout });
+    t.is((await it.next()).value, done);
+    await t.throwsAsync(it.next(), { instanceOf: TimeoutError, message: '1 (of 2) futures unfinished' });
+  });
+}
+
+test('asCompleted: overlapping next() calls each get their own future, then done', async (t) => {
+  const fs = [new Future(), new Future(), new Future()];
+  const it = asCompleted(fs);
+  const calls = [it.next(), it.next(), it.next(), it.next()];
+  await rounds();
+  fs[2].setResult('c');
+  fs[0].setResult('a');
+  fs[1].setException(new RangeError('b'));
+  const outcomes = await Promise.race([Promise.all(calls), sleep(5_000).then(() => 'a next() never settled')]);
+  t.deepEqual(
+    outcomes.map((r) => (r.done ? 'done' : r.value)),
+    [fs[2], fs[0], fs[1], 'done'],
+  );
+});
+
+test('asCompleted: return() while a next() waits ends the iteration; that next() resolves done', async (t) => {
+  const f = new Future();
+  const it = asCompleted([f], { timeout: 60_000 });
+  const waiting = it.next();
+  await rounds();
+  t.deepEqual(await it.return(), { done: true, value: undefined });
+  const outcome = await Promise.race([waiting, sleep(5_000).then(() => 'still pending')]);
+  t.deepEqual(outcome, { done: true, value: undefined });
+  f.setResult(1);
+  t.deepEqual(await it.next(), { done: true, value: undefined });
+});

@@ -72,7 +72,16 @@ export abstract class Executor {
   _mapSink(fn: TaskFn<any[], unknown>): MapSink {
     return {
       submit: (items, spread, offset, _chunksize, receiver) => {
-        const futures = items.map((item) => (spread ? this.submit(fn, ...(item as unknown[])) : this.submit(fn, item)));
+        const futures: Array<Future<unknown>> = [];
+        for (const item of items) {
+          try {
+            futures.push(spread ? this.submit(fn, ...(item as unknown[])) : this.submit(fn, item));
+          } catch (error) {
+            // This item's `next()` throws it; the run ends there, so later items need not go.
+            receiver.deliver(offset + futures.length, 1, { values: [], failAll: { error } });
+            break;
+          }
+        }
         futures.forEach((f, i) =>
           f.then(
             (value) => receiver.deliver(offset + i, 1, { values: [value] }),
@@ -197,22 +206,33 @@ export abstract class PoolExecutor extends Executor {
         this._checkOpen();
         const flags = RECORD_CHUNK | (spread ? RECORD_SPREAD : 0);
         if (chunksize === 'auto') {
-          const text = encode(items, this);
+          let text: string | Uint8Array | undefined;
+          try {
+            text = encode(items, this);
+          } catch {
+            // An item cannot be cloned: the chunks below find which, and fail it alone.
+          }
           // JSON: one job, which the core cuts into ranges as workers take them (guided
           // self-scheduling at each worker's measured speed).
           if (typeof text === 'string') return this.#pushJob(func, flags, text, { receiver, offset, remaining: items.length });
         }
         const sizes = chunksize === 'auto' ? this.native.planChunks(items.length) : [];
         const ids: number[] = [];
+        // Not started: the record never runs. Started: its outcomes arrive after the run ended.
+        const cancel = (): void => ids.forEach((id) => this.native.cancel(id) && this.#settled(id));
         for (let start = 0, i = 0; start < items.length; i++) {
           const size = chunksize === 'auto' ? sizes[i]! : chunksize;
           const chunk = items.slice(start, start + size);
+          const entry = { receiver, offset: offset + start, remaining: chunk.length };
+          try {
+            ids.push(this.#push(func, chunk.length, chunk, entry, flags));
+          } catch {
+            this.#pushOneByOne(func, chunk, flags, receiver, offset + start, ids);
+            return cancel;
+          }
           start += size;
-          const entry = { receiver, offset: offset + start - size, remaining: chunk.length };
-          ids.push(this.#push(func, chunk.length, chunk, entry, flags));
         }
-        // Not started: the record never runs. Started: its outcomes arrive after the run ended.
-        return () => ids.forEach((id) => this.native.cancel(id) && this.#settled(id));
+        return cancel;
       },
     };
   }
@@ -347,9 +367,25 @@ export abstract class PoolExecutor extends Executor {
     const entry = this.#inFlight.get(id);
     if (entry instanceof Future) {
       this.#settled(id);
-      entry.setException(error);
+      entry._finish(false, error);
     } else if (entry !== undefined) {
       this.#mapOutcome(id, entry, 0, entry.remaining, { values: [], failAll: { error } });
+    }
+  }
+
+  /**
+   * A chunk that could not be encoded: its items go one record each up to the one that cannot
+   * be cloned, which fails at its own position (a `next()` throws there, so the items before it
+   * are still delivered). The run ends at that item; nothing after it is submitted.
+   */
+  #pushOneByOne(func: number, chunk: unknown[], flags: number, receiver: RangeReceiver, offset: number, ids: number[]): void {
+    for (let i = 0; i < chunk.length; i++) {
+      try {
+        ids.push(this.#push(func, 1, [chunk[i]], { receiver, offset: offset + i, remaining: 1 }, flags));
+      } catch (error) {
+        receiver.deliver(offset + i, 1, { values: [], failAll: { error } });
+        return;
+      }
     }
   }
 
@@ -449,7 +485,7 @@ export abstract class PoolExecutor extends Executor {
       if (entry === undefined) continue;
       if (entry instanceof Future) {
         this.#settled(id);
-        if (status === STATUS_BROKEN) entry.setException(this.#brokenErrorOf());
+        if (status === STATUS_BROKEN) entry._finish(false, this.#brokenErrorOf());
         else this.#settleFuture(entry, kind, frames, start, at);
       } else {
         const results = status === STATUS_BROKEN ? { values: [], failAll: { error: this.#brokenErrorOf() } } : this.#decodeRange(kind, frames, start, at);
@@ -469,8 +505,7 @@ export abstract class PoolExecutor extends Executor {
     } catch (error) {
       outcome = [false, error];
     }
-    if (outcome[0]) future.setResult(outcome[1]);
-    else future.setException(outcome[1]);
+    future._finish(outcome[0], outcome[1]);
   }
 
   #decodeRange(kind: number, frames: Buffer, start: number, end: number): ChunkResults {

@@ -49,13 +49,25 @@ export class Future<T = unknown> extends Promise<T> {
   /** @internal The record's id in `_link`'s pool. */
   _id = 0;
 
-  /** A bare, pending future (executors make their own; tests and adapters use this). */
-  constructor() {
+  /**
+   * A bare, pending future (executors make their own; tests and adapters use this).
+   *
+   * `executor` is for the `Promise` statics only: `Future.resolve(x)`, `Future.all(xs)` and the
+   * like construct their result through it, as they do for any subclass of `Promise`. The future
+   * they return finishes with what the promise would have.
+   */
+  constructor(executor?: (resolve: (value: T) => void, reject: (error: unknown) => void) => void) {
     super(captureResolvers);
     this.#resolve = nextResolve!;
     this.#reject = nextReject!;
     // Not kept: the last future (and what it references) would stay reachable.
     nextResolve = nextReject = undefined;
+    if (executor !== undefined) {
+      executor(
+        (value) => this._finish(true, value),
+        (error) => this._finish(false, error),
+      );
+    }
   }
 
   /** Cancels the future if it has not started: `true` if it is (now) cancelled. */
@@ -106,6 +118,16 @@ export class Future<T = unknown> extends Promise<T> {
     if (typeof fn !== 'function') throw new TypeError('addDoneCallback expects a function');
     if (this.done()) this.#invoke(fn);
     else (this.#callbacks ??= []).push(fn);
+  }
+
+  /**
+   * @internal The executor's outcome; ignored once the future is done (its owner settled or
+   * cancelled it by hand, as Python's public `set_result` allows).
+   */
+  _finish(ok: boolean, value: unknown): void {
+    if (this.done()) return;
+    if (ok) this.setResult(value as T);
+    else this.setException(value);
   }
 
   /** @internal Finished by raising (not cancelled). */
@@ -159,6 +181,7 @@ export class Future<T = unknown> extends Promise<T> {
 
   /** @internal Cancellation decided by the pool (shutdown with `cancelFutures`). */
   _markCancelled(): void {
+    if (this.done()) return;
     this.#state = 'cancelled';
     this.#rejectHandled(new CancelledError());
     this.#runCallbacks();
@@ -190,7 +213,11 @@ export class Future<T = unknown> extends Promise<T> {
   }
 
   #settled<R>(timeout: number | undefined, outcome: () => Promise<R>): Promise<R> {
-    checkTimeout(timeout);
+    try {
+      timeout = toTimeout(timeout);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     if (this.done()) return outcome();
     if (timeout === 0) return Promise.reject(new TimeoutError(`${this} did not finish within 0 ms`));
     if (timeout === undefined || timeout > MAX_TIMER_MS) {
@@ -217,17 +244,22 @@ export class Future<T = unknown> extends Promise<T> {
 // Future` is unaffected.
 Object.defineProperty(Future.prototype, 'constructor', { value: Promise, writable: true, configurable: true });
 
-/** Validates a timeout in milliseconds: `undefined` (forever) or a number >= 0. */
-export function checkTimeout(timeout: unknown, name = 'timeout'): asserts timeout is number | undefined {
-  if (timeout === undefined) return;
+/**
+ * A timeout in milliseconds: `undefined` (wait forever) or a number. As in Python, a negative
+ * (or NaN) timeout means "do not wait", the same as `0`. Anything else is a `TypeError`.
+ */
+export function toTimeout(timeout: unknown, name = 'timeout'): number | undefined {
+  if (timeout === undefined) return undefined;
   if (typeof timeout !== 'number') throw new TypeError(`${name} must be a number of milliseconds or undefined, got ${typeof timeout}`);
-  if (Number.isNaN(timeout) || timeout < 0) throw new RangeError(`${name} must be >= 0 milliseconds, got ${timeout}`);
+  return timeout > 0 ? timeout : 0;
 }
 
 function typeName(value: unknown): string {
   if (value === null) return 'null';
   if (typeof value === 'object' || typeof value === 'function') {
     const name = (value as { constructor?: { name?: unknown } }).constructor?.name;
+    // An error of a custom class from a worker arrives as an `Error` named after its class.
+    if (name === 'Error' && value instanceof Error && typeof value.name === 'string' && value.name !== '') return value.name;
     return typeof name === 'string' && name !== '' ? name : typeof value;
   }
   return typeof value;

@@ -7,7 +7,7 @@
  * are in flight (`n + 1` while a `next()` waits) and the input is read as results are delivered.
  */
 import { TimeoutError } from './errors.js';
-import { checkTimeout, MAX_TIMER_MS } from './future.js';
+import { MAX_TIMER_MS, toTimeout } from './future.js';
 
 export interface MapOptions {
   /** Milliseconds from the `map()` call until `next()` throws `TimeoutError`. */
@@ -40,6 +40,8 @@ export interface MapSink {
    */
   submit(items: unknown[], spread: boolean, offset: number, chunksize: number | 'auto', receiver: RangeReceiver): () => void;
 }
+
+const mapTimeout = (): TimeoutError => new TimeoutError('map() results not ready within the timeout');
 
 /** What `Zip` returns when an input is exhausted. */
 const END: unique symbol = Symbol('end');
@@ -83,8 +85,8 @@ export function parseMapArguments(rest: unknown[]): { sources: Array<Iterable<un
       throw new TypeError(`map(): argument ${i + 2} must be an iterable or async iterable, got ${input === null ? 'null' : typeof input}`);
     }
   });
-  const { timeout, chunksize = 'auto', buffersize } = raw;
-  checkTimeout(timeout);
+  const { chunksize = 'auto', buffersize } = raw;
+  const timeout = toTimeout(raw.timeout);
   if (chunksize !== 'auto') {
     if (typeof chunksize !== 'number') throw new TypeError(`map(): chunksize must be a positive integer or 'auto', got ${typeof chunksize}`);
     if (!Number.isInteger(chunksize) || chunksize < 1) throw new RangeError(`map(): chunksize must be a positive integer, got ${chunksize}`);
@@ -181,7 +183,16 @@ export class MapRun<R> implements AsyncIterableIterator<R>, RangeReceiver {
   #submitted = 0;
   #delivered = 0;
   #finished = false;
+  /** Wakes the `next()` that waits for a range (or for the input), if any. */
   #arrived: (() => void) | undefined;
+  /**
+   * Overlapping `next()` calls run one after another, as an async generator's do: the promise
+   * of the last one, and how many wait behind it. A call that finds none running and none
+   * waiting runs at once (the common case: `for await` never overlaps).
+   */
+  #last: Promise<IteratorResult<R>> | undefined;
+  #running = false;
+  #queued = 0;
   #reading: Promise<void> | undefined;
   #readError: { error: unknown } | undefined;
 
@@ -197,8 +208,19 @@ export class MapRun<R> implements AsyncIterableIterator<R>, RangeReceiver {
     return this;
   }
 
-  async next(): Promise<IteratorResult<R>> {
+  next(): Promise<IteratorResult<R>> {
+    if (!this.#running && this.#queued === 0) return (this.#last = this.#next());
+    this.#queued++;
+    const run = (): Promise<IteratorResult<R>> => {
+      this.#queued--;
+      return this.#next();
+    };
+    return (this.#last = this.#last!.then(run, run));
+  }
+
+  async #next(): Promise<IteratorResult<R>> {
     if (this.#finished) return { done: true, value: undefined };
+    this.#running = true;
     try {
       const index = this.#delivered;
       if (this.#options.buffersize !== undefined) await this.#topUp();
@@ -218,9 +240,12 @@ export class MapRun<R> implements AsyncIterableIterator<R>, RangeReceiver {
     } catch (error) {
       this.#finish();
       throw error;
+    } finally {
+      this.#running = false;
     }
   }
 
+  /** Ends the run at once, also while a `next()` waits: that one then reports the end. */
   async return(): Promise<IteratorResult<R>> {
     this.#finish();
     return { done: true, value: undefined };
@@ -235,6 +260,7 @@ export class MapRun<R> implements AsyncIterableIterator<R>, RangeReceiver {
   /** The range holding item `index`, once it has arrived; `undefined` past the end of the input. */
   async #rangeOf(index: number): Promise<Range | undefined> {
     for (;;) {
+      if (this.#finished) return undefined; // `return()` while this waited
       if (this.#current !== undefined && index < this.#currentFirst + this.#current.count) return this.#current;
       const next = this.#ranges.get(index);
       if (next !== undefined) {
@@ -305,8 +331,10 @@ export class MapRun<R> implements AsyncIterableIterator<R>, RangeReceiver {
     if (deadline === undefined) return promise;
     const left = deadline - Date.now();
     if (left > MAX_TIMER_MS) return promise;
+    // Past the deadline, what is not ready now is late (as Python's `result(negative)`).
+    if (left <= 0) return Promise.reject(mapTimeout());
     return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new TimeoutError(`map() results not ready within the timeout`)), Math.max(0, left));
+      const timer = setTimeout(() => reject(mapTimeout()), left);
       promise.then(
         (value) => {
           clearTimeout(timer);
@@ -329,5 +357,6 @@ export class MapRun<R> implements AsyncIterableIterator<R>, RangeReceiver {
     this.#cancels.length = 0;
     this.#ranges.clear();
     this.#current = undefined;
+    this.#arrived?.();
   }
 }

@@ -1,5 +1,5 @@
 import { TimeoutError } from './errors.js';
-import { checkTimeout, Future, MAX_TIMER_MS } from './future.js';
+import { Future, MAX_TIMER_MS, toTimeout } from './future.js';
 
 export const FIRST_COMPLETED = 'FIRST_COMPLETED';
 export const FIRST_EXCEPTION = 'FIRST_EXCEPTION';
@@ -33,8 +33,8 @@ function uniqueFutures<F extends Future<any>>(fs: Iterable<F>, caller: string): 
  */
 export function wait<F extends Future<any>>(fs: Iterable<F>, options: WaitOptions = {}): Promise<DoneAndNotDone<F>> {
   try {
-    const { timeout, returnWhen = ALL_COMPLETED } = options ?? {};
-    checkTimeout(timeout);
+    const { returnWhen = ALL_COMPLETED } = options ?? {};
+    const timeout = toTimeout(options?.timeout);
     if (returnWhen !== FIRST_COMPLETED && returnWhen !== FIRST_EXCEPTION && returnWhen !== ALL_COMPLETED) {
       throw new RangeError(`Invalid returnWhen value: ${String(returnWhen)}`);
     }
@@ -102,8 +102,7 @@ export interface AsCompletedIterator<F extends Future<any>> extends AsyncIterabl
  * order, each once. With `timeout` (counted from the first `next()`), throws `TimeoutError`.
  */
 export function asCompleted<F extends Future<any>>(fs: Iterable<F>, options: { timeout?: number } = {}): AsCompletedIterator<F> {
-  const { timeout } = options ?? {};
-  checkTimeout(timeout);
+  const timeout = toTimeout(options?.timeout);
   const futures = uniqueFutures(fs, 'asCompleted');
   return completionOrder(futures, timeout);
 }
@@ -119,17 +118,24 @@ function completionOrder<F extends Future<any>>(futures: Set<F>, timeout: number
   let next = 0;
   let deadline: number | undefined;
   let finished = false;
-  let wake: (() => void) | undefined;
+  /** Wakes every waiting `next()` (overlapping calls each wait; each takes its own future). */
+  let waiters: Array<() => void> = [];
+  const wakeAll = (): void => {
+    const woken = waiters;
+    waiters = [];
+    for (const wake of woken) wake();
+  };
   const onDone = (f: Future<any>): void => {
     if (pending.delete(f as F)) {
       ready.push(f as F);
-      wake?.();
+      wakeAll();
     }
   };
   const finish = (): IteratorResult<F> => {
     finished = true;
     for (const f of pending) f._removeDoneCallback(onDone);
     pending.clear();
+    wakeAll();
     return { done: true, value: undefined };
   };
   for (const f of futures) {
@@ -154,12 +160,11 @@ function completionOrder<F extends Future<any>>(futures: Set<F>, timeout: number
         }
         await new Promise<void>((resolve) => {
           const timer = left <= MAX_TIMER_MS ? setTimeout(resolve, left) : undefined;
-          wake = () => {
+          waiters.push(() => {
             clearTimeout(timer);
             resolve();
-          };
+          });
         });
-        wake = undefined;
       }
     },
     async return(): Promise<IteratorResult<F>> {

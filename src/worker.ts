@@ -3,7 +3,7 @@
  * take → run → complete. A busy worker takes its next batch at once; an idle one is parked by the
  * core and sleeps on its doorbell (`Atomics.wait`) until the main thread rings it.
  */
-import { receiveMessageOnPort, workerData } from 'node:worker_threads';
+import { receiveMessageOnPort, threadId, workerData } from 'node:worker_threads';
 
 import { cloneError, decodeEncoded, describeError, type SharedMemoryTable } from './codec.js';
 import { INBOX_BYTES, NativePool, TAKE_EXIT, TAKE_IDLE } from './native.js';
@@ -46,6 +46,41 @@ class SharedMemory implements SharedMemoryTable {
   }
 }
 
+/**
+ * Sleeps until the main thread rings this worker's doorbell. With nothing else to do, in
+ * `Atomics.wait` (the quickest wake-up). When something a task left behind waits on the event
+ * loop (a timer, an immediate, a socket, output being flushed), the loop must run meanwhile, so
+ * the worker waits with `Atomics.waitAsync`; that alone does not keep the loop alive, the
+ * interval does.
+ */
+async function park(): Promise<void> {
+  if (process.getActiveResourcesInfo().length === 0) {
+    Atomics.wait(doorbells, slot, 0);
+  } else {
+    const keepAlive = setInterval(noop, 2 ** 30);
+    await waitAsync(doorbells, slot, 0).value;
+    clearInterval(keepAlive);
+  }
+  Atomics.store(doorbells, slot, 0);
+}
+
+const noop = (): void => {};
+/** `Atomics.waitAsync` (ES2024; Node 16+), typed here: the project's `lib` is older. */
+const waitAsync = (Atomics as unknown as { waitAsync(array: Int32Array, index: number, value: number): { value: string | Promise<string> } }).waitAsync;
+
+/**
+ * An error no task's outcome can carry: thrown by a timer a task left behind, or a rejection
+ * nobody handled. Node would end the worker, and the pool would break, failing whichever task
+ * ran then. As Python reports an exception in a thread a task started (`threading.excepthook`)
+ * and goes on, this reports it on stderr and the worker goes on.
+ */
+function reportStray(what: string, error: unknown): void {
+  const shown = error instanceof Error ? (error.stack ?? String(error)) : String(error);
+  console.error(`concurrent-futures: ${what} in worker thread ${threadId}, outside any task's outcome (from a timer or promise a task left behind):\n${shown}`);
+}
+process.on('uncaughtException', (error) => reportStray('an uncaught exception', error));
+process.on('unhandledRejection', (reason) => reportStray('an unhandled rejection', reason));
+
 async function main(): Promise<void> {
   const pool = NativePool.attach(config.poolId);
   const shared = new SharedMemory();
@@ -67,8 +102,7 @@ async function main(): Promise<void> {
   for (;;) {
     const taken = pool.take(slot, itemCostNs, true, inbox);
     if (taken === TAKE_IDLE) {
-      Atomics.wait(doorbells, slot, 0);
-      Atomics.store(doorbells, slot, 0);
+      await park();
       continue;
     }
     if (taken === TAKE_EXIT) return;
