@@ -75,7 +75,7 @@ export declare class NativePool {
    * broke the pool.
    */
   workerExited(slot: number): number
-  breakPool(): void
+  breakPool(failRunning: boolean): void
   shutdown(cancelFutures: boolean): ShutdownResult
   stats(): PoolStats
 }

@@ -682,3 +682,75 @@ test('an error a task leaves behind (timer, unhandled rejection) is reported on 
   t.regex(stderr, /an uncaught exception in worker thread \d+[^\n]*\n[^\n]*thrown by a timer left behind/);
   t.regex(stderr, /an unhandled rejection in worker thread \d+[^\n]*\n[^\n]*a rejection left behind/);
 });
+
+test('a failing initializer on a new worker fails the pending futures only; a task running on a healthy worker finishes', async (t) => {
+  const cells = new Int32Array(new SharedArrayBuffer(12)); // [inits, A started, A may finish]
+  const ex = new ThreadPoolExecutor({
+    maxWorkers: 2,
+    initializer: (c) => {
+      if (Atomics.add(c, 0, 1) === 1) throw new Error('the second worker cannot start');
+    },
+    initargs: [cells],
+  });
+  try {
+    const a = ex.submit((c) => {
+      Atomics.store(c, 1, 1);
+      Atomics.wait(c, 2, 0);
+      return 'A finished';
+    }, cells);
+    while (Atomics.load(cells, 1) === 0) await sleep(5);
+    const b = ex.submit(() => 'B'); // the first worker is busy: a second one starts, and fails
+    await t.throwsAsync(b, { instanceOf: BrokenThreadPool, message: /initializer failed/ });
+    t.throws(() => ex.submit(() => 'C'), { instanceOf: BrokenThreadPool });
+    t.false(a.done(), 'the running task is not failed');
+    Atomics.store(cells, 2, 1);
+    Atomics.notify(cells, 2);
+    t.is(await a, 'A finished');
+  } finally {
+    Atomics.store(cells, 2, 1);
+    Atomics.notify(cells, 2);
+    await ex.shutdown();
+  }
+});
+
+test('results computed before a task calls process.exit in the same batch are delivered', async (t) => {
+  for (let rep = 0; rep < 3; rep++) {
+    await withPool({ maxWorkers: 1 }, async (ex) => {
+      const log = new Int32Array(new SharedArrayBuffer(16));
+      const fs = [];
+      for (let i = 0; i < 3; i++) fs.push(ex.submit((l, k) => (Atomics.store(l, k, 1), `done ${k}`), log, i));
+      fs.push(ex.submit(() => process.exit(5)));
+      const outcomes = await Promise.allSettled(fs);
+      // Whatever ran before the exit keeps its value; only the dying task (and what never ran) break.
+      for (let i = 0; i < 3; i++) {
+        if (log[i] === 1) t.deepEqual(outcomes[i], { status: 'fulfilled', value: `done ${i}` }, `task ${i} ran, rep ${rep}`);
+        else t.true(outcomes[i].reason instanceof BrokenThreadPool);
+      }
+      t.true(outcomes[3].reason instanceof BrokenThreadPool);
+    });
+  }
+});
+
+test('maxTasksPerWorker holds also when an idle worker takes records reserved by a busy one', async (t) => {
+  const quota = 3;
+  let worst = 0;
+  for (let rep = 0; rep < 5; rep++) {
+    await withPool({ maxWorkers: 2, maxTasksPerWorker: quota }, async (ex) => {
+      const fs = [];
+      for (let i = 0; i < 30; i++) {
+        fs.push(
+          ex.submit((k) => {
+            globalThis.ran = (globalThis.ran ?? 0) + 1;
+            if (k % 7 === 0) {
+              const end = Date.now() + 3; // uneven durations: the other worker steals
+              while (Date.now() < end);
+            }
+            return globalThis.ran;
+          }, i),
+        );
+      }
+      worst = Math.max(worst, ...(await Promise.all(fs)));
+    });
+  }
+  t.true(worst <= quota, `a worker ran ${worst} tasks`);
+});

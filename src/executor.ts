@@ -290,13 +290,18 @@ export abstract class PoolExecutor extends Executor {
     this.#checkIdle();
   }
 
-  /** Fails every pending future with the pool's `Broken*` error; later submits throw it. */
-  protected breakPool(message: string, cause?: unknown): void {
+  /**
+   * Fails every pending future with the pool's `Broken*` error; later submits throw it.
+   * `failRunning` (a worker died): the running ones fail too, and every worker is ended.
+   * Otherwise (a thread's initializer failed, as in Python) running tasks finish as usual and
+   * their workers then exit.
+   */
+  protected breakPool(message: string, cause?: unknown, failRunning = true): void {
     if (this.#broken === undefined) {
       this._flush();
       this.#broken = this.brokenError(message, cause);
-      this.native.breakPool();
-      this.terminateAll();
+      this.native.breakPool(failRunning);
+      if (failRunning) this.terminateAll();
     }
     this.#drain();
   }

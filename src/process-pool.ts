@@ -272,7 +272,7 @@ export class ProcessPoolExecutor extends PoolExecutor {
     const done = this.shutdown({ wait: true, cancelFutures: true });
     // Fails what is running with BrokenProcessPool and hands out no more work, without marking
     // the executor broken: later submits throw ShutdownError.
-    if (!this.isBroken) this.native.breakPool();
+    if (!this.isBroken) this.native.breakPool(true);
     for (const c of this.#children.values()) this.#signal(c, signal);
     // A child that ignores SIGTERM while its task runs on is killed after a grace period.
     const escalation =

@@ -185,7 +185,7 @@ export class ThreadPoolExecutor extends PoolExecutor {
     if (message.type === 'shared') this.#remember(message.id, message.sab);
     else if (message.type === 'initFailed' && this.#initError === undefined) {
       this.#initError = rebuildError(message.error as Parameters<typeof rebuildError>[0]);
-      this.breakPool('A thread initializer failed', this.#initError);
+      this.breakPool('A thread initializer failed', this.#initError, false);
     }
   }
 }

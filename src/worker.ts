@@ -99,6 +99,11 @@ async function main(): Promise<void> {
   // what it reads, so the next batch may overwrite it.
   const inbox = Buffer.allocUnsafe(INBOX_BYTES);
   const { outcomes } = runner;
+  // A task that calls `process.exit` ends this thread in the middle of a batch: the records
+  // before it have their outcomes here, and are reported; the core fails the rest (`complete`).
+  process.once('exit', () => {
+    if (outcomes.length > 0) pool.complete(slot, outcomes.bytes, outcomes.length);
+  });
   for (;;) {
     const taken = pool.take(slot, itemCostNs, true, inbox);
     if (taken === TAKE_IDLE) {

@@ -318,9 +318,12 @@ for (const pool of POOLS) {
         proxyError = e;
       }
       t.true(proxyError instanceof Error, `a Proxy argument gives a clear error, got ${proxyError}`);
-      // In map(): an item whose getter throws.
-      const mapError = t.throws(() => ex.map((x) => x, [1, 2, bad, 4]));
+      // In map(): an item whose getter throws fails at its own position, after the items before it.
+      const it = ex.map((x) => x, [1, 2, bad, 4]);
+      t.deepEqual([(await it.next()).value, (await it.next()).value], [1, 2]);
+      const mapError = await t.throwsAsync(it.next());
       t.is(mapError, boom);
+      t.deepEqual(await it.next(), { done: true, value: undefined });
       // Nothing was left half-submitted: the executor is empty and usable.
       t.is(await ex.submit((x) => x + 1, 41), 42);
       t.like(ex.stats(), { queued: 0, running: 0 });

@@ -412,7 +412,7 @@ impl Pool {
             taken.push(Held { task, mine });
         }
         if taken.is_empty() && may_linger {
-            taken = steal(&mut workers.slots, slot, want);
+            taken = steal(&mut workers.slots, slot, want, quota);
             for held in &taken {
                 let items = held.task.items() as usize;
                 self.queued_items.fetch_sub(items, Ordering::Relaxed);
@@ -496,19 +496,26 @@ impl Pool {
         let held = {
             let mut shared = lock(&self.shared);
             let Some(entry) = shared.workers.slot(slot) else { return };
-            // A broken pool has already failed these records; their late outcomes are dropped.
-            if entry.held.len() != outcomes.len() {
+            // A broken pool has already failed these records (and emptied `held`); their late
+            // outcomes are dropped.
+            if entry.held.len() < outcomes.len() {
                 entry.held.clear();
                 return;
             }
-            let held = std::mem::take(&mut entry.held);
+            // Fewer outcomes than records: a worker that is ending in the middle of a batch (a
+            // task called `process.exit`) reports the records before that one; the rest stay
+            // held, so that its exit fails them.
+            let rest = entry.held.split_off(outcomes.len());
+            let partial = !rest.is_empty();
+            let held = std::mem::replace(&mut entry.held, rest);
             entry.records_run += held.iter().filter(|h| h.mine).count() as u64;
-            // The worker's next call is `take`. Listing it lingering now, before its outcomes can
-            // reach the main thread, lets a submit that follows them claim this worker; listed
-            // busy, that submit would wake another worker (a futex wake, and a third thread
-            // competing for the cores) for a record this worker then takes anyway.
+            // Unless it is ending (`partial`), the worker's next call is `take`. Listing it
+            // lingering now, before its outcomes can reach the main thread, lets a submit that
+            // follows them claim this worker; listed busy, that submit would wake another worker
+            // (a futex wake, and a third thread competing for the cores) for a record this
+            // worker then takes anyway.
             let workers = &mut shared.workers;
-            if workers.quota(slot) > 0 && workers.lingering_count() < self.max_lingering && !self.linger.is_zero() {
+            if !partial && workers.quota(slot) > 0 && workers.lingering_count() < self.max_lingering && !self.linger.is_zero() {
                 workers.set_idle(slot, WorkerState::Lingering);
             }
             held
@@ -584,7 +591,7 @@ impl Pool {
         };
         let died = held > 0 || state == WorkerState::Starting;
         if died && !shared.broken {
-            self.break_locked(&mut shared);
+            self.break_locked(&mut shared, true);
             return ExitReport { broke: true, dispatch: Dispatch::Nothing };
         }
         let work_left = !shared.broken && self.queued_items.load(Ordering::Relaxed) > 0;
@@ -596,20 +603,36 @@ impl Pool {
         ExitReport { broke: false, dispatch }
     }
 
-    /// Breaks the pool (e.g. a worker's initializer failed): every queued and running record
-    /// fails with `Status::Broken` and later submits are refused. Idempotent. The caller ends the
-    /// workers; whatever they report afterwards is dropped.
-    pub fn break_pool(&self) {
+    /// Breaks the pool: every queued record fails with `Status::Broken` and later submits are
+    /// refused. Idempotent.
+    ///
+    /// `fail_running`: the running records fail too, and the caller ends the workers; whatever
+    /// they report afterwards is dropped (a worker died, as a process pool's child does).
+    /// Otherwise (a thread's initializer failed: Python fails only the pending work) running
+    /// records finish and report as usual, and their workers exit at their next `take`.
+    pub fn break_pool(&self, fail_running: bool) {
         let mut shared = lock(&self.shared);
         if !shared.broken {
-            self.break_locked(&mut shared);
+            self.break_locked(&mut shared, fail_running);
         }
     }
 
-    fn break_locked(&self, shared: &mut Shared) {
+    fn break_locked(&self, shared: &mut Shared, fail_running: bool) {
         shared.broken = true;
         let mut failed = Vec::new();
         for entry in shared.workers.slots.iter_mut() {
+            if !fail_running {
+                // `held` stays whole, so that `complete` matches the outcomes to it; the
+                // records reserved and not started fail here, and their claim (`start_next`) fails.
+                for Held { task, .. } in entry.held.iter().filter(|h| !h.mine) {
+                    if task.try_start() {
+                        task.finish();
+                        self.queued_items.fetch_sub(task_items(task), Ordering::Relaxed);
+                        failed.push((task.id(), task.first_item(), task.items()));
+                    }
+                }
+                continue;
+            }
             for Held { task, mine } in entry.held.drain(..) {
                 if mine {
                     task.finish();
@@ -708,8 +731,9 @@ impl Pool {
 }
 
 /// An idle worker takes, from the batches of the others, records they reserved and have not
-/// started (they wait behind a slow record): up to `want` items, started now, as its own.
-fn steal(slots: &mut [crate::registry::WorkerSlot], thief: Slot, want: usize) -> Vec<Held> {
+/// started (they wait behind a slow record): up to `want` items and at most `quota` records
+/// (what the thief may still run before it is recycled, as in `take`), started now, as its own.
+fn steal(slots: &mut [crate::registry::WorkerSlot], thief: Slot, want: usize, quota: u64) -> Vec<Held> {
     let mut stolen = Vec::new();
     let mut items = 0;
     for (index, entry) in slots.iter_mut().enumerate() {
@@ -718,7 +742,8 @@ fn steal(slots: &mut [crate::registry::WorkerSlot], thief: Slot, want: usize) ->
         }
         // From the end: the victim is about to reach the first ones itself.
         for held in entry.held.iter().rev().filter(|h| !h.mine) {
-            if items >= want {
+            if items >= want || stolen.len() as u64 >= quota {
+                stolen.reverse();
                 return stolen;
             }
             if held.task.try_start() {

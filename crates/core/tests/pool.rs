@@ -254,7 +254,7 @@ fn late_outcomes_after_break_pool_are_dropped() {
     let pool = pool(1);
     let (id, _) = submit(&pool, 1);
     let take = pool.take(0, 0);
-    pool.break_pool();
+    pool.break_pool(true);
     run(&pool, 0, take);
     assert_eq!(pool.take(0, 0), Take::Exit);
     let done = pool.drain_completions();
@@ -342,7 +342,7 @@ fn shutdown_wakes_every_idle_worker() {
 #[test]
 fn broken_is_reported_before_shutdown() {
     let pool = pool(1);
-    pool.break_pool();
+    pool.break_pool(true);
     pool.shutdown(false);
     assert_eq!(pool.submit(payload(1)), Err(SubmitError::Broken));
 }
@@ -987,7 +987,7 @@ fn break_pool_fails_held_ranges_of_live_workers() {
     let first = work(pool.take(0, 0));
     let second = work(pool.take(1, 0));
     assert_eq!((only_range(&first), only_range(&second)), ((0, 1), (1, 1)));
-    pool.break_pool();
+    pool.break_pool(true);
     echo(&pool, 0, &first);
     echo(&pool, 1, &second);
     let done = pool.drain_completions();
@@ -1333,4 +1333,37 @@ fn stress_jobs_round(seed: u64, workers: usize) {
         cancelled_records.len(),
         records.len()
     );
+}
+
+#[test]
+fn a_worker_ending_mid_batch_reports_what_it_finished_and_its_exit_fails_the_rest() {
+    let pool = pool(1);
+    let records: Vec<TaskId> = (0..8).map(|tag| submit(&pool, tag).0).collect();
+    let batch = tags(pool.take_now(0, 1));
+    let n = batch.len();
+    assert!(n >= 2, "a batch of several records: {batch:?}");
+    // Records before the last ran; the last called `process.exit`: the worker reports n - 1 outcomes.
+    pool.complete(0, batch[..n - 1].iter().map(|&t| (0, vec![t])).collect());
+    let done = pool.drain_completions();
+    assert_eq!((ids(&done), done.iter().all(|c| c.status == Status::Done)), (records[..n - 1].to_vec(), true));
+    assert!(pool.worker_exited(0).broke, "it died holding its last record");
+    let broken = pool.drain_completions();
+    assert_eq!(ids(&broken), records[n - 1..].to_vec(), "the dying record and every queued one");
+    assert!(broken.iter().all(|c| c.status == Status::Broken));
+}
+
+#[test]
+fn break_pool_without_failing_running_lets_running_records_finish() {
+    let pool = pool(2);
+    let (running, _) = submit(&pool, 1);
+    let take = pool.take(0, 0);
+    let (queued, _) = submit(&pool, 2);
+    pool.break_pool(false);
+    let failed = pool.drain_completions();
+    assert_eq!((ids(&failed), failed[0].status), (vec![queued], Status::Broken));
+    assert_eq!(run(&pool, 0, take), [1]);
+    let done = pool.drain_completions();
+    assert_eq!((ids(&done), done[0].status), (vec![running], Status::Done));
+    assert_eq!(pool.take(0, 0), Take::Exit);
+    assert!(matches!(pool.submit(payload(3)), Err(SubmitError::Broken)));
 }

@@ -358,8 +358,8 @@ impl NativePool {
     }
 
     #[napi]
-    pub fn break_pool(&self) {
-        self.pool.break_pool();
+    pub fn break_pool(&self, fail_running: bool) {
+        self.pool.break_pool(fail_running);
     }
 
     #[napi]
