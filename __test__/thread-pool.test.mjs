@@ -672,15 +672,15 @@ test('timers and immediates a task leaves behind run while its worker is idle', 
   });
 });
 
-test('an error a task leaves behind (timer, unhandled rejection) is reported on stderr; nothing fails, the pool goes on', async (t) => {
-  const { stdout, stderr } = await run(fixture('stray-errors.mjs'));
+for (const kind of ['thread', 'process']) test(`${kind}: an error a task leaves behind (timer, unhandled rejection) is reported on stderr; nothing fails, the pool goes on`, async (t) => {
+  const { stdout, stderr } = await promisify(execFile)(process.execPath, [fixture('stray-errors.mjs'), kind], { encoding: 'utf8', timeout: 20_000 });
   const out = JSON.parse(stdout.trim().split('\n').pop());
   t.deepEqual(out.culprit, { value: 'returned' });
   t.deepEqual(out.later, { value: 2 });
   t.deepEqual(out.asyncLater, { value: 'async' });
   t.is(out.stats.completed, 3);
-  t.regex(stderr, /an uncaught exception in worker thread \d+[^\n]*\n[^\n]*thrown by a timer left behind/);
-  t.regex(stderr, /an unhandled rejection in worker thread \d+[^\n]*\n[^\n]*a rejection left behind/);
+  t.regex(stderr, /an uncaught exception in (worker thread|child process) \d+[^\n]*\n[^\n]*thrown by a timer left behind/);
+  t.regex(stderr, /an unhandled rejection in (worker thread|child process) \d+[^\n]*\n[^\n]*a rejection left behind/);
 });
 
 test('a failing initializer on a new worker fails the pending futures only; a task running on a healthy worker finishes', async (t) => {
@@ -753,4 +753,47 @@ test('maxTasksPerWorker holds also when an idle worker takes records reserved by
     });
   }
   t.true(worst <= quota, `a worker ran ${worst} tasks`);
+});
+
+test('an error with one property that cannot be cloned keeps its class, message and other properties', async (t) => {
+  await withPool({ maxWorkers: 1 }, async (ex) => {
+    const withFn = await t.throwsAsync(
+      ex.submit(() => {
+        const e = new TypeError('orig');
+        e.code = 'E_KEEP';
+        e.callback = () => 1;
+        throw e;
+      }),
+    );
+    t.true(withFn instanceof TypeError);
+    t.is(withFn.message, 'orig');
+    t.is(withFn.code, 'E_KEEP');
+    t.false('callback' in withFn, 'only the function-valued property is dropped');
+    const selfCause = await t.throwsAsync(
+      ex.submit(() => {
+        const e = new RangeError('orig');
+        e.code = 'E_KEEP';
+        e.cause = e;
+        throw e;
+      }),
+    );
+    t.true(selfCause instanceof RangeError);
+    t.is(selfCause.message, 'orig');
+    t.is(selfCause.code, 'E_KEEP');
+  });
+});
+
+test('a prototype method sent by path runs unbound, as it would on the main thread; namespace functions keep their namespace', async (t) => {
+  await withPool({ maxWorkers: 1 }, async (ex) => {
+    await t.throwsAsync(ex.submit(Array.prototype.push, 7), { instanceOf: TypeError });
+    t.is(await ex.submit(() => Array.prototype.length), 0, "the worker's Array.prototype is untouched");
+    t.is(await ex.submit(Math.max, 1, 5, 3), 5);
+    t.is(await ex.submit(JSON.stringify, { a: 1 }), '{"a":1}');
+  });
+});
+
+test('task(): a CommonJS export that Node cannot detect statically is found on module.exports', async (t) => {
+  await withPool({ maxWorkers: 1 }, async (ex) => {
+    t.is(await ex.submit(task(fixture('dynamic-exports.cjs'), 'triple'), 4), 12);
+  });
 });

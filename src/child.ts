@@ -6,12 +6,14 @@
  */
 import { decodeEncoded, describeError } from './codec.js';
 import type { ChildMessage, ParentMessage } from './process-pool.js';
-import { Runner } from './runner.js';
+import { reportStrayErrors, Runner } from './runner.js';
 
 if (typeof process.send !== 'function') {
   console.error('concurrent-futures: child.js is started by ProcessPoolExecutor, not directly');
   process.exit(1);
 }
+
+reportStrayErrors(`child process ${process.pid}`);
 
 const descriptors = new Map<number, string>();
 /** Shared memory cannot cross processes: with no table, the codec refuses it (DataCloneError). */

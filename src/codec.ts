@@ -333,7 +333,7 @@ function isError(value: unknown): value is Error {
 }
 
 /** Turns any thrown value into a cloneable descriptor. */
-export function describeError(error: unknown, depth = 0): ErrorDescriptor {
+export function describeError(error: unknown, depth = 0, chain: unknown[] = []): ErrorDescriptor {
   if (!isError(error) || depth > 8) return { thrown: error };
   const descriptor: ErrorDescriptor = {
     ctor: builtinName(error),
@@ -342,8 +342,14 @@ export function describeError(error: unknown, depth = 0): ErrorDescriptor {
     stack: error.stack,
     props: { ...error },
   };
-  if (Object.prototype.hasOwnProperty.call(error, 'cause')) descriptor.cause = describeError(error.cause, depth + 1);
-  if (error instanceof AggregateError) descriptor.errors = error.errors.map((e) => describeError(e, depth + 1));
+  delete descriptor.props!.cause; // assigned (enumerable) rather than given to the constructor: kept below
+  chain.push(error);
+  // A cause that is the error itself or one of its effects (a cycle) is left out: a descriptor
+  // is a tree.
+  if (Object.prototype.hasOwnProperty.call(error, 'cause') && !chain.includes(error.cause)) {
+    descriptor.cause = describeError(error.cause, depth + 1, chain);
+  }
+  if (error instanceof AggregateError) descriptor.errors = error.errors.map((e) => describeError(e, depth + 1, [...chain]));
   return descriptor;
 }
 
@@ -386,19 +392,47 @@ export function encodeError(error: unknown, shared?: SharedMemoryTable): { kind:
   try {
     data = encode(descriptor, shared);
   } catch {
-    const fallback = { ...descriptor, props: undefined, thrown: undefined };
-    if ('thrown' in descriptor) {
-      data = encode(describeError(new TypeError(`task threw a value that cannot be cloned: ${String(descriptor.thrown)}`)));
-    } else {
-      delete fallback.thrown;
-      try {
-        data = encode(fallback, shared);
-      } catch {
-        data = encode({ ctor: 'Error', name: descriptor.name, message: descriptor.message, stack: descriptor.stack });
-      }
+    try {
+      data = encode(cloneableDescriptor(descriptor, shared), shared);
+    } catch {
+      data = encode({ ctor: 'Error', name: descriptor.name, message: descriptor.message, stack: descriptor.stack });
     }
   }
   return { kind: kindOf(data) | OUTCOME_ERROR, data };
+}
+
+/**
+ * `descriptor` without what cannot be cloned: each own property that cannot is dropped alone
+ * (the others, the class, the cause, stay), and a thrown value that cannot becomes a `TypeError`.
+ */
+function cloneableDescriptor(descriptor: ErrorDescriptor, shared?: SharedMemoryTable): ErrorDescriptor {
+  if ('thrown' in descriptor) {
+    return canEncode(descriptor.thrown, shared)
+      ? descriptor
+      : describeError(new TypeError(`task threw a value that cannot be cloned: ${safeString(descriptor.thrown)}`));
+  }
+  const out: ErrorDescriptor = { ...descriptor };
+  if (out.props !== undefined) out.props = Object.fromEntries(Object.entries(out.props).filter(([, value]) => canEncode(value, shared)));
+  if (out.cause !== undefined) out.cause = cloneableDescriptor(out.cause, shared);
+  if (out.errors !== undefined) out.errors = out.errors.map((e) => cloneableDescriptor(e, shared));
+  return out;
+}
+
+function canEncode(value: unknown, shared?: SharedMemoryTable): boolean {
+  try {
+    encode(value, shared);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function safeString(value: unknown): string {
+  try {
+    return String(value);
+  } catch {
+    return typeof value;
+  }
 }
 
 /** Decodes an outcome: `[true, value]` or `[false, error]`. */

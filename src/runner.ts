@@ -205,10 +205,17 @@ async function resolve(descriptor: Descriptor): Promise<Callable> {
     const owner = keys.slice(0, -1).reduce<any>((object, key) => object?.[key], globalThis);
     const fn = owner?.[keys[keys.length - 1]!];
     if (typeof fn !== 'function') throw new TypeError(`${descriptor.path} is not a function in this worker`);
-    return (...args) => fn.apply(owner, args);
+    // A prototype's method runs unbound, as `const f = Array.prototype.push; f(7)` does on the
+    // main thread (a TypeError, never a push onto this worker's prototype). A namespace's
+    // function (`console.log`, `crypto.getRandomValues`) keeps its namespace, which some need.
+    const self = keys[keys.length - 2] === 'prototype' ? undefined : owner;
+    return (...args) => fn.apply(self, args);
   }
   const imported = await import(descriptor.module!);
-  const fn = imported[descriptor.export!];
+  let fn = imported[descriptor.export!];
+  // A CommonJS module whose exports Node cannot detect statically (`module.exports = make()`):
+  // its names are properties of `module.exports`, which is the default export.
+  if (fn === undefined && descriptor.export !== 'default' && imported.default != null) fn = imported.default[descriptor.export!];
   if (typeof fn !== 'function') {
     throw new TypeError(`task(${descriptor.module}, ${descriptor.export}): the export is ${typeof fn}, not a function`);
   }
@@ -227,4 +234,24 @@ function compile(source: string, name: string): Callable {
     if (typeof fn !== 'function') throw error;
     return fn;
   }
+}
+
+/**
+ * Errors no task's outcome can carry: thrown by a timer a task left behind, or a rejection
+ * nobody handled. Node would end the worker (`where`), and the pool would break, failing
+ * whichever task ran then. As Python reports an exception in a thread a task started
+ * (`threading.excepthook`) and goes on, these are reported on stderr and the worker goes on.
+ */
+export function reportStrayErrors(where: string): void {
+  const report = (what: string, error: unknown): void => {
+    let shown: string;
+    try {
+      shown = error instanceof Error ? (error.stack ?? String(error)) : String(error);
+    } catch {
+      shown = typeof error;
+    }
+    console.error(`concurrent-futures: ${what} in ${where}, outside any task's outcome (from a timer or promise a task left behind):\n${shown}`);
+  };
+  process.on('uncaughtException', (error) => report('an uncaught exception', error));
+  process.on('unhandledRejection', (reason) => report('an unhandled rejection', reason));
 }

@@ -8,7 +8,7 @@ import { receiveMessageOnPort, threadId, workerData } from 'node:worker_threads'
 import { cloneError, decodeEncoded, describeError, type SharedMemoryTable } from './codec.js';
 import { INBOX_BYTES, NativePool, TAKE_EXIT, TAKE_IDLE } from './native.js';
 import type { WorkerConfig, WorkerMessage } from './thread-pool.js';
-import { Runner } from './runner.js';
+import { reportStrayErrors, Runner } from './runner.js';
 
 const config = workerData as WorkerConfig;
 const { slot, doorbells, port } = config;
@@ -68,18 +68,7 @@ const noop = (): void => {};
 /** `Atomics.waitAsync` (ES2024; Node 16+), typed here: the project's `lib` is older. */
 const waitAsync = (Atomics as unknown as { waitAsync(array: Int32Array, index: number, value: number): { value: string | Promise<string> } }).waitAsync;
 
-/**
- * An error no task's outcome can carry: thrown by a timer a task left behind, or a rejection
- * nobody handled. Node would end the worker, and the pool would break, failing whichever task
- * ran then. As Python reports an exception in a thread a task started (`threading.excepthook`)
- * and goes on, this reports it on stderr and the worker goes on.
- */
-function reportStray(what: string, error: unknown): void {
-  const shown = error instanceof Error ? (error.stack ?? String(error)) : String(error);
-  console.error(`concurrent-futures: ${what} in worker thread ${threadId}, outside any task's outcome (from a timer or promise a task left behind):\n${shown}`);
-}
-process.on('uncaughtException', (error) => reportStray('an uncaught exception', error));
-process.on('unhandledRejection', (reason) => reportStray('an unhandled rejection', reason));
+reportStrayErrors(`worker thread ${threadId}`);
 
 async function main(): Promise<void> {
   const pool = NativePool.attach(config.poolId);
