@@ -797,3 +797,25 @@ test('task(): a CommonJS export that Node cannot detect statically is found on m
     t.is(await ex.submit(task(fixture('dynamic-exports.cjs'), 'triple'), 4), 12);
   });
 });
+
+test('a getter or setter is refused by submit with a TypeError; methods named get and set still work', async (t) => {
+  await withPool({ maxWorkers: 1 }, async (ex) => {
+    const o = {
+      get x() {
+        return 1;
+      },
+      set x(v) {},
+      get() {
+        return 'get';
+      },
+      set(v) {
+        return v;
+      },
+    };
+    const { get, set } = Object.getOwnPropertyDescriptor(o, 'x');
+    t.throws(() => ex.submit(get), { instanceOf: TypeError, message: /getter or setter/ });
+    t.throws(() => ex.submit(set, 1), { instanceOf: TypeError, message: /getter or setter/ });
+    t.is(await ex.submit(o.get), 'get');
+    t.is(await ex.submit(o.set, 5), 5);
+  });
+});

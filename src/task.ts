@@ -90,6 +90,10 @@ function describeFunction(fn: Function, what: string): string {
 
 function describeSource(fn: Function, source: string, what: string): string {
   if (/^class\b/.test(source)) throw new TypeError(`${what}: a class cannot be submitted; ${SUBMITTABLE}`);
+  // An accessor's source (`get x() {...}`) compiles to no function of its own in the worker.
+  if (/^(get|set)\s/.test(fn.name) && /^(static\s+)?(get|set)[\s[]/.test(source)) {
+    throw new TypeError(`${what}: a getter or setter cannot be submitted; ${SUBMITTABLE}`);
+  }
   if (/\{\s*\[native code\]\s*\}$/.test(source)) {
     if (fn.name.startsWith('bound ')) {
       throw new TypeError(`${what}: a bound function cannot be submitted (its bound this and arguments cannot travel); pass the arguments to submit() instead`);
