@@ -827,21 +827,26 @@ test('toString names an error of a custom class by its name', (t) => {
   t.is(String(f), '<Future state=finished raised ParseError>');
 });
 
+/** Task: marks cell 0 (started), then blocks until cell 1 is set; returns `value`. */
+function hold(sab, value) {
+  const cells = new Int32Array(sab);
+  Atomics.store(cells, 0, 1);
+  Atomics.wait(cells, 1, 0);
+  return value;
+}
+const newHold = () => {
+  const sab = new SharedArrayBuffer(8);
+  return { sab, cells: new Int32Array(sab) };
+};
+
 test('setResult by hand on a running executor future wins; the late outcome is dropped, others settle', async (t) => {
   const ex = new ThreadPoolExecutor({ maxWorkers: 1 });
   const uncaught = [];
   const onUncaught = (error) => uncaught.push(error);
   process.on('uncaughtException', onUncaught);
   try {
-    const sab = new SharedArrayBuffer(8);
-    const cells = new Int32Array(sab);
-    const hold = (s) => {
-      const c = new Int32Array(s);
-      Atomics.store(c, 0, 1);
-      Atomics.wait(c, 1, 0);
-      return 'from the worker';
-    };
-    const f1 = ex.submit(hold, sab);
+    const { sab, cells } = newHold();
+    const f1 = ex.submit(hold, sab, 'from the worker');
     const f2 = ex.submit((x) => x + 1, 1);
     const f3 = ex.submit((x) => x + 2, 1);
     while (Atomics.load(cells, 0) === 0) await sleep(5);
@@ -860,15 +865,8 @@ test('setResult by hand on a running executor future wins; the late outcome is d
 
 test('a queued executor future settled by hand stays finished through shutdown({ cancelFutures })', async (t) => {
   const ex = new ThreadPoolExecutor({ maxWorkers: 1 });
-  const sab = new SharedArrayBuffer(8);
-  const cells = new Int32Array(sab);
-  const hold = (s) => {
-    const c = new Int32Array(s);
-    Atomics.store(c, 0, 1);
-    Atomics.wait(c, 1, 0);
-    return 'held';
-  };
-  const running = ex.submit(hold, sab);
+  const { sab, cells } = newHold();
+  const running = ex.submit(hold, sab, 'held');
   const queued = ex.submit((x) => x, 'from the worker');
   while (Atomics.load(cells, 0) === 0) await sleep(5);
   queued.setResult('by hand');
