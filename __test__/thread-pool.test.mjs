@@ -341,6 +341,35 @@ test('a SharedArrayBuffer is shared with the workers, not copied', async (t) => 
   });
 });
 
+test('views over shared memory among number arguments keep their type, offset, length and memory', async (t) => {
+  await withPool({ maxWorkers: 2 }, async (ex) => {
+    const sab = new SharedArrayBuffer(64);
+    const describe = (...args) =>
+      args.map((a) => (typeof a === 'number' ? (Object.is(a, -0) ? '-0' : String(a)) : `${a.constructor.name}@${a.byteOffset}+${a.byteLength}:${a.buffer instanceof SharedArrayBuffer}`));
+    const views = [new Uint8Array(sab, 3, 5), new Float64Array(sab, 8, 2), new BigInt64Array(sab, 24, 1), new DataView(sab, 40, 7), new Int16Array(sab)];
+    t.deepEqual(await ex.submit(describe, views[0], -0, NaN, views[1], 2.5, views[2], views[3], Infinity, views[4]), [
+      'Uint8Array@3+5:true', '-0', 'NaN', 'Float64Array@8+16:true', '2.5', 'BigInt64Array@24+8:true', 'DataView@40+7:true', 'Infinity', 'Int16Array@0+64:true',
+    ]);
+    // Writes through each view land in the caller's memory.
+    await ex.submit((u8, f64, dv) => { u8[0] = 200; f64[1] = 1.5; dv.setInt8(6, -3); }, views[0], views[1], views[3]);
+    t.is(new Uint8Array(sab)[3], 200);
+    t.is(new Float64Array(sab, 16, 1)[0], 1.5);
+    t.is(new Int8Array(sab)[46], -3);
+    // A subclass arrives as its built-in class, as structured clone gives it; a view over an
+    // ordinary buffer is still a copy.
+    class Pixels extends Uint8Array {}
+    t.deepEqual(await ex.submit(describe, new Pixels(sab, 0, 4), 1), ['Uint8Array@0+4:true', '1']);
+    const own = new Uint8Array([1, 2, 3]);
+    t.deepEqual(await ex.submit((a, i) => { a[i] = 9; return [...a]; }, own, 0), [9, 2, 3]);
+    t.deepEqual([...own], [1, 2, 3]);
+    // As map items: one view per item.
+    const halves = [new Float64Array(sab, 0, 4), new Float64Array(sab, 32, 4)];
+    const offsets = [];
+    for await (const offset of ex.map((a) => a.byteOffset, halves)) offsets.push(offset);
+    t.deepEqual(offsets, [0, 32]);
+  });
+});
+
 test('an argument that cannot be cloned fails that submit and the executor keeps working', async (t) => {
   await withPool({ maxWorkers: 1 }, async (ex) => {
     const error = t.throws(() => ex.submit((f) => f, () => 1));
@@ -629,6 +658,11 @@ test('an idle executor never keeps the process alive; pending work does', async 
   t.is(idle.stdout.trim(), '10,20,30');
   const pending = await run(fixture('pending.mjs'));
   t.is(pending.stdout.trim(), 'late result');
+});
+
+test('an executor inside a worker thread delivers there, and the thread ends or is terminated with it open', async (t) => {
+  const result = await run(fixture('nested-in-worker.mjs'));
+  t.is(result.stdout.trim(), ['idle: 10,20,30 exit 0', 'busy: 10,20,30 exit 0', 'terminated while busy: 10,20,30 exit 1'].join('\n'));
 });
 
 test('workers are told the path of the addon file the main thread loaded', async (t) => {

@@ -57,11 +57,8 @@ impl ChunkPlanner {
             return 0;
         }
         let guided = remaining.div_ceil(self.workers * 4);
-        let by_cost = if item_cost_ns == 0 {
-            usize::MAX
-        } else {
-            (BATCH_BUDGET_NS / item_cost_ns).max(1) as usize
-        };
+        // No measured cost yet (0): no limit from it.
+        let by_cost = BATCH_BUDGET_NS.checked_div(item_cost_ns).map_or(usize::MAX, |n| n.max(1) as usize);
         guided.min(by_cost).min(self.max_chunk).clamp(1, remaining)
     }
 

@@ -2,8 +2,8 @@
 //!
 //! One `NativePool` object lives on the main thread; each worker thread attaches to the same
 //! [`Pool`] by its numeric id through a process-wide registry (Rust statics are shared by every
-//! env of the process, while each worker has its own JS objects). The main thread is woken by one
-//! threadsafe function per pool, called at most once per drain (see `CompletionQueue`).
+//! env of the process, while each worker has its own JS objects). The main thread is woken through
+//! one [`MainWake`] per pool, at most once per drain (see `CompletionQueue`).
 //!
 //! Wire formats (little-endian), read and written by `src/native.ts`:
 //! - `take` → frames of `[func u32][items u32][kind u8][len u32][data]`, written into the caller's
@@ -14,16 +14,16 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 
+mod main_wake;
+use main_wake::MainWake;
+
 use concurrent_futures_core::{Completion, Dispatch, Payload, Pool, SubmitError, Take};
 use napi::bindgen_prelude::*;
-use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi_derive::napi;
 
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 #[global_allocator]
 static ALLOCATOR: concurrent_futures_core::LargeBlocksMapped = concurrent_futures_core::LargeBlocksMapped;
-
-type Waker = ThreadsafeFunction<(), Unknown<'static>, (), Status, false, true>;
 
 /// Pools by id, so that worker threads can attach. Weak: the main thread's object owns the pool.
 fn registry() -> &'static Mutex<HashMap<u32, Weak<Pool>>> {
@@ -107,10 +107,9 @@ pub struct PoolStats {
 pub struct NativePool {
     id: u32,
     pool: Arc<Pool>,
-    /// The main thread's wake-up, shared with the pool's waker closure; `None` on a worker's
-    /// object, and after `close()`, which releases it (and with it the JS callback, so that the
-    /// executor can be collected).
-    waker: Arc<Mutex<Option<Waker>>>,
+    /// The main thread's wake-up; `None` on a worker's object. `close()` releases it (and with
+    /// it the JS callback, so that the executor can be collected).
+    waker: Option<MainWake>,
 }
 
 #[napi]
@@ -121,6 +120,7 @@ impl NativePool {
     ///
     /// `max_lingering`: how many idle workers may spin briefly before parking (cores minus one).
     pub fn new(
+        env: Env,
         max_workers: u32,
         max_tasks: Option<f64>,
         max_lingering: u32,
@@ -129,19 +129,8 @@ impl NativePool {
         if max_workers == 0 || max_workers >= DISPATCH_SPAWN - 1 {
             return Err(Error::new(Status::InvalidArg, format!("maxWorkers out of range: {max_workers}")));
         }
-        let tsfn = on_complete.build_threadsafe_function::<()>().callee_handled::<false>().weak::<true>().build()?;
-        let waker = Arc::new(Mutex::new(Some(tsfn)));
-        let wake = Arc::clone(&waker);
-        let pool = Pool::new(
-            max_workers as usize,
-            max_tasks.map(|n| n as u64),
-            Box::new(move || {
-                // Closing (the main env is being torn down) is fine: nobody is left to notify.
-                if let Some(tsfn) = &*wake.lock().unwrap_or_else(|e| e.into_inner()) {
-                    let _ = tsfn.call((), ThreadsafeFunctionCallMode::NonBlocking);
-                }
-            }),
-        );
+        let waker = MainWake::new(&env, on_complete)?;
+        let pool = Pool::new(max_workers as usize, max_tasks.map(|n| n as u64), Box::new(waker.waker()));
         let pool = Arc::new(pool.with_linger(concurrent_futures_core::scheduler::LINGER, max_lingering as usize));
         let id = {
             static NEXT_ID: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(1);
@@ -150,7 +139,7 @@ impl NativePool {
         let mut pools = registry().lock().unwrap_or_else(|e| e.into_inner());
         pools.retain(|_, pool| pool.strong_count() > 0);
         pools.insert(id, Arc::downgrade(&pool));
-        Ok(NativePool { id, pool, waker })
+        Ok(NativePool { id, pool, waker: Some(waker) })
     }
 
     /// Attaches a worker thread to the pool with this id.
@@ -158,14 +147,16 @@ impl NativePool {
     pub fn attach(id: u32) -> Result<Self> {
         let pool = registry().lock().unwrap_or_else(|e| e.into_inner()).get(&id).and_then(Weak::upgrade);
         let pool = pool.ok_or_else(|| Error::new(Status::GenericFailure, format!("no pool with id {id}")))?;
-        Ok(NativePool { id, pool, waker: Arc::new(Mutex::new(None)) })
+        Ok(NativePool { id, pool, waker: None })
     }
 
     /// Releases the main thread's wake-up (the executor is shut down and idle): nothing will be
     /// completed any more, and the JS callback must not keep the executor alive.
     #[napi]
     pub fn close(&self) {
-        self.waker.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(waker) = &self.waker {
+            waker.close();
+        }
     }
 
     #[napi(getter)]
@@ -175,22 +166,10 @@ impl NativePool {
 
     /// Keeps the event loop alive while work is pending (`true`), or lets it exit (`false`).
     #[napi]
-    pub fn set_active(&self, env: Env, active: bool) -> Result<()> {
-        let waker = self.waker.lock().unwrap_or_else(|e| e.into_inner());
-        let Some(waker) = &*waker else { return Ok(()) };
-        if waker.aborted() {
-            return Ok(());
+    pub fn set_active(&self, active: bool) {
+        if let Some(waker) = &self.waker {
+            waker.set_active(active);
         }
-        // SAFETY: called on the main thread (the env that created the function), with a live
-        // threadsafe function (not aborted), as `napi_(un)ref_threadsafe_function` require.
-        let status = unsafe {
-            if active {
-                napi::sys::napi_ref_threadsafe_function(env.raw(), waker.raw())
-            } else {
-                napi::sys::napi_unref_threadsafe_function(env.raw(), waker.raw())
-            }
-        };
-        if status == napi::sys::Status::napi_ok { Ok(()) } else { Err(Error::from_status(Status::from(status))) }
     }
 
     #[napi]
