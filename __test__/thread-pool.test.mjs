@@ -665,6 +665,11 @@ test('an executor inside a worker thread delivers there, and the thread ends or 
   t.is(result.stdout.trim(), ['idle: 10,20,30 exit 0', 'busy: 10,20,30 exit 0', 'terminated while busy: 10,20,30 exit 1'].join('\n'));
 });
 
+test('a throw from a tick queued while outcomes are delivered is an uncaught exception, and delivery goes on', async (t) => {
+  const result = await run(fixture('uncaught-from-wakeup.mjs'));
+  t.is(result.stdout.trim(), ['uncaught: thrown in a tick', 'value: first', 'then: second'].join('\n'));
+});
+
 test('workers are told the path of the addon file the main thread loaded', async (t) => {
   const { createRequire } = await import('node:module');
   const fs = await import('node:fs');

@@ -171,10 +171,16 @@ mod uv {
             let (mut function, mut global, mut result) = (ptr::null_mut(), ptr::null_mut(), ptr::null_mut());
             sys::napi_get_reference_value(env, callback, &mut function);
             sys::napi_get_global(env, &mut global);
-            if !function.is_null() && sys::napi_make_callback(env, ptr::null_mut(), global, function, 0, ptr::null(), &mut result) == sys::Status::napi_pending_exception {
-                let mut error = ptr::null_mut();
-                sys::napi_get_and_clear_last_exception(env, &mut error);
-                sys::napi_fatal_exception(env, error);
+            if !function.is_null() {
+                sys::napi_make_callback(env, ptr::null_mut(), global, function, 0, ptr::null(), &mut result);
+                // A status alone can also mean that the env is stopping and ran nothing.
+                let mut thrown = false;
+                sys::napi_is_exception_pending(env, &mut thrown);
+                if thrown {
+                    let mut error = ptr::null_mut();
+                    sys::napi_get_and_clear_last_exception(env, &mut error);
+                    sys::napi_fatal_exception(env, error);
+                }
             }
             sys::napi_close_handle_scope(env, scope);
         }
