@@ -307,7 +307,7 @@ test('f64: map((x) => -x, [0, 1, NaN]) yields -0, -1, NaN exactly', async (t) =>
   [-0, -1, NaN].forEach((value, i) => t.true(Object.is(single[i], value), `chunksize 1, element ${i}: ${describeNumber(single[i])}`));
 });
 
-test('batches and outcomes larger than the reused 64 KB frame buffers arrive intact, and small ones after them', async (t) => {
+test('batches and outcomes larger than the reused frame buffers arrive intact, and small ones after them', async (t) => {
   await withPool({ maxWorkers: 1 }, async (ex) => {
     const texts = Array.from({ length: 6 }, (_, i) => String.fromCharCode(97 + i).repeat(70_000));
     // Each argument alone exceeds 64 KB, so every batch the worker takes does, and so does every
@@ -319,6 +319,13 @@ test('batches and outcomes larger than the reused 64 KB frame buffers arrive int
     t.deepEqual(sums, [1.5, 2.5, 3.5]);
     t.is(await ex.submit((n) => 'z'.repeat(n), 70_000), 'z'.repeat(70_000));
     t.true(Object.is(await ex.submit((x) => -x, 0), -0));
+    // The buffers grew to hold those frames (up to 4 MB); frames past that and smaller ones
+    // after them, in turn, are still read whole and from the right buffer.
+    for (const bytes of [3 << 20, 5 << 20, 100, 5 << 20, 1 << 20, 8]) {
+      const sent = new Uint8Array(bytes).map((_, i) => (i * 7 + bytes) & 255);
+      const back = await ex.submit((a) => a.map((x) => 255 - x), sent);
+      t.true(back.length === bytes && back.every((x, i) => x === 255 - sent[i]), `${bytes} bytes`);
+    }
   });
 });
 
@@ -368,6 +375,57 @@ test('views over shared memory among number arguments keep their type, offset, l
     for await (const offset of ex.map((a) => a.byteOffset, halves)) offsets.push(offset);
     t.deepEqual(offsets, [0, 32]);
   });
+});
+
+test('typed arrays, DataViews, Buffers and arrays of numbers arrive as fresh copies of their type and contents, both ways and in both executors', async (t) => {
+  t.timeout(60_000);
+  const exact = (a) => [...(a instanceof DataView ? new Uint8Array(a.buffer, a.byteOffset, a.byteLength) : a)].map((x) => (Object.is(x, -0) ? '-0' : String(x)));
+  const views = [
+    new Int8Array([-128, 127]), new Uint8Array([0, 255]), new Uint8ClampedArray([7]), new Int16Array([-3, 4]), new Uint16Array([65535]),
+    new Int32Array([-(2 ** 31), 5]), new Uint32Array([2 ** 32 - 1]), new Float32Array([0.5, -0, NaN]), new Float64Array([-0, NaN, Infinity, 0.1]),
+    new BigInt64Array([-(2n ** 63n)]), new BigUint64Array([2n ** 64n - 1n]), new DataView(new Uint8Array([1, 2, 3]).buffer), Buffer.from(new Uint8Array([9, 8, 7]).buffer),
+  ];
+  for (const Executor of [ThreadPoolExecutor, ProcessPoolExecutor]) {
+    const ex = new Executor({ maxWorkers: 1 });
+    try {
+      for (const view of views) {
+        const what = `${Executor.name} ${view.constructor.name}`;
+        const expected = view instanceof Buffer ? 'Uint8Array' : view.constructor.name;
+        // Checked on the worker, then echoed: the worker's writes do not reach the caller.
+        const seen = await ex.submit((v, n) => {
+          const before = [v.constructor.name, v.byteOffset, v.byteLength, v.buffer.byteLength, v.buffer instanceof SharedArrayBuffer];
+          if (v instanceof DataView) v.setUint8(0, 42);
+          else v[0] = typeof v[0] === 'bigint' ? 1n : 42;
+          return [before, v, n];
+        }, view, -0);
+        t.deepEqual(seen[0], [expected, 0, view.byteLength, view.byteLength, false], what);
+        t.is(seen[1].constructor.name, expected, what);
+        t.deepEqual(exact(seen[1]).slice(1), exact(view).slice(1), what);
+        t.not(exact(seen[1])[0], exact(view)[0], `${what}: the copy was written, the original was not`);
+        t.true(Object.is(seen[2], -0), what);
+      }
+      // Made on the worker: a result that is a single view, and nested arrays of numbers.
+      const made = await ex.submit(() => new Float64Array([1.5, -0, NaN]));
+      t.true(made instanceof Float64Array, Executor.name);
+      t.deepEqual(exact(made), ['1.5', '-0', 'NaN'], Executor.name);
+      const nested = await ex.submit((a, b, n) => [a, b, n, [a.length + b.length]], [1, -0, NaN], [], 3);
+      t.deepEqual(nested.map((x) => (Array.isArray(x) ? exact(x) : x)), [['1', '-0', 'NaN'], [], 3, ['3']], Executor.name);
+      // One array or view passed twice stays one object; a part of a buffer brings the whole buffer.
+      const numbers = [1, 2];
+      t.true(await ex.submit((a, b) => a === b, numbers, numbers), Executor.name);
+      const bytes = new Uint8Array([1, 2, 3, 4]);
+      t.true(await ex.submit((a, b) => a === b, bytes, bytes), Executor.name);
+      t.deepEqual(await ex.submit((a) => [a.byteOffset, a.buffer.byteLength, [...a]], bytes.subarray(2)), [2, 4, [3, 4]], Executor.name);
+      // Empty views and views over a resizable buffer take the clone's path and still arrive.
+      t.deepEqual(await ex.submit((a, b) => [a.constructor.name, a.length, [...b]], new Float64Array(0), new Uint8Array(new ArrayBuffer(2, { maxByteLength: 8 })).fill(5)), ['Float64Array', 0, [5, 5]], Executor.name);
+      // A megabyte each way, several in flight: past the reused frame buffers and batch limits.
+      const big = Float64Array.from({ length: 131_072 }, (_, i) => i * 0.5);
+      const results = await Promise.all([0, 1, 2, 3].map((k) => ex.submit((a, k) => a.map((x) => x + k), big, k)));
+      results.forEach((result, k) => t.true(result.length === big.length && result.every((x, i) => x === big[i] + k), `${Executor.name} megabyte ${k}`));
+    } finally {
+      await ex.shutdown();
+    }
+  }
 });
 
 test('an argument that cannot be cloned fails that submit and the executor keeps working', async (t) => {

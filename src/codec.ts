@@ -10,9 +10,11 @@
  * - `KIND_F64` and `KIND_F64_ARRAY`: a number, or a plain array of numbers (typically a task's
  *   arguments), as raw little-endian doubles: exact for every number (-0 and NaN included), and
  *   nothing to build or parse. Only `FrameWriter` writes them, straight into its buffer.
- * - `KIND_SHARED_ARGS`: a plain array of numbers and typed arrays over `SharedArrayBuffer`s (the
- *   arguments of a task that works on shared memory), each item a tag byte and raw doubles, as
- *   `KIND_CLONE` would carry it but without a `v8.Serializer` (about 10 µs a record).
+ * - `KIND_RAW_ITEMS`: a plain array of numbers, plain arrays of numbers and typed arrays (the
+ *   arguments of a task that works on arrays or shared memory), each item a tag byte and raw
+ *   doubles or bytes (see `rawItemBytes`); `KIND_RAW_ITEM`: one such item that is not a number (a
+ *   result). As a clone would carry them, with no JSON to print and parse (about 100 µs each way
+ *   for 10,000 doubles) and no `v8.Serializer` (about 10 µs a record, 0.5 ms a megabyte).
  * - `OUTCOME_ERROR` flags an outcome whose value describes a thrown error (see `describeError`).
  */
 import v8 from 'node:v8';
@@ -22,9 +24,13 @@ export const KIND_JSON = 0;
 export const KIND_CLONE = 1;
 export const KIND_F64 = 2;
 export const KIND_F64_ARRAY = 3;
-export const KIND_SHARED_ARGS = 4;
-/** In `KIND_SHARED_ARGS`, the tag of a number; a view's tag is its index in `VIEW_TYPES`. */
+export const KIND_RAW_ITEMS = 4;
+export const KIND_RAW_ITEM = 5;
+/** Tags of `KIND_RAW_ITEMS`: a number; a plain array of numbers; ORed with a view's index in
+ * `VIEW_TYPES`, a copied view (the index alone: a view over shared memory). */
 const TAG_NUMBER = 0xff;
+const TAG_NUMBERS = 0xfe;
+const TAG_COPIED = 0x80;
 export const OUTCOME_ERROR = 0x10;
 /** The outcome of a record the worker did not run (cancelled or stolen); the core drops it. */
 export const OUTCOME_SKIPPED = 0xff;
@@ -41,6 +47,7 @@ export interface SharedMemoryTable {
 }
 
 const MAX_JSON_DEPTH = 64;
+const MAX_JSON_STRING = 1024;
 
 /**
  * `true` when `JSON.parse(JSON.stringify(value))` is the structured clone of `value`. An object met
@@ -50,6 +57,9 @@ const MAX_JSON_DEPTH = 64;
 function jsonSafe(value: unknown, depth: number, seen: Set<object> | null): boolean {
   switch (typeof value) {
     case 'string':
+      // Escaping and parsing cost per character; the serializer copies a long string as it is
+      // (a 4,096-character string: 17 µs through JSON, 4 µs cloned).
+      return value.length <= MAX_JSON_STRING;
     case 'boolean':
       return true;
     case 'number':
@@ -289,8 +299,10 @@ export function decode(kind: number, buf: Buffer, start: number, end: number, sh
       for (let i = 0; i < numbers.length; i++) numbers[i] = integral(view.getFloat64(start + 8 * i, true));
       return numbers;
     }
-    case KIND_SHARED_ARGS:
-      return decodeSharedArgs(viewOf(buf), start, end, shared);
+    case KIND_RAW_ITEMS:
+      return decodeRawItems(viewOf(buf), start, end, shared);
+    case KIND_RAW_ITEM:
+      return decodeRawItems(viewOf(buf), start, end, shared)[0];
   }
   const deserializer = new ViewDeserializer(buf.subarray(start, end), shared);
   deserializer.readHeader();
@@ -459,72 +471,148 @@ function integral(value: number): number {
   return int === value && (int !== 0 || 1 / value > 0) ? int : value;
 }
 
-/** How `FrameWriter` writes a plain, dense array whose items are all numbers, or numbers and views over shared memory. */
+/** How `FrameWriter` writes a value: as JSON or cloned (0), or raw (see `rawShape`). */
 const NUMBERS = 1;
-const NUMBERS_AND_SHARED_VIEWS = 2;
+const RAW_ITEMS = 2;
+const RAW_ITEM = 3;
 
-/** `NUMBERS` or `NUMBERS_AND_SHARED_VIEWS` for such an array (views only with a `shared` table), else 0. */
-function flatArrayShape(value: unknown, shared: SharedMemoryTable | undefined): number {
-  if (!Array.isArray(value) || Object.getPrototypeOf(value) !== Array.prototype) return 0;
+/** A plain array (not a subclass, not a proxy's target seen through `Array.isArray` alone). */
+function isPlainArray(value: unknown): value is unknown[] {
+  return Array.isArray(value) && Object.getPrototypeOf(value) === Array.prototype;
+}
+
+/**
+ * How `value` can be written without JSON or a serializer: `NUMBERS` for a plain dense array of
+ * numbers (`KIND_F64_ARRAY`), `RAW_ITEMS` for a plain array of raw items (`KIND_RAW_ITEMS`:
+ * typically a task's arguments), `RAW_ITEM` for one item that is not a number (`KIND_RAW_ITEM`: a
+ * result), else 0. An object met twice is not raw: the clone keeps one where raw items would
+ * make two.
+ */
+function rawShape(value: unknown, shared: SharedMemoryTable | undefined): number {
+  if (!isPlainArray(value)) return rawItemBytes(value, shared) > 0 ? RAW_ITEM : 0;
   let shape = NUMBERS;
+  let objects = 0;
   for (let i = 0; i < value.length; i++) {
-    const item: unknown = value[i];
+    const item = value[i];
     if (typeof item === 'number') continue;
-    if (shared === undefined || !ArrayBuffer.isView(item) || !(item.buffer instanceof SharedArrayBuffer) || item instanceof BareShared) return 0;
-    shape = NUMBERS_AND_SHARED_VIEWS;
+    // Argument lists are short; a long list of objects (points, rows) is data, for JSON.
+    if (++objects > MAX_RAW_OBJECTS || rawItemBytes(item, shared) < 0) return 0;
+    if (value.indexOf(item, i + 1) !== -1 || (ArrayBuffer.isView(item) && sharesBuffer(value, i))) return 0;
+    shape = RAW_ITEMS;
   }
   return shape;
 }
+const MAX_RAW_OBJECTS = 16;
 
-/** The `KIND_SHARED_ARGS` size of `values`: a tag byte, then a double or a view's three. */
-function sharedArgsBytes(values: unknown[]): number {
-  let bytes = 0;
-  for (let i = 0; i < values.length; i++) bytes += typeof values[i] === 'number' ? 9 : 25;
-  return bytes;
-}
-
-function writeSharedArgs(view: DataView, at: number, values: unknown[], shared: SharedMemoryTable): void {
-  for (let i = 0; i < values.length; i++) {
-    const item = values[i];
-    if (typeof item === 'number') {
-      view.setUint8(at, TAG_NUMBER);
-      view.setFloat64(at + 1, item, true);
-      at += 9;
-    } else {
-      const { buffer, byteOffset, byteLength } = item as ArrayBufferView;
-      view.setUint8(at, viewType(item as ArrayBufferView));
-      view.setFloat64(at + 1, shared.idOf(buffer as SharedArrayBuffer), true);
-      view.setFloat64(at + 9, byteOffset, true);
-      view.setFloat64(at + 17, byteLength, true);
-      at += 25;
-    }
+/** Whether the view at `index` copies a buffer that another view among `items` copies too. */
+function sharesBuffer(items: unknown[], index: number): boolean {
+  const { buffer } = items[index] as ArrayBufferView;
+  if (buffer instanceof SharedArrayBuffer) return false;
+  for (let i = 0; i < items.length; i++) {
+    const item = items[i];
+    if (i !== index && ArrayBuffer.isView(item) && item.buffer === buffer) return true;
   }
+  return false;
 }
 
-function decodeSharedArgs(view: DataView, at: number, end: number, shared: SharedMemoryTable | undefined): unknown[] {
+/**
+ * The `KIND_RAW_ITEMS` size of one item (its tag included), or -1 when it is not raw:
+ * - a number (`TAG_NUMBER`): a double;
+ * - a view over shared memory (its `VIEW_TYPES` index, only with a `shared` table): the
+ *   buffer's id, the offset and the length, as doubles;
+ * - a view over the whole of an ordinary fixed-size buffer (`TAG_COPIED` | its index): the
+ *   length as a double, then the bytes, which arrive in a new buffer, as a clone would;
+ * - a plain dense array of numbers (`TAG_NUMBERS`): the count as a double, then the doubles.
+ */
+function rawItemBytes(item: unknown, shared: SharedMemoryTable | undefined): number {
+  if (typeof item === 'number') return 9;
+  if (ArrayBuffer.isView(item)) {
+    const { buffer, byteOffset, byteLength } = item;
+    if (buffer instanceof SharedArrayBuffer) return shared !== undefined && !(item instanceof BareShared) ? 25 : -1;
+    // A part of a buffer travels with the whole buffer (see `ViewSerializer`); an empty view may
+    // be over a detached buffer, which cannot be cloned.
+    const whole = byteOffset === 0 && byteLength === buffer.byteLength && byteLength > 0;
+    return whole && !(buffer as { resizable?: boolean }).resizable ? 9 + byteLength : -1;
+  }
+  if (!isPlainArray(item)) return -1;
+  for (let i = 0; i < item.length; i++) if (typeof item[i] !== 'number') return -1;
+  return 9 + 8 * item.length;
+}
+
+function writeRawItems(view: DataView, at: number, items: unknown[], shared: SharedMemoryTable | undefined): void {
+  for (let i = 0; i < items.length; i++) at = writeRawItem(view, at, items[i], shared);
+}
+
+/** Writes one item as `rawItemBytes` describes it; returns where the next one goes. */
+function writeRawItem(view: DataView, at: number, item: unknown, shared: SharedMemoryTable | undefined): number {
+  if (typeof item === 'number') {
+    view.setUint8(at, TAG_NUMBER);
+    view.setFloat64(at + 1, item, true);
+    return at + 9;
+  }
+  if (Array.isArray(item)) {
+    view.setUint8(at, TAG_NUMBERS);
+    view.setFloat64(at + 1, item.length, true);
+    at += 9;
+    for (let i = 0; i < item.length; i++) view.setFloat64(at + 8 * i, item[i] as number, true);
+    return at + 8 * item.length;
+  }
+  const { buffer, byteOffset, byteLength } = item as ArrayBufferView;
+  if (buffer instanceof SharedArrayBuffer) {
+    view.setUint8(at, viewType(item as ArrayBufferView));
+    view.setFloat64(at + 1, shared!.idOf(buffer), true);
+    view.setFloat64(at + 9, byteOffset, true);
+    view.setFloat64(at + 17, byteLength, true);
+    return at + 25;
+  }
+  view.setUint8(at, TAG_COPIED | viewType(item as ArrayBufferView));
+  view.setFloat64(at + 1, byteLength, true);
+  new Uint8Array(view.buffer, view.byteOffset + at + 9, byteLength).set(new Uint8Array(buffer, 0, byteLength));
+  return at + 9 + byteLength;
+}
+
+function decodeRawItems(view: DataView, at: number, end: number, shared: SharedMemoryTable | undefined): unknown[] {
+  const items: unknown[] = [];
+  while (at < end) at = decodeRawItem(view, at, shared, items);
+  return items;
+}
+
+/** Reads the item at `at` into `into`; returns where the next one starts. */
+function decodeRawItem(view: DataView, at: number, shared: SharedMemoryTable | undefined, into: unknown[]): number {
+  const tag = view.getUint8(at);
+  const size = view.getFloat64(at + 1, true);
+  at += 9;
+  if (tag === TAG_NUMBER) {
+    into.push(integral(size));
+    return at;
+  }
+  if (tag === TAG_NUMBERS) {
+    const numbers: number[] = new Array(size);
+    for (let i = 0; i < size; i++) numbers[i] = integral(view.getFloat64(at + 8 * i, true));
+    into.push(numbers);
+    return at + 8 * size;
+  }
+  const Type = VIEW_TYPES[tag & ~TAG_COPIED];
+  if (Type === undefined) throw cloneError('malformed message: unknown view type');
+  const width = Type === DataView ? 1 : (Type as Uint8ArrayConstructor).BYTES_PER_ELEMENT;
+  if (tag & TAG_COPIED) {
+    // Not zero-filled first, as `new ArrayBuffer` would be: every byte is written at once.
+    const copy = Buffer.allocUnsafeSlow(size);
+    copy.set(new Uint8Array(view.buffer, view.byteOffset + at, size));
+    into.push(Type === DataView ? new DataView(copy.buffer) : new (Type as Uint8ArrayConstructor)(copy.buffer, 0, size / width));
+    return at + size;
+  }
   if (shared === undefined) throw cloneError('unexpected SharedArrayBuffer reference');
-  const values: unknown[] = [];
-  while (at < end) {
-    const tag = view.getUint8(at);
-    if (tag === TAG_NUMBER) {
-      values.push(integral(view.getFloat64(at + 1, true)));
-      at += 9;
-      continue;
-    }
-    const Type = VIEW_TYPES[tag];
-    if (Type === undefined) throw cloneError('malformed message: unknown view type');
-    const sab = shared.get(view.getFloat64(at + 1, true)) as unknown as ArrayBuffer;
-    const byteOffset = view.getFloat64(at + 9, true);
-    const byteLength = view.getFloat64(at + 17, true);
-    values.push(Type === DataView ? new DataView(sab, byteOffset, byteLength) : new (Type as Uint8ArrayConstructor)(sab, byteOffset, byteLength / (Type as Uint8ArrayConstructor).BYTES_PER_ELEMENT));
-    at += 25;
-  }
-  return values;
+  const sab = shared.get(size) as unknown as ArrayBuffer;
+  const byteOffset = view.getFloat64(at, true);
+  const byteLength = view.getFloat64(at + 8, true);
+  into.push(Type === DataView ? new DataView(sab, byteOffset, byteLength) : new (Type as Uint8ArrayConstructor)(sab, byteOffset, byteLength / width));
+  return at + 16;
 }
 
 /** Appends `[kind u8][len u32][data]` frames to a growable buffer (worker → core). */
 const INITIAL_BYTES = 64 * 1024;
-const MAX_KEPT_BYTES = 1024 * 1024;
+const MAX_KEPT_BYTES = 4 * 1024 * 1024;
 
 export class FrameWriter {
   #buf: Buffer = Buffer.allocUnsafe(INITIAL_BYTES);
@@ -547,19 +635,20 @@ export class FrameWriter {
    * nothing appended, for a value that cannot be cloned.
    */
   pushValue(value: unknown, shared: SharedMemoryTable | undefined, flags = 0): void {
-    const shape = typeof value === 'number' ? NUMBERS : flatArrayShape(value, shared);
+    const shape = typeof value === 'number' ? NUMBERS : rawShape(value, shared);
     if (shape === 0) {
       const data = encode(value, shared);
       return this.push(kindOf(data) | flags, data);
     }
-    if (shape === NUMBERS_AND_SHARED_VIEWS) {
-      const values = value as unknown[];
-      const bytes = sharedArgsBytes(values);
+    if (shape !== NUMBERS) {
+      const items = shape === RAW_ITEMS ? (value as unknown[]) : [value];
+      let bytes = 0;
+      for (let i = 0; i < items.length; i++) bytes += rawItemBytes(items[i], shared);
       this.#reserve(5 + bytes);
       const at = this.#offset;
-      this.#view.setUint8(at, KIND_SHARED_ARGS | flags);
+      this.#view.setUint8(at, (shape === RAW_ITEMS ? KIND_RAW_ITEMS : KIND_RAW_ITEM) | flags);
       this.#view.setUint32(at + 1, bytes, true);
-      writeSharedArgs(this.#view, at + 5, values, shared!);
+      writeRawItems(this.#view, at + 5, items, shared);
       this.#offset = at + 5 + bytes;
       return;
     }

@@ -7,7 +7,7 @@ import { InFlight } from './in-flight.js';
 import { MapRun, parseMapArguments, type ChunkResults, type MapOptions, type MapSink, type RangeReceiver } from './map.js';
 import {
   DISPATCH_SPAWN,
-  INBOX_BYTES,
+  Inbox,
   NativePool,
   STATE_RUNNING,
   STATUS_BROKEN,
@@ -124,7 +124,7 @@ export abstract class PoolExecutor extends Executor {
   readonly #batch = new FrameWriter();
   #batched = 0;
   /** Where the core writes the completions that `drain` returns (see `#settle`). */
-  readonly #inbox = Buffer.allocUnsafe(INBOX_BYTES);
+  readonly #inbox = new Inbox();
   #inboxInUse = false;
   #flushQueued = false;
   /** The id the core will give the next record: it numbers them 1, 2, ... in submission order. */
@@ -333,8 +333,9 @@ export abstract class PoolExecutor extends Executor {
     if (this.#pending++ === 0) this.#updateActive();
     const batched = ++this.#batched;
     // With fewer records in the core than workers, one may be idle: the batch goes at once, so
-    // that work starts while later submits are still being encoded.
-    if (batched >= FLUSH_RECORDS || this.#pending - batched < this.maxWorkers) this._flush();
+    // that work starts while later submits are still being encoded. Large records go at once
+    // too: a batch of them would only grow (and copy) the buffer.
+    if (batched >= FLUSH_RECORDS || this.#batch.length >= FLUSH_BYTES || this.#pending - batched < this.maxWorkers) this._flush();
     else if (!this.#flushQueued) {
       this.#flushQueued = true;
       queueMicrotask(this.#flushSoon);
@@ -460,17 +461,17 @@ export abstract class PoolExecutor extends Executor {
     // Done-callbacks run user code while the frames are read; should it re-enter (a callback
     // that ends a process pool's children breaks the pool, which drains), the inner drain must
     // not overwrite those frames: it gets a buffer of its own.
-    const inbox = this.#inboxInUse ? EMPTY : this.#inbox;
-    const drained = this.native.drain(polling, inbox);
+    const inUse = this.#inboxInUse;
+    const drained = this.native.drain(polling, inUse ? EMPTY : this.#inbox.buffer);
     if (drained === 0) return false;
-    const frames = typeof drained === 'number' ? inbox : drained;
+    const frames = inUse ? (drained as Buffer) : this.#inbox.framesOf(drained);
     const end = typeof drained === 'number' ? drained : drained.length;
     const view = viewOf(frames);
-    this.#inboxInUse = inbox === this.#inbox;
+    this.#inboxInUse = true;
     try {
       this.#settleFrames(frames, view, end);
     } finally {
-      if (inbox === this.#inbox) this.#inboxInUse = false;
+      this.#inboxInUse = inUse;
     }
     this.#checkIdle();
     return true;
@@ -578,6 +579,7 @@ const EMPTY = Buffer.alloc(0);
 
 /** Batched records are handed to the core at the latest when this many pile up. */
 const FLUSH_RECORDS = 256;
+const FLUSH_BYTES = 256 * 1024;
 
 /** A chunk's outcome as the worker encodes it: values, and `[index, error descriptor]` pairs. */
 export type ChunkOutcome = [unknown[], Array<[number, unknown]>];

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { cloneError, encode, rebuildError, viewOf } from './codec.js';
 import { BrokenProcessPool, type BrokenExecutor } from './errors.js';
 import { PoolExecutor } from './executor.js';
-import { INBOX_BYTES, TAKE_EXIT, TAKE_IDLE } from './native.js';
+import { Inbox, TAKE_EXIT, TAKE_IDLE } from './native.js';
 import { checkArray, checkEnv, checkPositiveInteger, checkStringArray, defaultWorkers, MAX_TASKS_PER_WORKER, MAX_WORKERS } from './options.js';
 import { describeTask, type TaskFn } from './task.js';
 
@@ -73,7 +73,7 @@ export class ProcessPoolExecutor extends PoolExecutor {
   readonly #initargs: string | Uint8Array;
   readonly #children = new Map<number, Child>();
   /** Where the core writes the batches taken for the children. */
-  readonly #inbox = Buffer.allocUnsafe(INBOX_BYTES);
+  readonly #inbox = new Inbox();
   #initError: unknown;
   /** Set by `terminateWorkers()` / `killWorkers()`: children's deaths are expected, not a break. */
   #endedBy: string | undefined;
@@ -192,7 +192,7 @@ export class ProcessPoolExecutor extends PoolExecutor {
   /** Takes the next batch for `c` and sends it; parks it when there is none; tells it to exit. */
   #pump(c: Child): void {
     if (c.outstanding || c.ending || c.exitSeen) return;
-    const taken = this.native.take(c.slot, c.costNs, false, this.#inbox);
+    const taken = this.native.take(c.slot, c.costNs, false, this.#inbox.buffer);
     if (taken === TAKE_IDLE) return;
     if (taken === TAKE_EXIT) {
       c.ending = true;
@@ -201,7 +201,7 @@ export class ProcessPoolExecutor extends PoolExecutor {
       return;
     }
     // A view of the inbox is enough: `send` serializes the message before it returns.
-    const batch = typeof taken === 'number' ? this.#inbox.subarray(0, taken) : taken;
+    const batch = typeof taken === 'number' ? this.#inbox.buffer.subarray(0, taken) : this.#inbox.framesOf(taken);
     const view = viewOf(batch);
     let fns: Array<[number, string]> | undefined;
     for (let at = 0; at < batch.length; at += 13 + view.getUint32(at + 9, true)) {

@@ -6,7 +6,7 @@
 import { receiveMessageOnPort, threadId, workerData } from 'node:worker_threads';
 
 import { cloneError, decodeEncoded, describeError, type SharedMemoryTable } from './codec.js';
-import { INBOX_BYTES, NativePool, TAKE_EXIT, TAKE_IDLE } from './native.js';
+import { Inbox, NativePool, TAKE_EXIT, TAKE_IDLE } from './native.js';
 import type { WorkerConfig, WorkerMessage } from './thread-pool.js';
 import { reportStrayErrors, Runner } from './runner.js';
 
@@ -86,7 +86,7 @@ async function main(): Promise<void> {
   const claim = (index: number): boolean => pool.startNext(slot, index);
   // The core writes each batch here (a larger one comes in a buffer of its own); decoding copies
   // what it reads, so the next batch may overwrite it.
-  const inbox = Buffer.allocUnsafe(INBOX_BYTES);
+  const inbox = new Inbox();
   const { outcomes } = runner;
   // A task that calls `process.exit` ends this thread in the middle of a batch: the records
   // before it have their outcomes here, and are reported; the core fails the rest (`complete`).
@@ -94,14 +94,14 @@ async function main(): Promise<void> {
     if (outcomes.length > 0) pool.complete(slot, outcomes.bytes, outcomes.length);
   });
   for (;;) {
-    const taken = pool.take(slot, itemCostNs, true, inbox);
+    const taken = pool.take(slot, itemCostNs, true, inbox.buffer);
     if (taken === TAKE_IDLE) {
       await park();
       continue;
     }
     if (taken === TAKE_EXIT) return;
     const started = performance.now();
-    const batch = typeof taken === 'number' ? inbox : taken;
+    const batch = inbox.framesOf(taken);
     // Awaited even when it ran synchronously: microtasks the tasks queued run between batches.
     const items = await runner.runBatch(batch, typeof taken === 'number' ? taken : taken.length, claim);
     pool.complete(slot, outcomes.bytes, outcomes.length);

@@ -15,6 +15,7 @@ pub(crate) fn release_free_memory() {
         unsafe {
             malloc_trim(0);
         }
+        LargeBlocksMapped::release_cached();
     }
 }
 
@@ -25,6 +26,11 @@ pub(crate) fn release_free_memory() {
 /// blocks itself, but each time it unmaps one it raises its process-wide thresholds for mapping
 /// and for trimming to that size, and from then on the whole process (V8 included) keeps more
 /// freed memory resident. Mapping them here leaves those thresholds alone.
+///
+/// A fresh mapping costs a page fault for each page it touches (about 0.3 ms a megabyte), and a
+/// task that carries a megabyte each way frees and maps several blocks, so a few freed blocks of
+/// up to [`LargeBlocksMapped::MAX_CACHED_BLOCK`] bytes are kept for reuse ([`BlockCache`]) until
+/// [`release_free_memory`] unmaps them.
 #[cfg(all(target_os = "linux", target_env = "gnu", not(loom)))]
 pub struct LargeBlocksMapped;
 
@@ -32,42 +38,133 @@ pub struct LargeBlocksMapped;
 impl LargeBlocksMapped {
     /// glibc's initial mapping threshold.
     pub const THRESHOLD: usize = 128 * 1024;
+    /// Larger blocks are unmapped when freed.
+    pub const MAX_CACHED_BLOCK: usize = 8 * 1024 * 1024;
     const PAGE: usize = 4096;
 
     fn mapped(layout: std::alloc::Layout) -> bool {
         layout.size() >= Self::THRESHOLD && layout.align() <= Self::PAGE
     }
+
+    /// The length mapped for a block of `size` bytes: rounded up to an eighth of the next power
+    /// of two, so that blocks of about the same size share a length and can take each other's
+    /// place in the cache. Untouched pages of the rounding cost nothing.
+    fn mapped_len(size: usize) -> usize {
+        let step = (size.next_power_of_two() / 8).max(Self::PAGE);
+        size.div_ceil(step) * step
+    }
+
+    fn map(len: usize) -> *mut u8 {
+        // SAFETY: an anonymous private mapping at an address of the kernel's choosing touches no
+        // existing memory.
+        let address = unsafe {
+            libc::mmap(std::ptr::null_mut(), len, libc::PROT_READ | libc::PROT_WRITE, libc::MAP_PRIVATE | libc::MAP_ANONYMOUS, -1, 0)
+        };
+        if address == libc::MAP_FAILED { std::ptr::null_mut() } else { address.cast() }
+    }
+
+    /// Unmaps the blocks kept for reuse.
+    pub fn release_cached() {
+        for (address, len) in CACHE.lock().blocks.iter_mut() {
+            if *address != 0 {
+                // SAFETY: a block that `map` mapped with this length and its owner freed; the
+                // cache held it alone, and forgets it here.
+                unsafe { libc::munmap(*address as *mut libc::c_void, *len) };
+                *address = 0;
+            }
+        }
+    }
 }
 
-// SAFETY: small blocks are the system allocator's. A large block is a fresh anonymous private
-// mapping of at least `size` bytes, page-aligned (so aligned for any `align` up to a page,
-// which `mapped` checks), zeroed by the kernel, and unmapped with the same length when freed;
-// `mapped` depends on the layout alone, so a block is always freed the way it was allocated.
+/// Freed mapped blocks, by address and mapped length (address 0: an empty slot). The allocator
+/// must not allocate, so a fixed array; a `Mutex` (a futex on Linux) neither allocates nor calls
+/// back into the allocator. When every slot is taken, a freed block replaces the one kept longest:
+/// the latest freed are the likeliest to be asked for again.
+#[cfg(all(target_os = "linux", target_env = "gnu", not(loom)))]
+struct BlockCache {
+    slots: std::sync::Mutex<CacheSlots>,
+}
+
+#[cfg(all(target_os = "linux", target_env = "gnu", not(loom)))]
+struct CacheSlots {
+    blocks: [(usize, usize); CACHED_BLOCKS],
+    /// The slot the next block goes to when every slot is taken.
+    oldest: usize,
+}
+
+#[cfg(all(target_os = "linux", target_env = "gnu", not(loom)))]
+const CACHED_BLOCKS: usize = 8;
+
+#[cfg(all(target_os = "linux", target_env = "gnu", not(loom)))]
+static CACHE: BlockCache = BlockCache { slots: std::sync::Mutex::new(CacheSlots { blocks: [(0, 0); CACHED_BLOCKS], oldest: 0 }) };
+
+#[cfg(all(target_os = "linux", target_env = "gnu", not(loom)))]
+impl BlockCache {
+    fn lock(&self) -> std::sync::MutexGuard<'_, CacheSlots> {
+        // Nothing panics while the lock is held: the slots are always consistent.
+        self.slots.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// A cached block of exactly `len` mapped bytes, if there is one.
+    fn take(&self, len: usize) -> Option<*mut u8> {
+        let mut slots = self.lock();
+        let slot = slots.blocks.iter_mut().find(|(address, cached)| *address != 0 && *cached == len)?;
+        let (address, _) = std::mem::replace(slot, (0, 0));
+        Some(address as *mut u8)
+    }
+
+    /// Keeps a freed block; answers the block it replaced, for the caller to unmap.
+    fn keep(&self, address: *mut u8, len: usize) -> Option<(usize, usize)> {
+        let mut slots = self.lock();
+        let index = match slots.blocks.iter().position(|(cached, _)| *cached == 0) {
+            Some(empty) => empty,
+            None => {
+                let oldest = slots.oldest;
+                slots.oldest = (oldest + 1) % CACHED_BLOCKS;
+                oldest
+            }
+        };
+        let replaced = std::mem::replace(&mut slots.blocks[index], (address as usize, len));
+        (replaced.0 != 0).then_some(replaced)
+    }
+}
+
+// SAFETY: small blocks are the system allocator's. A large block is an anonymous private mapping
+// of `mapped_len(size)` bytes, page-aligned (so aligned for any `align` up to a page, which
+// `mapped` checks), either fresh or a freed block of that same length from the cache, which no
+// one else holds: `take` removes it under the lock. It is unmapped with that length or cached
+// when freed; `mapped` and `mapped_len` depend on the layout alone, so a block is always freed
+// the way it was allocated. `alloc_zeroed` clears a cached block; the kernel zeroes new mappings.
 #[cfg(all(target_os = "linux", target_env = "gnu", not(loom)))]
 unsafe impl std::alloc::GlobalAlloc for LargeBlocksMapped {
     unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
         if !Self::mapped(layout) {
             return unsafe { std::alloc::System.alloc(layout) };
         }
-        let address = unsafe {
-            libc::mmap(std::ptr::null_mut(), layout.size(), libc::PROT_READ | libc::PROT_WRITE, libc::MAP_PRIVATE | libc::MAP_ANONYMOUS, -1, 0)
-        };
-        if address == libc::MAP_FAILED { std::ptr::null_mut() } else { address.cast() }
+        let len = Self::mapped_len(layout.size());
+        CACHE.take(len).unwrap_or_else(|| Self::map(len))
     }
 
     unsafe fn alloc_zeroed(&self, layout: std::alloc::Layout) -> *mut u8 {
         if Self::mapped(layout) {
-            unsafe { self.alloc(layout) } // fresh mappings are zeroed
+            let len = Self::mapped_len(layout.size());
+            // Clearing a cached block costs less than faulting in a fresh one.
+            let Some(block) = CACHE.take(len) else { return Self::map(len) };
+            unsafe { block.write_bytes(0, layout.size()) };
+            block
         } else {
             unsafe { std::alloc::System.alloc_zeroed(layout) }
         }
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: std::alloc::Layout) {
-        if Self::mapped(layout) {
-            unsafe { libc::munmap(ptr.cast(), layout.size()) };
-        } else {
-            unsafe { std::alloc::System.dealloc(ptr, layout) }
+        if !Self::mapped(layout) {
+            return unsafe { std::alloc::System.dealloc(ptr, layout) };
+        }
+        let len = Self::mapped_len(layout.size());
+        let unmap = if len > Self::MAX_CACHED_BLOCK { Some((ptr as usize, len)) } else { CACHE.keep(ptr, len) };
+        if let Some((address, len)) = unmap {
+            unsafe { libc::munmap(address as *mut libc::c_void, len) };
         }
     }
 }
@@ -84,8 +181,63 @@ mod tests {
         unsafe { libc::mallinfo2() }.hblks
     }
 
+    /// The cache is process-wide: tests that use large blocks run one at a time.
+    fn serial() -> std::sync::MutexGuard<'static, ()> {
+        static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        SERIAL.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn cached_blocks() -> usize {
+        super::CACHE.lock().blocks.iter().filter(|(address, _)| *address != 0).count()
+    }
+
+    #[test]
+    fn freed_blocks_of_about_the_same_size_are_reused_until_released() {
+        let _serial = serial();
+        LargeBlocksMapped::release_cached();
+        let first = Layout::from_size_align((1 << 20) + 9, 8).unwrap();
+        let second = Layout::from_size_align((1 << 20) + 4000, 8).unwrap();
+        let huge = Layout::from_size_align(LargeBlocksMapped::MAX_CACHED_BLOCK + 1, 8).unwrap();
+        // SAFETY: non-zero layouts; each block is used within its size and freed with it.
+        unsafe {
+            let block = LargeBlocksMapped.alloc(first);
+            block.write_bytes(1, first.size());
+            LargeBlocksMapped.dealloc(block, first);
+            assert_eq!(cached_blocks(), 1);
+            let zeroed = LargeBlocksMapped.alloc_zeroed(second);
+            assert_eq!(zeroed, block, "a block of the same rounded length is reused");
+            assert!((0..second.size()).all(|i| *zeroed.add(i) == 0), "and cleared when asked for zeroed memory");
+            assert_eq!(cached_blocks(), 0);
+            LargeBlocksMapped.dealloc(zeroed, second);
+            let again = LargeBlocksMapped.alloc(first);
+            assert_eq!(again, block);
+            LargeBlocksMapped.dealloc(again, first);
+
+            // Full: the block kept longest is unmapped for the latest freed.
+            let blocks: Vec<*mut u8> = (0..super::CACHED_BLOCKS + 1).map(|_| LargeBlocksMapped.alloc(first)).collect();
+            assert_eq!(cached_blocks(), 0);
+            for &b in &blocks {
+                b.write_bytes(5, first.size());
+                LargeBlocksMapped.dealloc(b, first);
+            }
+            let mut kept: Vec<usize> = super::CACHE.lock().blocks.iter().map(|&(address, _)| address).collect();
+            kept.sort_unstable();
+            let mut latest: Vec<usize> = blocks[1..].iter().map(|&b| b as usize).collect();
+            latest.sort_unstable();
+            assert_eq!(kept, latest, "the first freed was replaced by the last");
+
+            let big = LargeBlocksMapped.alloc(huge);
+            big.write_bytes(3, huge.size());
+            LargeBlocksMapped.dealloc(big, huge);
+            assert_eq!(cached_blocks(), super::CACHED_BLOCKS, "blocks over MAX_CACHED_BLOCK are unmapped at once");
+            LargeBlocksMapped::release_cached();
+            assert_eq!(cached_blocks(), 0);
+        }
+    }
+
     #[test]
     fn large_blocks_bypass_glibc_and_keep_their_contents() {
+        let _serial = serial();
         let layout = Layout::from_size_align(3 * LargeBlocksMapped::THRESHOLD, 64).unwrap();
         let before = glibc_mapped_blocks();
         // SAFETY: a non-zero layout; the block is used within its size and freed with it.

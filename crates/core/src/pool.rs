@@ -28,7 +28,7 @@ pub enum SubmitError {
 #[derive(Debug, PartialEq, Eq)]
 pub enum Take {
     /// Run these payloads, then report their outcomes in the same order with [`Pool::complete`].
-    Work(Vec<Payload>),
+    Work(Vec<std::sync::Arc<Payload>>),
     /// Nothing to do: the worker is parked and waits for its doorbell.
     Idle,
     /// Exit now (recycled, shut down or broken).
@@ -408,7 +408,7 @@ impl Pool {
                 self.running_items.fetch_add(items, Ordering::Relaxed);
             }
             taken_items += items;
-            batch.push(task.payload().clone());
+            batch.push(std::sync::Arc::clone(task.payload()));
             taken.push(Held { task, mine });
         }
         if taken.is_empty() && may_linger {
@@ -417,7 +417,7 @@ impl Pool {
                 let items = held.task.items() as usize;
                 self.queued_items.fetch_sub(items, Ordering::Relaxed);
                 self.running_items.fetch_add(items, Ordering::Relaxed);
-                batch.push(held.task.payload().clone());
+                batch.push(std::sync::Arc::clone(held.task.payload()));
             }
         }
         if !taken.is_empty() {

@@ -62,7 +62,9 @@ pub struct Task {
     func: u32,
     items: u32,
     state: AtomicU8,
-    payload: Payload,
+    /// Shared with the batches that carry it to a worker, so that a large payload is not copied
+    /// under the pool's lock. std's `Arc` even under loom: immutable data, nothing to model.
+    payload: std::sync::Arc<Payload>,
 }
 
 impl Task {
@@ -73,7 +75,7 @@ impl Task {
             func: payload.func,
             items: payload.items,
             state: AtomicU8::new(State::Pending as u8),
-            payload,
+            payload: std::sync::Arc::new(payload),
         }
     }
 
@@ -135,7 +137,7 @@ impl Task {
     }
 
     /// What the record carries to its worker.
-    pub fn payload(&self) -> &Payload {
+    pub fn payload(&self) -> &std::sync::Arc<Payload> {
         &self.payload
     }
 

@@ -568,7 +568,7 @@ fn stress_every_record_completes_once_or_is_cancelled() {
                 match pool.take(slot, cost) {
                     Take::Work(batch) => {
                         claim_rest(&pool, slot, batch.len());
-                        pool.complete(slot, batch.into_iter().map(|p| (p.kind, p.data)).collect())
+                        pool.complete(slot, batch.into_iter().map(|p| (p.kind, p.data.clone())).collect())
                     }
                     Take::Idle => doorbells[slot as usize].wait(),
                     Take::Exit => break,
@@ -664,7 +664,7 @@ fn submit_numbers(pool: &Pool, n: usize) -> (TaskId, Vec<Dispatch>) {
     pool.submit_job(0, 1, numbers(0, n)).expect("an array").expect("submit accepted")
 }
 
-fn work(take: Take) -> Vec<Payload> {
+fn work(take: Take) -> Vec<Arc<Payload>> {
     match take {
         Take::Work(batch) => batch,
         other => panic!("expected work, got {other:?}"),
@@ -673,7 +673,7 @@ fn work(take: Take) -> Vec<Payload> {
 
 /// The one range of a take from a single job: `(first item, items)`, checking that its text is
 /// exactly the JSON of those numbers.
-fn only_range(batch: &[Payload]) -> (usize, usize) {
+fn only_range(batch: &[Arc<Payload>]) -> (usize, usize) {
     assert_eq!(batch.len(), 1, "one range from one job: {batch:?}");
     range_of(&batch[0])
 }
@@ -688,7 +688,7 @@ fn range_of(range: &Payload) -> (usize, usize) {
 }
 
 /// Completes a batch, echoing each payload as its outcome.
-fn echo(pool: &Pool, slot: Slot, batch: &[Payload]) {
+fn echo(pool: &Pool, slot: Slot, batch: &[Arc<Payload>]) {
     claim_rest(pool, slot, batch.len());
     pool.complete(slot, batch.iter().map(|p| (p.kind, p.data.clone())).collect());
 }
@@ -834,7 +834,7 @@ fn one_batch_may_hold_ranges_of_several_jobs_and_records() {
     let (r, _) = submit(&pool, 9);
     // 6 queued items, 1 worker, cheap: a batch of 3 items, taken across the entries in order.
     let batch = work(pool.take(0, 1));
-    assert_eq!(batch.iter().map(range_of).collect::<Vec<_>>(), [(0, 2), (0, 1)]);
+    assert_eq!(batch.iter().map(|p| range_of(p)).collect::<Vec<_>>(), [(0, 2), (0, 1)]);
     echo(&pool, 0, &batch);
     assert_eq!(pool.stats().queued, 3);
     // 3 queued: ⌈3 / 2⌉ = 2 items, the rest of b; the record comes next.
@@ -1151,7 +1151,7 @@ fn stress_jobs_round(seed: u64, workers: usize) {
                             thread::yield_now(); // let the main thread cancel while ranges run
                         }
                         claim_rest(&pool, slot, batch.len());
-                        pool.complete(slot, batch.into_iter().map(|p| (p.kind, p.data)).collect());
+                        pool.complete(slot, batch.into_iter().map(|p| (p.kind, p.data.clone())).collect());
                     }
                     Take::Idle => doorbells[slot as usize].wait(),
                     Take::Exit => break,

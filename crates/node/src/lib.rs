@@ -74,7 +74,8 @@ fn write_frames<'env>(
     }
     let mut out = vec![0; size];
     write(&mut FrameCursor { bytes: &mut out, at: 0 });
-    Ok(Either::B(BufferSlice::copy_from(env, out)?))
+    // Handed over, not copied: the buffer frees the block when collected.
+    Ok(Either::B(BufferSlice::from_data(env, out)?))
 }
 
 fn dispatch_code(dispatch: Dispatch) -> u32 {
