@@ -1,7 +1,8 @@
 //! Giving memory back after a burst: the records of 100,000 tasks are freed when they complete,
 //! but glibc's allocator keeps the freed pages in its arenas (one per thread that allocated) until
 //! asked to trim them. `LargeBlocksMapped` (the addon's global allocator) keeps our large blocks out
-//! of glibc, whose thresholds they would otherwise raise.
+//! of glibc, whose thresholds they would otherwise raise, maps those of 2 MB or more with huge
+//! pages, and keeps a few freed ones for reuse while a pool is active.
 
 /// Returns free heap pages to the operating system, where the allocator supports it.
 pub(crate) fn release_free_memory() {
@@ -19,6 +20,28 @@ pub(crate) fn release_free_memory() {
     }
 }
 
+/// Pools whose executor has work in flight (`Pool::set_active`), over the whole process.
+#[cfg(all(target_os = "linux", target_env = "gnu", not(loom)))]
+static ACTIVE_POOLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// A pool became active or idle. Freed large blocks are cached only while some pool is active,
+/// and unmapped when the last goes idle.
+pub(crate) fn pool_active(active: bool) {
+    #[cfg(all(target_os = "linux", target_env = "gnu", not(loom)))]
+    {
+        use std::sync::atomic::Ordering::SeqCst;
+        if active {
+            ACTIVE_POOLS.fetch_add(1, SeqCst);
+        } else if ACTIVE_POOLS.fetch_sub(1, SeqCst) == 1 {
+            // After the count, then under the cache's lock: a block freed meanwhile is either
+            // kept before this runs (and unmapped by it) or sees no active pool and is unmapped.
+            LargeBlocksMapped::release_cached();
+        }
+    }
+    #[cfg(not(all(target_os = "linux", target_env = "gnu", not(loom))))]
+    let _ = active;
+}
+
 /// A global allocator for the addon: the system allocator, except that blocks of
 /// [`LargeBlocksMapped::THRESHOLD`] bytes or more are mapped and unmapped directly.
 ///
@@ -29,8 +52,8 @@ pub(crate) fn release_free_memory() {
 ///
 /// A fresh mapping costs a page fault for each page it touches (about 0.3 ms a megabyte), and a
 /// task that carries a megabyte each way frees and maps several blocks, so a few freed blocks of
-/// up to [`LargeBlocksMapped::MAX_CACHED_BLOCK`] bytes are kept for reuse ([`BlockCache`]) until
-/// [`release_free_memory`] unmaps them.
+/// up to [`LargeBlocksMapped::MAX_CACHED_BLOCK`] bytes are kept for reuse ([`BlockCache`]) while
+/// some pool has work in flight; [`release_free_memory`], or the last pool going idle, unmaps them.
 #[cfg(all(target_os = "linux", target_env = "gnu", not(loom)))]
 pub struct LargeBlocksMapped;
 
@@ -54,7 +77,39 @@ impl LargeBlocksMapped {
         size.div_ceil(step) * step
     }
 
+    /// A block of at least a huge page is aligned to one, and its whole huge pages are made
+    /// transparent huge pages where the kernel allows it: one fault per 2 MB instead of 512,
+    /// which took a megabyte copied into a fresh block from 390-450 µs to 80-90 µs here. Only
+    /// whole pages within the block, so that it is not made resident beyond its length.
+    const HUGE_PAGE: usize = 2 * 1024 * 1024;
+
     fn map(len: usize) -> *mut u8 {
+        if len < Self::HUGE_PAGE {
+            return Self::map_at_any(len);
+        }
+        // Map a huge page more and cut the ends off, for the alignment.
+        let padded = Self::map_at_any(len + Self::HUGE_PAGE);
+        if padded.is_null() {
+            return padded;
+        }
+        let start = padded as usize;
+        let aligned = start.next_multiple_of(Self::HUGE_PAGE);
+        let end = start + len + Self::HUGE_PAGE;
+        // SAFETY: the ranges cut lie inside the mapping just made, which no one else knows of;
+        // what remains is `len` bytes from `aligned`. `madvise` is advice: an error (no THP
+        // support) is ignored.
+        unsafe {
+            if aligned > start {
+                libc::munmap(padded.cast(), aligned - start);
+            }
+            libc::munmap((aligned + len) as *mut libc::c_void, end - (aligned + len));
+            let whole_pages = len / Self::HUGE_PAGE * Self::HUGE_PAGE;
+            libc::madvise(aligned as *mut libc::c_void, whole_pages, libc::MADV_HUGEPAGE);
+        }
+        aligned as *mut u8
+    }
+
+    fn map_at_any(len: usize) -> *mut u8 {
         // SAFETY: an anonymous private mapping at an address of the kernel's choosing touches no
         // existing memory.
         let address = unsafe {
@@ -113,9 +168,13 @@ impl BlockCache {
         Some(address as *mut u8)
     }
 
-    /// Keeps a freed block; answers the block it replaced, for the caller to unmap.
+    /// Keeps a freed block; answers the block it replaced, for the caller to unmap (the block
+    /// itself when no pool is active).
     fn keep(&self, address: *mut u8, len: usize) -> Option<(usize, usize)> {
         let mut slots = self.lock();
+        if ACTIVE_POOLS.load(std::sync::atomic::Ordering::SeqCst) == 0 {
+            return Some((address as usize, len));
+        }
         let index = match slots.blocks.iter().position(|(cached, _)| *cached == 0) {
             Some(empty) => empty,
             None => {
@@ -192,14 +251,20 @@ mod tests {
     }
 
     #[test]
-    fn freed_blocks_of_about_the_same_size_are_reused_until_released() {
+    fn freed_blocks_of_about_the_same_size_are_reused_while_a_pool_is_active() {
         let _serial = serial();
-        LargeBlocksMapped::release_cached();
         let first = Layout::from_size_align((1 << 20) + 9, 8).unwrap();
         let second = Layout::from_size_align((1 << 20) + 4000, 8).unwrap();
         let huge = Layout::from_size_align(LargeBlocksMapped::MAX_CACHED_BLOCK + 1, 8).unwrap();
         // SAFETY: non-zero layouts; each block is used within its size and freed with it.
         unsafe {
+            // No pool active: freed blocks go back to the system at once.
+            let idle = LargeBlocksMapped.alloc(first);
+            idle.write_bytes(1, first.size());
+            LargeBlocksMapped.dealloc(idle, first);
+            assert_eq!(cached_blocks(), 0);
+
+            super::pool_active(true);
             let block = LargeBlocksMapped.alloc(first);
             block.write_bytes(1, first.size());
             LargeBlocksMapped.dealloc(block, first);
@@ -232,6 +297,31 @@ mod tests {
             assert_eq!(cached_blocks(), super::CACHED_BLOCKS, "blocks over MAX_CACHED_BLOCK are unmapped at once");
             LargeBlocksMapped::release_cached();
             assert_eq!(cached_blocks(), 0);
+
+            // Two pools active; the cache empties when the last goes idle.
+            super::pool_active(true);
+            let block = LargeBlocksMapped.alloc(first);
+            LargeBlocksMapped.dealloc(block, first);
+            super::pool_active(false);
+            assert_eq!(cached_blocks(), 1, "one pool is still active");
+            super::pool_active(false);
+            assert_eq!(cached_blocks(), 0, "the last pool went idle");
+        }
+    }
+
+    #[test]
+    fn large_blocks_are_page_aligned_and_huge_page_aligned_from_a_huge_page() {
+        let _serial = serial();
+        for (size, align) in [(LargeBlocksMapped::THRESHOLD, 4096), ((2 << 20) - 4096, 4096), (2 << 20, 2 << 20), ((5 << 20) + 3, 2 << 20)] {
+            let layout = Layout::from_size_align(size, 8).unwrap();
+            // SAFETY: a non-zero layout; the block is written within its size and freed with it.
+            unsafe {
+                let block = LargeBlocksMapped.alloc(layout);
+                assert_eq!(block as usize % align, 0, "{size} bytes");
+                block.write_bytes(9, size);
+                assert_eq!(*block.add(size - 1), 9);
+                LargeBlocksMapped.dealloc(block, layout);
+            }
         }
     }
 

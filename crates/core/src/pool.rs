@@ -14,7 +14,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 use crate::completion::{Completion, CompletionQueue, Status};
 use crate::registry::{Dispatch, Held, Registry, Slot, WorkerState};
 use crate::scheduler::{batch_size, LINGER};
-use crate::sync::{lock, Arc, AtomicU64, AtomicUsize, Mutex, Ordering};
+use crate::sync::{lock, Arc, AtomicBool, AtomicU64, AtomicUsize, Mutex, Ordering};
 use crate::task::{Payload, State, Task, TaskId};
 
 /// Why a submit was refused.
@@ -160,11 +160,14 @@ pub struct Pool {
     linger: std::time::Duration,
     /// At most this many workers linger at once, so that spinning never starves the main thread.
     max_lingering: usize,
+    /// Whether the executor has work in flight, as it last said (see [`Pool::set_active`]).
+    active: AtomicBool,
 }
 
 impl Drop for Pool {
     /// A pool's workers have exited and their memory is free: hand it back (see `memory.rs`).
     fn drop(&mut self) {
+        self.set_active(false);
         crate::memory::release_free_memory();
     }
 }
@@ -197,6 +200,16 @@ impl Pool {
             waker,
             linger: LINGER,
             max_lingering: 1,
+            active: AtomicBool::new(false),
+        }
+    }
+
+    /// The executor has work in flight (`true`) or has none left (`false`). While some pool in
+    /// the process is active, freed large blocks are kept for reuse; when the last goes idle they
+    /// are unmapped (see `memory.rs`), so an idle process holds none.
+    pub fn set_active(&self, active: bool) {
+        if self.active.swap(active, Ordering::AcqRel) != active {
+            crate::memory::pool_active(active);
         }
     }
 

@@ -168,6 +168,7 @@ impl NativePool {
     /// Keeps the event loop alive while work is pending (`true`), or lets it exit (`false`).
     #[napi]
     pub fn set_active(&self, active: bool) {
+        self.pool.set_active(active);
         if let Some(waker) = &self.waker {
             waker.set_active(active);
         }
