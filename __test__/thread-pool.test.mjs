@@ -428,6 +428,31 @@ test('typed arrays, DataViews, Buffers and arrays of numbers arrive as fresh cop
   }
 });
 
+test('arguments are copied at submit: changes made after it are not seen by a task still queued', async (t) => {
+  for (const Executor of [ThreadPoolExecutor, ProcessPoolExecutor]) {
+    const ex = new Executor({ maxWorkers: 1 });
+    try {
+      // The only worker is busy, so the next tasks wait in the queue while their arguments change.
+      const busy = ex.submit(() => { const end = Date.now() + 150; while (Date.now() < end); });
+      const object = { n: 1, list: ['a'] };
+      const numbers = [1, 2, 3];
+      const bytes = new Float64Array([0.5, 1.5]);
+      const seen = ex.submit((o, a, f) => [o.n, o.list.length, a[0], f[0]], object, numbers, bytes);
+      const alone = ex.submit((f) => f[1], bytes);
+      object.n = 2;
+      object.list.push('b');
+      numbers[0] = 100;
+      bytes[0] = 100;
+      bytes[1] = 100;
+      await busy;
+      t.deepEqual(await seen, [1, 1, 1, 0.5], Executor.name);
+      t.is(await alone, 1.5, Executor.name);
+    } finally {
+      await ex.shutdown();
+    }
+  }
+});
+
 test('an argument that cannot be cloned fails that submit and the executor keeps working', async (t) => {
   await withPool({ maxWorkers: 1 }, async (ex) => {
     const error = t.throws(() => ex.submit((f) => f, () => 1));
