@@ -428,6 +428,31 @@ test('typed arrays, DataViews, Buffers and arrays of numbers arrive as fresh cop
   }
 });
 
+test('strings of every kind arrive exactly as arguments and results, alone and among other arguments', async (t) => {
+  const strings = [
+    '', 'a', 'plain ascii '.repeat(200), 'é ÿ \u0000 \u0001'.repeat(300), '€ and 😀'.repeat(300), '\uD800', 'x\uDC00y',
+    'a'.repeat(5000) + '\u20AC', 'ab'.repeat(1 << 19),
+  ];
+  const codes = (text) => Array.from({ length: text.length }, (_, i) => text.charCodeAt(i)).join();
+  for (const Executor of [ThreadPoolExecutor, ProcessPoolExecutor]) {
+    const ex = new Executor({ maxWorkers: 1 });
+    try {
+      for (const text of strings) {
+        const what = `${Executor.name} ${JSON.stringify(text.slice(0, 12))} (${text.length})`;
+        const [length, back, number] = await ex.submit((s, n) => [s.length, s, n], text, -0);
+        t.is(length, text.length, what);
+        t.true(back === text, what);
+        t.true(Object.is(number, -0), what);
+        // Made on the worker, returned alone.
+        const made = await ex.submit((s) => s.split('').reverse().join(''), text);
+        t.is(codes(made), codes(text.split('').reverse().join('')), what);
+      }
+    } finally {
+      await ex.shutdown();
+    }
+  }
+});
+
 test('arguments are copied at submit: changes made after it are not seen by a task still queued', async (t) => {
   for (const Executor of [ThreadPoolExecutor, ProcessPoolExecutor]) {
     const ex = new Executor({ maxWorkers: 1 });
