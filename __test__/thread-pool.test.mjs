@@ -139,8 +139,13 @@ test('values round-trip with structured-clone semantics', async (t) => {
       new Uint8Array([1, 2, 3]),
       new Float64Array([0.5, -1]),
       Object.create(null),
+      // Wide objects and long strings take the serializer's path, short ones JSON's.
+      Object.fromEntries(Array.from({ length: 200 }, (_, i) => [`k${i}`, i % 3 ? i : { nested: [i, 'x'.repeat(i * 10)] }])),
+      { 2: 'b', 1: 'a', z: 'z', a: 'a' },
     ];
     for (const value of values) t.deepEqual(await ex.submit(identity, value), value);
+    const wide = Object.fromEntries(Array.from({ length: 100 }, (_, i) => [`key${99 - i}`, i]));
+    t.deepEqual(Object.keys(await ex.submit(identity, wide)), Object.keys(wide), 'key order');
     t.true(Object.is(await ex.submit(identity, -0), -0));
     t.is(await ex.submit(() => undefined), undefined);
     t.deepEqual(await ex.submit((...args) => args.length, 1, 2, 3), 3);
