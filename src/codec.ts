@@ -505,7 +505,7 @@ function rawShape(value: unknown, shared: SharedMemoryTable | undefined): number
     if (typeof item === 'number') continue;
     // Argument lists are short; a long list of objects (points, rows) is data, for JSON.
     if (++objects > MAX_RAW_OBJECTS || rawItemBytes(item, shared) < 0) return 0;
-    if (value.indexOf(item, i + 1) !== -1 || (ArrayBuffer.isView(item) && sharesBuffer(value, i))) return 0;
+    if (typeof item === 'object' && (value.indexOf(item, i + 1) !== -1 || (ArrayBuffer.isView(item) && sharesBuffer(value, i)))) return 0;
     shape = RAW_ITEMS;
   }
   return shape;
