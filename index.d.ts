@@ -88,6 +88,12 @@ export interface PoolStats {
   completed: number
 }
 
+/**
+ * Gives back the large blocks kept for reuse, unless some executor has work in flight; executors
+ * call it once they have been idle for a while (see `memory.rs` in the core).
+ */
+export declare function releaseIdleMemory(): void
+
 export interface ShutdownResult {
   cancelled: Array<number>
   /** `(job id, first item, count)` triples, flattened. */

@@ -284,6 +284,14 @@ let lastView: DataView | undefined;
  * methods are V8 builtins, fast from the first call, while `Buffer`'s `readUInt32LE` and the
  * like are JavaScript that each new worker runs slowly until its JIT has warmed up.
  */
+/** Drops the view kept for `bytes`, a buffer of frames that will not be read again. */
+export function forgetView(bytes: Uint8Array): void {
+  if (viewed === bytes) {
+    viewed = undefined;
+    lastView = undefined;
+  }
+}
+
 export function viewOf(bytes: Uint8Array): DataView {
   // A large buffer is a one-off (frames that did not fit the reused ones): not kept alive here.
   if (bytes.byteLength > MAX_KEPT_BYTES) return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);

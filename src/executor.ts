@@ -9,6 +9,7 @@ import {
   DISPATCH_SPAWN,
   Inbox,
   NativePool,
+  releaseIdleMemory,
   STATE_RUNNING,
   STATUS_BROKEN,
   SUBMIT_BROKEN,
@@ -126,6 +127,7 @@ export abstract class PoolExecutor extends Executor {
   /** Where the core writes the completions that `drain` returns (see `#settle`). */
   readonly #inbox = new Inbox();
   #inboxInUse = false;
+  #idleTimer: NodeJS.Timeout | undefined;
   #flushQueued = false;
   /** The id the core will give the next record: it numbers them 1, 2, ... in submission order. */
   #nextId = 1;
@@ -472,6 +474,7 @@ export abstract class PoolExecutor extends Executor {
       this.#settleFrames(frames, view, end);
     } finally {
       this.#inboxInUse = inUse;
+      this.#inbox.done(frames);
     }
     this.#checkIdle();
     return true;
@@ -546,8 +549,16 @@ export abstract class PoolExecutor extends Executor {
     if (active !== this.#active) {
       this.#active = active;
       this.native.setActive(active);
-      if (active) activeExecutors.add(this);
-      else activeExecutors.delete(this);
+      if (active) {
+        activeExecutors.add(this);
+        clearTimeout(this.#idleTimer);
+      } else {
+        activeExecutors.delete(this);
+        this.#inbox.shrink();
+        // The core's blocks not at once: a loop of awaited submits goes idle between tasks and
+        // would map its large blocks afresh each time.
+        this.#idleTimer = setTimeout(releaseIdleMemory, IDLE_RELEASE_MS).unref();
+      }
     }
   }
 
@@ -580,6 +591,8 @@ const EMPTY = Buffer.alloc(0);
 /** Batched records are handed to the core at the latest when this many pile up. */
 const FLUSH_RECORDS = 256;
 const FLUSH_BYTES = 256 * 1024;
+/** An executor idle this long gives back the blocks large payloads left in the core. */
+const IDLE_RELEASE_MS = 50;
 
 /** A chunk's outcome as the worker encodes it: values, and `[index, error descriptor]` pairs. */
 export type ChunkOutcome = [unknown[], Array<[number, unknown]>];

@@ -213,6 +213,7 @@ export class ProcessPoolExecutor extends PoolExecutor {
     }
     c.outstanding = true;
     this.#send(c, fns === undefined ? { t: 'run', batch } : { t: 'run', batch, fns });
+    this.#inbox.done(batch);
   }
 
   #send(c: Child, message: ParentMessage): void {

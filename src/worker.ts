@@ -104,6 +104,7 @@ async function main(): Promise<void> {
     const batch = inbox.framesOf(taken);
     // Awaited even when it ran synchronously: microtasks the tasks queued run between batches.
     const items = await runner.runBatch(batch, typeof taken === 'number' ? taken : taken.length, claim);
+    inbox.done(batch);
     pool.complete(slot, outcomes.bytes, outcomes.length);
     outcomes.clear();
     if (items > 0) itemCostNs = ((performance.now() - started) * 1e6) / items;

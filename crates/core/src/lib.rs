@@ -37,6 +37,7 @@ mod task;
 pub use completion::{Completion, Status};
 #[cfg(all(target_os = "linux", target_env = "gnu", not(loom)))]
 pub use memory::LargeBlocksMapped;
+pub use memory::release_idle_memory;
 pub use pool::{ExitReport, Pool, ShutdownReport, Stats, SubmitError, Take};
 pub use registry::{Dispatch, Slot};
 pub use task::{Payload, State, TaskId};

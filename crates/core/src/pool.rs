@@ -205,8 +205,8 @@ impl Pool {
     }
 
     /// The executor has work in flight (`true`) or has none left (`false`). While some pool in
-    /// the process is active, freed large blocks are kept for reuse; when the last goes idle they
-    /// are unmapped (see `memory.rs`), so an idle process holds none.
+    /// the process is active, freed large blocks are kept for reuse, until
+    /// [`crate::release_idle_memory`] finds none active (see `memory.rs`).
     pub fn set_active(&self, active: bool) {
         if self.active.swap(active, Ordering::AcqRel) != active {
             crate::memory::pool_active(active);

@@ -104,6 +104,13 @@ pub struct PoolStats {
     pub completed: f64,
 }
 
+/// Gives back the large blocks kept for reuse, unless some executor has work in flight; executors
+/// call it once they have been idle for a while (see `memory.rs` in the core).
+#[napi]
+pub fn release_idle_memory() {
+    concurrent_futures_core::release_idle_memory();
+}
+
 #[napi]
 pub struct NativePool {
     id: u32,
