@@ -488,6 +488,13 @@ test('an argument that cannot be cloned fails that submit and the executor keeps
     const error = t.throws(() => ex.submit((f) => f, () => 1));
     t.is(error.name, 'DataCloneError');
     t.throws(() => ex.submit((s) => s, Symbol('nope')), { name: 'DataCloneError' });
+    // As postMessage refuses them: proxies, whatever they wrap.
+    for (const target of [[1, 2], ['text'], { a: 1 }]) t.throws(() => ex.submit((p) => p, new Proxy(target, {})), { name: 'DataCloneError' });
+    // Accessor items are read once each, as the clone reads them; an array that grows while it
+    // is encoded is refused rather than sent half-written.
+    const growing = [1, 2];
+    Object.defineProperty(growing, 0, { get: () => (growing.push(3), 1), enumerable: true });
+    t.throws(() => ex.submit((a) => a, growing), { name: 'DataCloneError' });
     t.is(await ex.submit((x) => x + 1, 1), 2);
   });
 });
@@ -496,6 +503,8 @@ test('a result that cannot be cloned fails that future and the executor keeps wo
   await withPool({ maxWorkers: 1 }, async (ex) => {
     const error = await t.throwsAsync(ex.submit(() => () => 1));
     t.is(error.name, 'DataCloneError');
+    await t.throwsAsync(ex.submit(() => new Proxy([1, 2], {})), { name: 'DataCloneError' });
+    await t.throwsAsync(ex.submit(() => new Proxy({ a: 1 }, {})), { name: 'DataCloneError' });
     t.is(await ex.submit((x) => x * 2, 21), 42);
   });
 });

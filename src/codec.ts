@@ -54,9 +54,11 @@ const MAX_JSON_STRING = 1024;
 const MAX_JSON_KEYS = 64;
 
 /**
- * `true` when `JSON.parse(JSON.stringify(value))` is the structured clone of `value`. An object met
- * twice is not (the clone keeps one object where JSON would make two): `seen` holds the nested
- * objects, and is made only once the root has an object inside, so arrays of numbers need none.
+ * `true` when `JSON.parse(JSON.stringify(value))` is the structured clone of `value`, and JSON is
+ * the faster way there. An object met twice is not (the clone keeps one object where JSON would
+ * make two): `seen` holds the nested objects, and is made only once the root has an object inside,
+ * so arrays of numbers need none. Strings over `MAX_JSON_STRING` characters and objects of more
+ * than `MAX_JSON_KEYS` keys go to the serializer, which is faster for them.
  */
 function jsonSafe(value: unknown, depth: number, seen: Set<object> | null): boolean {
   switch (typeof value) {
@@ -70,7 +72,7 @@ function jsonSafe(value: unknown, depth: number, seen: Set<object> | null): bool
       return Number.isFinite(value) && (value !== 0 || 1 / value > 0);
     case 'object': {
       if (value === null) return true;
-      if (depth > MAX_JSON_DEPTH || (depth > 0 && types.isProxy(value))) return false;
+      if (depth > MAX_JSON_DEPTH || types.isProxy(value)) return false;
       if (seen !== null) {
         if (seen.has(value)) return false;
         seen.add(value);
@@ -278,12 +280,6 @@ export function kindOf(encoded: string | Uint8Array): number {
 let viewed: Uint8Array | undefined;
 let lastView: DataView | undefined;
 
-/**
- * A `DataView` over `bytes`, kept for the last buffer asked about: frames arrive in one buffer
- * that each thread reuses. Frames are read and written through views because `DataView`'s
- * methods are V8 builtins, fast from the first call, while `Buffer`'s `readUInt32LE` and the
- * like are JavaScript that each new worker runs slowly until its JIT has warmed up.
- */
 /** Drops the view kept for `bytes`, a buffer of frames that will not be read again. */
 export function forgetView(bytes: Uint8Array): void {
   if (viewed === bytes) {
@@ -292,6 +288,12 @@ export function forgetView(bytes: Uint8Array): void {
   }
 }
 
+/**
+ * A `DataView` over `bytes`, kept for the last buffer asked about: frames arrive in one buffer
+ * that each thread reuses. Frames are read and written through views because `DataView`'s
+ * methods are V8 builtins, fast from the first call, while `Buffer`'s `readUInt32LE` and the
+ * like are JavaScript that each new worker runs slowly until its JIT has warmed up.
+ */
 export function viewOf(bytes: Uint8Array): DataView {
   // A large buffer is a one-off (frames that did not fit the reused ones): not kept alive here.
   if (bytes.byteLength > MAX_KEPT_BYTES) return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -487,36 +489,37 @@ function integral(value: number): number {
   return int === value && (int !== 0 || 1 / value > 0) ? int : value;
 }
 
-/** How `FrameWriter` writes a value: as JSON or cloned (0), or raw (see `rawShape`). */
-const NUMBERS = 1;
-const RAW_ITEMS = 2;
-const RAW_ITEM = 3;
-
-/** A plain array (not a subclass, not a proxy's target seen through `Array.isArray` alone). */
+/** A plain array: not a subclass, not a proxy (whose traps could answer differently each time). */
 function isPlainArray(value: unknown): value is unknown[] {
-  return Array.isArray(value) && Object.getPrototypeOf(value) === Array.prototype;
+  return Array.isArray(value) && Object.getPrototypeOf(value) === Array.prototype && !types.isProxy(value);
+}
+
+function allNumbers(items: unknown[]): boolean {
+  for (let i = 0; i < items.length; i++) if (typeof items[i] !== 'number') return false;
+  return true;
 }
 
 /**
- * How `value` can be written without JSON or a serializer: `NUMBERS` for a plain dense array of
- * numbers (`KIND_F64_ARRAY`), `RAW_ITEMS` for a plain array of raw items (`KIND_RAW_ITEMS`:
- * typically a task's arguments), `RAW_ITEM` for one item that is not a number (`KIND_RAW_ITEM`: a
- * result), else 0. An object met twice is not raw: the clone keeps one where raw items would
- * make two.
+ * The `KIND_RAW_ITEMS` size of a plain array whose items are all raw (see `rawItemBytes`), or -1.
+ * An object met twice is not raw (the clone keeps one where raw items would make two), nor are
+ * two views of one ordinary buffer (the clone copies it once, for both).
  */
-function rawShape(value: unknown, shared: SharedMemoryTable | undefined): number {
-  if (!isPlainArray(value)) return rawItemBytes(value, shared) > 0 ? RAW_ITEM : 0;
-  let shape = NUMBERS;
+function rawItemsBytes(items: unknown[], shared: SharedMemoryTable | undefined): number {
+  let bytes = 0;
   let objects = 0;
-  for (let i = 0; i < value.length; i++) {
-    const item = value[i];
-    if (typeof item === 'number') continue;
+  for (let i = 0; i < items.length; i++) {
+    const item = items[i];
+    if (typeof item === 'number') {
+      bytes += 9;
+      continue;
+    }
     // Argument lists are short; a long list of objects (points, rows) is data, for JSON.
-    if (++objects > MAX_RAW_OBJECTS || rawItemBytes(item, shared) < 0) return 0;
-    if (typeof item === 'object' && (value.indexOf(item, i + 1) !== -1 || (ArrayBuffer.isView(item) && sharesBuffer(value, i)))) return 0;
-    shape = RAW_ITEMS;
+    const size = ++objects > MAX_RAW_OBJECTS ? -1 : rawItemBytes(item, shared);
+    if (size < 0) return -1;
+    if (typeof item === 'object' && (items.indexOf(item, i + 1) !== -1 || (ArrayBuffer.isView(item) && sharesBuffer(items, i)))) return -1;
+    bytes += size;
   }
-  return shape;
+  return bytes;
 }
 const MAX_RAW_OBJECTS = 16;
 
@@ -560,8 +563,10 @@ function rawItemBytes(item: unknown, shared: SharedMemoryTable | undefined): num
   return 9 + 8 * item.length;
 }
 
-function writeRawItems(buf: Buffer, view: DataView, at: number, items: unknown[], shared: SharedMemoryTable | undefined): void {
+/** Writes `items` as `rawItemsBytes` measured them; returns where the next frame goes. */
+function writeRawItems(buf: Buffer, view: DataView, at: number, items: unknown[], shared: SharedMemoryTable | undefined): number {
   for (let i = 0; i < items.length; i++) at = writeRawItem(buf, view, at, items[i], shared);
+  return at;
 }
 
 /**
@@ -679,34 +684,36 @@ export class FrameWriter {
    * nothing appended, for a value that cannot be cloned.
    */
   pushValue(value: unknown, shared: SharedMemoryTable | undefined, flags = 0): void {
-    const shape = typeof value === 'number' ? NUMBERS : rawShape(value, shared);
-    if (shape === 0) {
+    if (typeof value === 'number') return this.#pushNumbers(KIND_F64 | flags, value);
+    const list = isPlainArray(value);
+    if (list && allNumbers(value)) return this.#pushNumbers(KIND_F64_ARRAY | flags, value as number[]);
+    const bytes = list ? rawItemsBytes(value, shared) : rawItemBytes(value, shared);
+    if (bytes < 0) {
       const data = encode(value, shared);
       return this.push(kindOf(data) | flags, data);
     }
-    if (shape !== NUMBERS) {
-      const items = shape === RAW_ITEMS ? (value as unknown[]) : [value];
-      let bytes = 0;
-      for (let i = 0; i < items.length; i++) bytes += rawItemBytes(items[i], shared);
-      this.#reserve(5 + bytes);
-      const at = this.#offset;
-      this.#view.setUint8(at, (shape === RAW_ITEMS ? KIND_RAW_ITEMS : KIND_RAW_ITEM) | flags);
-      this.#view.setUint32(at + 1, bytes, true);
-      writeRawItems(this.#buf, this.#view, at + 5, items, shared);
-      this.#offset = at + 5 + bytes;
-      return;
-    }
-    const count = typeof value === 'number' ? -1 : (value as number[]).length;
-    const bytes = count === -1 ? 8 : 8 * count;
     this.#reserve(5 + bytes);
+    const at = this.#offset;
+    this.#view.setUint8(at, (list ? KIND_RAW_ITEMS : KIND_RAW_ITEM) | flags);
+    this.#view.setUint32(at + 1, bytes, true);
+    const end = list ? writeRawItems(this.#buf, this.#view, at + 5, value, shared) : writeRawItem(this.#buf, this.#view, at + 5, value, shared);
+    // Getters (an array's accessor items) run again while writing: should they answer otherwise,
+    // the frame would not be what was measured.
+    if (end !== at + 5 + bytes) throw cloneError('the value changed while it was being cloned');
+    this.#offset = end;
+  }
+
+  /** Appends raw doubles: one (`KIND_F64`) or an array of them (`KIND_F64_ARRAY`). */
+  #pushNumbers(kind: number, numbers: number | number[]): void {
+    const count = typeof numbers === 'number' ? 1 : numbers.length;
+    this.#reserve(5 + 8 * count);
     const view = this.#view;
-    let at = this.#offset;
-    view.setUint8(at, (count === -1 ? KIND_F64 : KIND_F64_ARRAY) | flags);
-    view.setUint32(at + 1, bytes, true);
-    at += 5;
-    if (count === -1) view.setFloat64(at, value as number, true);
-    else for (let i = 0; i < count; i++) view.setFloat64(at + 8 * i, (value as number[])[i]!, true);
-    this.#offset = at + bytes;
+    const at = this.#offset + 5;
+    view.setUint8(at - 5, kind);
+    view.setUint32(at - 4, 8 * count, true);
+    if (typeof numbers === 'number') view.setFloat64(at, numbers, true);
+    else for (let i = 0; i < count; i++) view.setFloat64(at + 8 * i, numbers[i]!, true);
+    this.#offset = at + 8 * count;
   }
 
   /**

@@ -551,16 +551,22 @@ export abstract class PoolExecutor extends Executor {
       this.native.setActive(active);
       if (active) {
         activeExecutors.add(this);
-        clearTimeout(this.#idleTimer);
       } else {
         activeExecutors.delete(this);
-        this.#inbox.shrink();
-        // The core's blocks not at once: a loop of awaited submits goes idle between tasks and
-        // would map its large blocks afresh each time.
-        this.#idleTimer = setTimeout(releaseIdleMemory, IDLE_RELEASE_MS).unref();
+        // Not at once: a loop of awaited submits goes idle between its tasks, and would
+        // allocate its large buffers afresh for each. One timer, re-armed each time.
+        if (this.#idleTimer === undefined) this.#idleTimer = setTimeout(this.#releaseIdleMemory, IDLE_RELEASE_MS).unref();
+        else this.#idleTimer.refresh();
       }
     }
   }
+
+  /** Gives back what large payloads left behind, if the executor is still idle. */
+  readonly #releaseIdleMemory = (): void => {
+    if (this.#active) return;
+    this.#inbox.shrink();
+    releaseIdleMemory();
+  };
 
   #isIdle(): boolean {
     return this.#pending === 0 && this.liveWorkers() === 0;
@@ -591,7 +597,7 @@ const EMPTY = Buffer.alloc(0);
 /** Batched records are handed to the core at the latest when this many pile up. */
 const FLUSH_RECORDS = 256;
 const FLUSH_BYTES = 256 * 1024;
-/** An executor idle this long gives back the blocks large payloads left in the core. */
+/** An executor idle this long gives back the memory large payloads left behind (its inbox, the core's cached blocks). */
 const IDLE_RELEASE_MS = 50;
 
 /** A chunk's outcome as the worker encodes it: values, and `[index, error descriptor]` pairs. */

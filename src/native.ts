@@ -66,7 +66,11 @@ export class Inbox {
 
   /** Back to the initial size (an executor that went idle gives the memory back). */
   shrink(): void {
-    if (this.buffer.length > INBOX_BYTES) this.buffer = Buffer.allocUnsafe(INBOX_BYTES);
+    this.#oneOffs = 0;
+    if (this.buffer.length > INBOX_BYTES) {
+      forgetView(this.buffer);
+      this.buffer = Buffer.allocUnsafe(INBOX_BYTES);
+    }
   }
 
   /** Done with `frames`: a buffer of their own is not kept alive (by `viewOf`) once read. */

@@ -49,5 +49,7 @@ export function checkEnv(value: unknown): Record<string, string> | undefined {
 export function checkArray(name: string, value: unknown): unknown[] {
   if (value === undefined) return [];
   if (!Array.isArray(value)) throw new TypeError(`${name} must be an array`);
-  return value;
+  // An argument list, copied into a plain array as a call's rest parameter would be (the items
+  // themselves are cloned later): a proxy of an array is read through its traps here, once.
+  return Array.prototype.slice.call(value);
 }

@@ -201,7 +201,8 @@ export class ProcessPoolExecutor extends PoolExecutor {
       return;
     }
     // A view of the inbox is enough: `send` serializes the message before it returns.
-    const batch = typeof taken === 'number' ? this.#inbox.buffer.subarray(0, taken) : this.#inbox.framesOf(taken);
+    const frames = this.#inbox.framesOf(taken);
+    const batch = typeof taken === 'number' ? frames.subarray(0, taken) : frames;
     const view = viewOf(batch);
     let fns: Array<[number, string]> | undefined;
     for (let at = 0; at < batch.length; at += 13 + view.getUint32(at + 9, true)) {

@@ -16,8 +16,8 @@ pub(crate) fn release_free_memory() {
         unsafe {
             malloc_trim(0);
         }
-        LargeBlocksMapped::release_cached();
     }
+    release_idle_memory();
 }
 
 /// Pools whose executor has work in flight (`Pool::set_active`), over the whole process.
@@ -63,10 +63,10 @@ pub fn release_idle_memory() {
 /// and for trimming to that size, and from then on the whole process (V8 included) keeps more
 /// freed memory resident. Mapping them here leaves those thresholds alone.
 ///
-/// A fresh mapping costs a page fault for each page it touches (about 0.3 ms a megabyte), and a
+/// A fresh mapping costs a page fault for each page it touches (about 0.4 ms a megabyte), and a
 /// task that carries a megabyte each way frees and maps several blocks, so a few freed blocks of
 /// up to [`LargeBlocksMapped::MAX_CACHED_BLOCK`] bytes are kept for reuse ([`BlockCache`]) while
-/// some pool has work in flight; [`release_free_memory`] or [`release_idle_memory`] unmaps them.
+/// some pool has work in flight; [`release_idle_memory`] unmaps them once none has.
 #[cfg(all(target_os = "linux", target_env = "gnu", not(loom)))]
 pub struct LargeBlocksMapped;
 
@@ -74,8 +74,8 @@ pub struct LargeBlocksMapped;
 impl LargeBlocksMapped {
     /// glibc's initial mapping threshold.
     pub const THRESHOLD: usize = 128 * 1024;
-    /// Larger blocks are unmapped when freed.
-    pub const MAX_CACHED_BLOCK: usize = 8 * 1024 * 1024;
+    /// Larger blocks are unmapped when freed (the cache holds 32 MB at most).
+    pub const MAX_CACHED_BLOCK: usize = 4 * 1024 * 1024;
     const PAGE: usize = 4096;
 
     fn mapped(layout: std::alloc::Layout) -> bool {
@@ -85,7 +85,7 @@ impl LargeBlocksMapped {
     /// The length mapped for a block of `size` bytes: rounded up to an eighth of the next power
     /// of two, so that blocks of about the same size share a length and can take each other's
     /// place in the cache (untouched pages of the rounding cost nothing); from `HUGE_FROM`, to
-    /// whole huge pages.
+    /// whole huge pages, which are resident whole once touched.
     fn mapped_len(size: usize) -> usize {
         if size >= Self::HUGE_FROM {
             return size.next_multiple_of(Self::HUGE_PAGE);
