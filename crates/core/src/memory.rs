@@ -146,8 +146,8 @@ impl LargeBlocksMapped {
 
 /// Freed mapped blocks, by address and mapped length (address 0: an empty slot). The allocator
 /// must not allocate, so a fixed array; a `Mutex` (a futex on Linux) neither allocates nor calls
-/// back into the allocator. When every slot is taken, a freed block replaces the one kept longest:
-/// the latest freed are the likeliest to be asked for again.
+/// back into the allocator. When every slot is taken, a freed block replaces another, each slot in
+/// turn: the latest freed are the likeliest to be asked for again.
 #[cfg(all(target_os = "linux", target_env = "gnu", not(loom)))]
 struct BlockCache {
     slots: std::sync::Mutex<CacheSlots>,
@@ -156,7 +156,7 @@ struct BlockCache {
 #[cfg(all(target_os = "linux", target_env = "gnu", not(loom)))]
 struct CacheSlots {
     blocks: [(usize, usize); CACHED_BLOCKS],
-    /// The slot the next block goes to when every slot is taken.
+    /// The slot the next block goes to when every slot is taken (round robin).
     oldest: usize,
 }
 
