@@ -311,12 +311,8 @@ export function decode(kind: number, buf: Buffer, start: number, end: number, sh
       return JSON.parse(buf.toString('utf8', start, end));
     case KIND_F64:
       return integral(viewOf(buf).getFloat64(start, true));
-    case KIND_F64_ARRAY: {
-      const view = viewOf(buf);
-      const numbers: number[] = new Array((end - start) / 8);
-      for (let i = 0; i < numbers.length; i++) numbers[i] = integral(view.getFloat64(start + 8 * i, true));
-      return numbers;
-    }
+    case KIND_F64_ARRAY:
+      return readDoubles(viewOf(buf), start, (end - start) / 8);
     case KIND_RAW_ITEMS:
       return decodeRawItems(buf, start, end, shared);
     case KIND_RAW_ITEM:
@@ -563,6 +559,19 @@ function rawItemBytes(item: unknown, shared: SharedMemoryTable | undefined): num
   return 9 + 8 * item.length;
 }
 
+/** Writes `numbers` as little-endian doubles from `at`; returns where they end. */
+function writeDoubles(view: DataView, at: number, numbers: number[]): number {
+  for (let i = 0; i < numbers.length; i++) view.setFloat64(at + 8 * i, numbers[i]!, true);
+  return at + 8 * numbers.length;
+}
+
+/** Reads `count` doubles from `at` into a plain array (see `integral`). */
+function readDoubles(view: DataView, at: number, count: number): number[] {
+  const numbers: number[] = new Array(count);
+  for (let i = 0; i < count; i++) numbers[i] = integral(view.getFloat64(at + 8 * i, true));
+  return numbers;
+}
+
 /** Writes `items` as `rawItemsBytes` measured them; returns where the next frame goes. */
 function writeRawItems(buf: Buffer, view: DataView, at: number, items: unknown[], shared: SharedMemoryTable | undefined): number {
   for (let i = 0; i < items.length; i++) at = writeRawItem(buf, view, at, items[i], shared);
@@ -597,9 +606,7 @@ function writeRawItem(buf: Buffer, view: DataView, at: number, item: unknown, sh
   if (Array.isArray(item)) {
     view.setUint8(at, TAG_NUMBERS);
     view.setFloat64(at + 1, item.length, true);
-    at += 9;
-    for (let i = 0; i < item.length; i++) view.setFloat64(at + 8 * i, item[i] as number, true);
-    return at + 8 * item.length;
+    return writeDoubles(view, at + 9, item as number[]);
   }
   const { buffer, byteOffset, byteLength } = item as ArrayBufferView;
   if (buffer instanceof SharedArrayBuffer) {
@@ -636,9 +643,7 @@ function decodeRawItem(buf: Buffer, view: DataView, at: number, shared: SharedMe
     return at + size;
   }
   if (tag === TAG_NUMBERS) {
-    const numbers: number[] = new Array(size);
-    for (let i = 0; i < size; i++) numbers[i] = integral(view.getFloat64(at + 8 * i, true));
-    into.push(numbers);
+    into.push(readDoubles(view, at, size));
     return at + 8 * size;
   }
   const Type = VIEW_TYPES[tag & ~TAG_COPIED];
@@ -712,7 +717,7 @@ export class FrameWriter {
     view.setUint8(at - 5, kind);
     view.setUint32(at - 4, 8 * count, true);
     if (typeof numbers === 'number') view.setFloat64(at, numbers, true);
-    else for (let i = 0; i < count; i++) view.setFloat64(at + 8 * i, numbers[i]!, true);
+    else writeDoubles(view, at, numbers);
     this.#offset = at + 8 * count;
   }
 
