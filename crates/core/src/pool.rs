@@ -155,6 +155,8 @@ pub struct Pool {
     /// The core the main thread polls from, while it polls (`NO_CPU` otherwise): a lingering
     /// worker does not spin there (see `cpu.rs`).
     polling_cpu: AtomicUsize,
+    /// Times a lingering worker moved itself off `polling_cpu`.
+    lingerers_moved: AtomicU64,
     /// Wakes the main thread so it drains the completion queue. Called at most once per drain.
     waker: Box<dyn Fn() + Send + Sync>,
     linger: std::time::Duration,
@@ -197,6 +199,7 @@ impl Pool {
             running_items: AtomicUsize::new(0),
             completed_items: AtomicU64::new(0),
             polling_cpu: AtomicUsize::new(NO_CPU),
+            lingerers_moved: AtomicU64::new(0),
             waker,
             linger: LINGER,
             max_lingering: 1,
@@ -476,7 +479,9 @@ impl Pool {
             if !tried_moving && main != NO_CPU && crate::cpu::current() == Some(main) {
                 // Once per linger: where moving is not allowed, the calls fail every time.
                 tried_moving = true;
-                crate::cpu::move_off(main);
+                if crate::cpu::move_off(main) {
+                    self.lingerers_moved.fetch_add(1, Ordering::Relaxed);
+                }
             }
             if backoff.is_completed() {
                 crate::sync::yield_now();
@@ -726,6 +731,12 @@ impl Pool {
 
     pub fn is_broken(&self) -> bool {
         lock(&self.shared).broken
+    }
+
+    /// How many times a lingering worker found itself on the core the main thread polls from
+    /// and moved off it (see `cpu.rs`).
+    pub fn lingerers_moved(&self) -> u64 {
+        self.lingerers_moved.load(Ordering::Relaxed)
     }
 
     pub fn stats(&self) -> Stats {

@@ -447,22 +447,31 @@ fn a_lingering_worker_moves_off_the_core_the_main_thread_polls_from() {
         // One core: nowhere to move; the worker lingers and parks as usual.
         pool.poll_completions();
         assert_eq!(pool.take(0, 0), Take::Idle);
+        assert_eq!(pool.lingerers_moved(), 0);
         return;
     }
     pin(&[0]);
     pool.poll_completions(); // the main thread (this one) polls from core 0
-    let worker = thread::spawn({
-        let pool = Arc::clone(&pool);
-        move || {
-            pin(&[0]);
-            pin(&[0, 1]); // allowed on both, running on core 0, beside the polling thread
-            let take = pool.take(0, 0); // lingers 20 ms, then parks
-            (take, core_now())
+    // Where the worker runs after its linger is the scheduler's choice (other tests keep core 1
+    // busy, and an idle core 0 pulls work back), so the check is that it moved itself. The kernel
+    // may also move it between `pin` and the start of the linger: then there is nothing to move
+    // off, and the worker lingers again.
+    for _ in 0..20 {
+        let worker = thread::spawn({
+            let pool = Arc::clone(&pool);
+            move || {
+                pin(&[0]);
+                pin(&[0, 1]); // allowed on both, running on core 0, beside the polling thread
+                pool.take(0, 0) // lingers 20 ms, then parks
+            }
+        });
+        assert_eq!(worker.join().unwrap(), Take::Idle);
+        if pool.lingerers_moved() > 0 {
+            assert_eq!(pool.lingerers_moved(), 1, "one linger, one move");
+            return;
         }
-    });
-    let (take, core) = worker.join().unwrap();
-    assert_eq!(take, Take::Idle);
-    assert_eq!(core, 1, "the worker left the polling main thread's core");
+    }
+    panic!("a worker lingering on the polling core never moved off it");
 }
 
 #[test]
