@@ -32,9 +32,10 @@ export declare class NativePool {
   /**
    * Queues records given as frames `[func u32][items u32][kind u8][len u32][data]` in the
    * first `length` bytes of `frames`. Returns `[first id * 65536, ...dispatch codes]` (ids are
-   * consecutive), or `[error]` as `submit`.
+   * consecutive), or `[error]` as `submit`. `writer`: the one that wrote the frames and
+   * stashed their blocks (0: none).
    */
-  submitBatch(frames: Uint8Array, length: number): Array<number>
+  submitBatch(frames: Uint8Array, length: number, writer: number): Array<number>
   /**
    * Queues a `map` job: `text` is a JSON array of items. Returns `[id * 65536, ...dispatch
    * codes]`, or `[error]` (as `submit`, or -3 when `text` is not a JSON array).
@@ -61,9 +62,9 @@ export declare class NativePool {
   startNext(slot: number, index: number): boolean
   /**
    * Worker side: the outcomes of the last batch, as frames in the first `length` bytes of
-   * `frames`.
+   * `frames`, which `writer` wrote (as `submitBatch`'s).
    */
-  complete(slot: number, frames: Uint8Array, length: number): void
+  complete(slot: number, frames: Uint8Array, length: number, writer: number): void
   /**
    * Main side: every completion so far as frames, written into `inbox` (the answer is their
    * length, 0 when there is none) or, when they do not fit, into a new buffer. With `polling`,
@@ -100,3 +101,20 @@ export interface ShutdownResult {
   cancelledRanges: Array<number>
   wake: Array<number>
 }
+
+/**
+ * Copies `bytes` (a large array a value holds) into a block of its own, which the next
+ * `submitBatch` or `complete` of frames `writer` wrote on this thread attaches to the frame that
+ * counts it; the receiving thread gets it from `takeBlocks`. Copied now, as a clone is taken when
+ * the value is sent: the array may change before its frame is handed over (the other tasks of a
+ * worker's batch run first).
+ */
+export declare function stashBlock(writer: number, bytes: Uint8Array): void
+
+/**
+ * The blocks of the frames this thread last received (`take` or `drain`), in frame order, each
+ * copied into a `Buffer` of its own (Node's allocator, which reuses freed memory that is still
+ * resident). Handing the blocks themselves over would spare that copy but leave them to the
+ * garbage collector: freed late, they could not be reused, and each new block cost fresh pages.
+ */
+export declare function takeBlocks(): Array<Buffer>

@@ -837,3 +837,5 @@ module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __n
 module.exports = nativeBinding
 module.exports.NativePool = nativeBinding.NativePool
 module.exports.releaseIdleMemory = nativeBinding.releaseIdleMemory
+module.exports.stashBlock = nativeBinding.stashBlock
+module.exports.takeBlocks = nativeBinding.takeBlocks

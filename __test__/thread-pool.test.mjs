@@ -433,6 +433,126 @@ test('typed arrays, DataViews, Buffers and arrays of numbers arrive as fresh cop
   }
 });
 
+// Views of 64 KB and more travel beside their frame, each in a block of its own (see `FRAME_BLOCKS`
+// in src/codec.ts) for a ThreadPoolExecutor, inline for a ProcessPoolExecutor: the same values must
+// arrive either way.
+const LARGE = 96 * 1024;
+const largeViews = () => [
+  new Int8Array(LARGE).fill(-3), new Uint8Array(LARGE).fill(200), new Uint8ClampedArray(LARGE).fill(9), new Int16Array(LARGE / 2).fill(-300),
+  new Uint16Array(LARGE / 2).fill(60000), new Int32Array(LARGE / 4).fill(-(2 ** 31)), new Uint32Array(LARGE / 4).fill(2 ** 32 - 1),
+  new Float32Array(LARGE / 4).fill(0.25), Float64Array.from({ length: LARGE / 8 }, (_, i) => i - 0.5), new BigInt64Array(LARGE / 8).fill(-5n),
+  new BigUint64Array(LARGE / 8).fill(2n ** 64n - 1n), new DataView(new Uint8Array(LARGE).fill(4).buffer), Buffer.alloc(LARGE, 7),
+];
+const sameBytes = (a, b) => Buffer.compare(Buffer.from(a.buffer, a.byteOffset, a.byteLength), Buffer.from(b.buffer, b.byteOffset, b.byteLength)) === 0;
+/** What a clone of `view` shows: its type, a whole buffer of its own, not shared. */
+const shape = (view) => [view.constructor.name, view.byteOffset, view.byteLength, view.buffer.byteLength, view.buffer instanceof SharedArrayBuffer];
+
+test('large typed arrays and DataViews arrive as whole copies of their own, both ways and in both executors', async (t) => {
+  t.timeout(60_000);
+  for (const Executor of [ThreadPoolExecutor, ProcessPoolExecutor]) {
+    const ex = new Executor({ maxWorkers: 1 });
+    try {
+      for (const view of largeViews()) {
+        const what = `${Executor.name} ${view.constructor.name}`;
+        const expected = [view instanceof Buffer ? 'Uint8Array' : view.constructor.name, 0, view.byteLength, view.byteLength, false];
+        const [seen, back, n] = await ex.submit((v, n) => {
+          const seen = [v.constructor.name, v.byteOffset, v.byteLength, v.buffer.byteLength, v.buffer instanceof SharedArrayBuffer];
+          const copy = v instanceof DataView ? new DataView(v.buffer.slice(0)) : v.slice();
+          if (v instanceof DataView) v.setUint8(0, 42);
+          else v[0] = typeof v[0] === 'bigint' ? 1n : 42;
+          return [seen, copy, n];
+        }, view, 3);
+        t.deepEqual(seen, expected, `${what}: as the task sees it`);
+        t.deepEqual(shape(back), [expected[0], 0, view.byteLength, view.byteLength, false], `${what}: as the caller gets it`);
+        t.true(sameBytes(back, view), `${what}: the bytes`);
+        t.is(n, 3, what);
+        t.not(view instanceof DataView ? view.getUint8(0) : view[0], 42, `${what}: the task wrote its copy, not the caller's`);
+      }
+      // Several among other arguments, and a list of them returned.
+      const [a, b] = [Float64Array.from({ length: 20_000 }, (_, i) => i), new Uint8Array(70_000).fill(1)];
+      const list = await ex.submit((a, small, b, text, n) => [b, n, a, text, small], a, new Uint16Array([1, 2]), b, 'text', 5);
+      t.deepEqual(list.map((x) => x?.constructor.name), ['Uint8Array', 'Number', 'Float64Array', 'String', 'Uint16Array'], Executor.name);
+      t.true(sameBytes(list[0], b) && sameBytes(list[2], a), Executor.name);
+      t.deepEqual([...list[4]], [1, 2], Executor.name);
+      t.is(list[3], 'text', Executor.name);
+    } finally {
+      await ex.shutdown();
+    }
+  }
+});
+
+test('a large view is copied when it is sent: changes after submit, or after a task returned it, are not seen', async (t) => {
+  for (const Executor of [ThreadPoolExecutor, ProcessPoolExecutor]) {
+    const ex = new Executor({ maxWorkers: 1 });
+    try {
+      const busy = ex.submit(() => { const end = Date.now() + 150; while (Date.now() < end); });
+      const big = new Float64Array(LARGE / 8).fill(1);
+      const seen = ex.submit((f) => [f[0], f[f.length - 1]], big);
+      big.fill(2);
+      await busy;
+      t.deepEqual(await seen, [1, 1], `${Executor.name}: the queued task saw the array as it was at submit`);
+      // Each task of a batch fills one buffer of the worker's and returns it: every result holds
+      // what the buffer held when its task returned, though the next task changed it before the
+      // batch's outcomes went back.
+      const results = await Promise.all(Array.from({ length: 40 }, (_, k) => ex.submit((k) => {
+        globalThis.reused ??= new Float64Array(10_000);
+        return globalThis.reused.fill(k);
+      }, k)));
+      results.forEach((result, k) => t.true(result.length === 10_000 && result.every((x) => x === k), `${Executor.name}: result ${k}`));
+      t.is(new Set(results.map((r) => r.buffer)).size, results.length, `${Executor.name}: a buffer each`);
+    } finally {
+      await ex.shutdown();
+    }
+  }
+});
+
+test('large views mixed with errors, small values, large strings and cancelled tasks each reach their own future', async (t) => {
+  t.timeout(60_000);
+  for (const Executor of [ThreadPoolExecutor, ProcessPoolExecutor]) {
+    const ex = new Executor({ maxWorkers: 2 });
+    try {
+      const fill = (k) => new Int32Array(LARGE / 4).fill(k);
+      const text = 'z'.repeat(100_000);
+      // Outcomes of every kind in the same batches and drains: views, lists of two views, errors,
+      // numbers and strings larger than the reused frame buffers.
+      const futures = Array.from({ length: 90 }, (_, k) => ex.submit((k, view, text) => {
+        switch (k % 5) {
+          case 0: return view;
+          case 1: throw new RangeError(`task ${k}`);
+          case 2: return [view, k, new Float64Array(view.length).fill(k)];
+          case 3: return text + k;
+          default: return k;
+        }
+      }, k, fill(k), text));
+      // Cancel some still queued: the arguments of the others must not shift into their places.
+      const cancelled = futures.filter((f, k) => k >= 60 && k % 7 === 0 && f.cancel());
+      for (const [k, future] of futures.entries()) {
+        if (cancelled.includes(future)) continue;
+        const what = `${Executor.name} task ${k}`;
+        if (k % 5 === 1) {
+          await t.throwsAsync(future, { instanceOf: RangeError, message: `task ${k}` }, what);
+          continue;
+        }
+        const value = await future;
+        if (k % 5 === 0) t.true(value instanceof Int32Array && value.every((x) => x === k), what);
+        else if (k % 5 === 2) t.true(value[0].every((x) => x === k) && value[1] === k && value[2].every((x) => x === k), what);
+        else if (k % 5 === 3) t.is(value, text + k, what);
+        else t.is(value, k, what);
+      }
+      // map over large views: chunks of them both ways.
+      const views = Array.from({ length: 6 }, (_, k) => fill(k));
+      const last = [];
+      for await (const value of ex.map((v) => v[v.length - 1], views)) last.push(value);
+      t.deepEqual(last, [0, 1, 2, 3, 4, 5], Executor.name);
+      const made = [];
+      for await (const value of ex.map((k) => new Int32Array(24_576).fill(k), [7, 8])) made.push(value);
+      t.true(made.every((v, i) => v.every((x) => x === 7 + i)), Executor.name);
+    } finally {
+      await ex.shutdown();
+    }
+  }
+});
+
 test('strings of every kind arrive exactly as arguments and results, alone and among other arguments', async (t) => {
   const strings = [
     '', 'a', 'plain ascii '.repeat(200), 'é ÿ \u0000 \u0001'.repeat(300), '€ and 😀'.repeat(300), '\uD800', 'x\uDC00y',

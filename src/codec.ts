@@ -34,9 +34,20 @@ const TAG_NUMBERS = 0xfe;
 const TAG_LATIN1 = 0xfd;
 const TAG_UTF16 = 0xfc;
 const TAG_COPIED = 0x80;
+/** With `TAG_COPIED`: the bytes are not in the frame but in the next of the frame's blocks. */
+const TAG_BLOCK = 0x40;
+const TAG_VIEW_TYPE = 0x3f;
 export const OUTCOME_ERROR = 0x10;
+/**
+ * A raw outcome frame whose data starts with a count `n`: `n` views it holds travel beside the
+ * frame, each copied into a block of its own when encoded (`FrameWriter`'s `stash`), which the
+ * main thread takes over without a copy (`FrameBlocks`).
+ */
+export const FRAME_BLOCKS = 0x80;
+/** Views of this many bytes or more travel as blocks, where the writer can stash them. */
+const BLOCK_MIN_BYTES = 64 * 1024;
 /** The outcome of a record the worker did not run (cancelled or stolen); the core drops it. */
-export const OUTCOME_SKIPPED = 0xff;
+export const OUTCOME_SKIPPED = 0x0f;
 /** Flags a record that carries a `map` chunk: a list of argument lists, one outcome per item. */
 export const RECORD_CHUNK = 0x20;
 /** With `RECORD_CHUNK`: each item is an argument list (several inputs), not the only argument. */
@@ -304,8 +315,38 @@ export function viewOf(bytes: Uint8Array): DataView {
   return lastView;
 }
 
-/** Decodes bytes `[start, end)` of `buf`, written by `encode` or `FrameWriter` as this `kind`. */
-export function decode(kind: number, buf: Buffer, start: number, end: number, shared?: SharedMemoryTable): unknown {
+/**
+ * The blocks of the frames of one drain (see `FRAME_BLOCKS`), in frame order; `next` is the one
+ * the frame being decoded reads first.
+ */
+export class FrameBlocks {
+  next = 0;
+  #counted = 0;
+  constructor(readonly list: Buffer[]) {}
+
+  /** Counts the next `FRAME_BLOCKS` frame's `count` blocks, in frame order; answers its first. */
+  frame(count: number): number {
+    const first = this.#counted;
+    this.#counted += count;
+    return first;
+  }
+
+  take(): Buffer {
+    const block = this.list[this.next++];
+    if (block === undefined) throw cloneError('malformed message: a block is missing');
+    return block;
+  }
+}
+
+/**
+ * Decodes bytes `[start, end)` of `buf`, written by `encode` or `FrameWriter` as this `kind`;
+ * `blocks` holds those of a `FRAME_BLOCKS` frame.
+ */
+export function decode(kind: number, buf: Buffer, start: number, end: number, shared?: SharedMemoryTable, blocks?: FrameBlocks): unknown {
+  if (kind & FRAME_BLOCKS) {
+    if (blocks === undefined) throw cloneError('malformed message: blocks without their list');
+    start += 1; // the count, which the caller has read
+  }
   switch (kind & KIND_MASK) {
     case KIND_JSON:
       return JSON.parse(buf.toString('utf8', start, end));
@@ -314,9 +355,9 @@ export function decode(kind: number, buf: Buffer, start: number, end: number, sh
     case KIND_F64_ARRAY:
       return readDoubles(viewOf(buf), start, (end - start) / 8);
     case KIND_RAW_ITEMS:
-      return decodeRawItems(buf, start, end, shared);
+      return decodeRawItems(buf, start, end, shared, blocks);
     case KIND_RAW_ITEM:
-      return decodeRawItems(buf, start, end, shared)[0];
+      return decodeRawItems(buf, start, end, shared, blocks)[0];
   }
   const deserializer = new ViewDeserializer(buf.subarray(start, end), shared);
   deserializer.readHeader();
@@ -470,8 +511,8 @@ function safeString(value: unknown): string {
 }
 
 /** Decodes an outcome: `[true, value]` or `[false, error]`. */
-export function decodeOutcome(kind: number, buf: Buffer, start: number, end: number, shared?: SharedMemoryTable): [boolean, unknown] {
-  const value = decode(kind, buf, start, end, shared);
+export function decodeOutcome(kind: number, buf: Buffer, start: number, end: number, shared?: SharedMemoryTable, blocks?: FrameBlocks): [boolean, unknown] {
+  const value = decode(kind, buf, start, end, shared, blocks);
   return kind & OUTCOME_ERROR ? [false, rebuildError(value as ErrorDescriptor)] : [true, value];
 }
 
@@ -500,7 +541,7 @@ function allNumbers(items: unknown[]): boolean {
  * An object met twice is not raw (the clone keeps one where raw items would make two), nor are
  * two views of one ordinary buffer (the clone copies it once, for both).
  */
-function rawItemsBytes(items: unknown[], shared: SharedMemoryTable | undefined): number {
+function rawItemsBytes(items: unknown[], shared: SharedMemoryTable | undefined, blockMin: number): number {
   let bytes = 0;
   let objects = 0;
   for (let i = 0; i < items.length; i++) {
@@ -510,7 +551,7 @@ function rawItemsBytes(items: unknown[], shared: SharedMemoryTable | undefined):
       continue;
     }
     // Argument lists are short; a long list of objects (points, rows) is data, for JSON.
-    const size = ++objects > MAX_RAW_OBJECTS ? -1 : rawItemBytes(item, shared);
+    const size = ++objects > MAX_RAW_OBJECTS ? -1 : rawItemBytes(item, shared, blockMin);
     if (size < 0) return -1;
     if (typeof item === 'object' && (items.indexOf(item, i + 1) !== -1 || (ArrayBuffer.isView(item) && sharesBuffer(items, i)))) return -1;
     bytes += size;
@@ -542,8 +583,11 @@ function sharesBuffer(items: unknown[], index: number): boolean {
  *   all fit (`TAG_LATIN1`), else as UTF-16 code units (`TAG_UTF16`, lone surrogates kept).
  *   Copied as they are, with nothing to escape or parse: a 1 MB string in 30 µs and read back
  *   in 130, where `v8.Serializer` took about 1 ms for both.
+ *
+ * A copied view of `blockMin` bytes or more (`TAG_BLOCK`) is its length alone: its bytes travel
+ * as a block. `blocksMeasured` counts those.
  */
-function rawItemBytes(item: unknown, shared: SharedMemoryTable | undefined): number {
+function rawItemBytes(item: unknown, shared: SharedMemoryTable | undefined, blockMin: number): number {
   if (typeof item === 'number') return 9;
   if (typeof item === 'string') return 9 + (isLatin1(item) ? item.length : 2 * item.length);
   if (ArrayBuffer.isView(item)) {
@@ -552,12 +596,17 @@ function rawItemBytes(item: unknown, shared: SharedMemoryTable | undefined): num
     // A part of a buffer travels with the whole buffer (see `ViewSerializer`); an empty view may
     // be over a detached buffer, which cannot be cloned.
     const whole = byteOffset === 0 && byteLength === buffer.byteLength && byteLength > 0;
-    return whole && !(buffer as { resizable?: boolean }).resizable ? 9 + byteLength : -1;
+    if (!whole || (buffer as { resizable?: boolean }).resizable) return -1;
+    if (byteLength < blockMin) return 9 + byteLength;
+    blocksMeasured++;
+    return 9;
   }
   if (!isPlainArray(item)) return -1;
   for (let i = 0; i < item.length; i++) if (typeof item[i] !== 'number') return -1;
   return 9 + 8 * item.length;
 }
+
+let blocksMeasured = 0;
 
 /** Writes `numbers` as little-endian doubles from `at`; returns where they end. */
 function writeDoubles(view: DataView, at: number, numbers: number[]): number {
@@ -573,8 +622,8 @@ function readDoubles(view: DataView, at: number, count: number): number[] {
 }
 
 /** Writes `items` as `rawItemsBytes` measured them; returns where the next frame goes. */
-function writeRawItems(buf: Buffer, view: DataView, at: number, items: unknown[], shared: SharedMemoryTable | undefined): number {
-  for (let i = 0; i < items.length; i++) at = writeRawItem(buf, view, at, items[i], shared);
+function writeRawItems(buf: Buffer, view: DataView, at: number, items: unknown[], shared: SharedMemoryTable | undefined, blocks: ArrayBufferView[] | null): number {
+  for (let i = 0; i < items.length; i++) at = writeRawItem(buf, view, at, items[i], shared, blocks);
   return at;
 }
 
@@ -589,8 +638,11 @@ function isLatin1(text: string): boolean {
 }
 const BEYOND_LATIN1 = /[^\x00-\xff]/;
 
-/** Writes one item as `rawItemBytes` describes it; returns where the next one goes. */
-function writeRawItem(buf: Buffer, view: DataView, at: number, item: unknown, shared: SharedMemoryTable | undefined): number {
+/**
+ * Writes one item as `rawItemBytes` describes it; returns where the next one goes. A view that
+ * travels as a block is added to `blocks` (null: none does).
+ */
+function writeRawItem(buf: Buffer, view: DataView, at: number, item: unknown, shared: SharedMemoryTable | undefined, blocks: ArrayBufferView[] | null): number {
   if (typeof item === 'number') {
     view.setUint8(at, TAG_NUMBER);
     view.setFloat64(at + 1, item, true);
@@ -616,21 +668,26 @@ function writeRawItem(buf: Buffer, view: DataView, at: number, item: unknown, sh
     view.setFloat64(at + 17, byteLength, true);
     return at + 25;
   }
-  view.setUint8(at, TAG_COPIED | viewType(item as ArrayBufferView));
   view.setFloat64(at + 1, byteLength, true);
+  if (blocks !== null && byteLength >= BLOCK_MIN_BYTES) {
+    view.setUint8(at, TAG_COPIED | TAG_BLOCK | viewType(item as ArrayBufferView));
+    blocks.push(item as ArrayBufferView);
+    return at + 9;
+  }
+  view.setUint8(at, TAG_COPIED | viewType(item as ArrayBufferView));
   new Uint8Array(view.buffer, view.byteOffset + at + 9, byteLength).set(new Uint8Array(buffer, 0, byteLength));
   return at + 9 + byteLength;
 }
 
-function decodeRawItems(buf: Buffer, at: number, end: number, shared: SharedMemoryTable | undefined): unknown[] {
+function decodeRawItems(buf: Buffer, at: number, end: number, shared: SharedMemoryTable | undefined, blocks: FrameBlocks | undefined): unknown[] {
   const view = viewOf(buf);
   const items: unknown[] = [];
-  while (at < end) at = decodeRawItem(buf, view, at, shared, items);
+  while (at < end) at = decodeRawItem(buf, view, at, shared, blocks, items);
   return items;
 }
 
 /** Reads the item at `at` into `into`; returns where the next one starts. */
-function decodeRawItem(buf: Buffer, view: DataView, at: number, shared: SharedMemoryTable | undefined, into: unknown[]): number {
+function decodeRawItem(buf: Buffer, view: DataView, at: number, shared: SharedMemoryTable | undefined, blocks: FrameBlocks | undefined, into: unknown[]): number {
   const tag = view.getUint8(at);
   const size = view.getFloat64(at + 1, true);
   at += 9;
@@ -646,9 +703,17 @@ function decodeRawItem(buf: Buffer, view: DataView, at: number, shared: SharedMe
     into.push(readDoubles(view, at, size));
     return at + 8 * size;
   }
-  const Type = VIEW_TYPES[tag & ~TAG_COPIED];
+  const Type = VIEW_TYPES[tag & TAG_VIEW_TYPE];
   if (Type === undefined) throw cloneError('malformed message: unknown view type');
   const width = Type === DataView ? 1 : (Type as Uint8ArrayConstructor).BYTES_PER_ELEMENT;
+  if (tag & TAG_BLOCK) {
+    // A buffer over the block itself, of exactly its bytes: the view is its whole buffer, as a
+    // clone's would be.
+    const block = blocks?.take();
+    if (block === undefined || block.byteOffset !== 0 || block.buffer.byteLength !== size) throw cloneError('malformed message: a block does not match its view');
+    into.push(Type === DataView ? new DataView(block.buffer) : new (Type as Uint8ArrayConstructor)(block.buffer, 0, size / width));
+    return at;
+  }
   if (tag & TAG_COPIED) {
     // Not zero-filled first, as `new ArrayBuffer` would be: every byte is written at once.
     const copy = Buffer.allocUnsafeSlow(size);
@@ -668,10 +733,28 @@ function decodeRawItem(buf: Buffer, view: DataView, at: number, shared: SharedMe
 const INITIAL_BYTES = 64 * 1024;
 const MAX_KEPT_BYTES = 4 * 1024 * 1024;
 
+let nextWriterId = 1;
+
 export class FrameWriter {
   #buf: Buffer = Buffer.allocUnsafe(INITIAL_BYTES);
   #view: DataView = new DataView(this.#buf.buffer, this.#buf.byteOffset, this.#buf.byteLength);
   #offset = 0;
+  /** The views of the frame being written that travel as blocks. */
+  readonly #blocks: ArrayBufferView[] = [];
+  /** This writer, to the binding's `stashBlock`, `submitBatch` and `complete` (0: no blocks). */
+  readonly id: number;
+  /** The bytes of the blocks stashed for the frames so far. */
+  #blockBytes = 0;
+
+  /**
+   * `stash`, where given, copies a large view's bytes into a block of their own (the binding's
+   * `stashBlock`), kept for this writer until its frames are handed over: such views then
+   * travel beside their frame (`FRAME_BLOCKS`), copied once on each side instead of in and out
+   * of the frames.
+   */
+  constructor(private readonly stash?: (writer: number, bytes: Uint8Array) => void) {
+    this.id = stash === undefined ? 0 : nextWriterId++;
+  }
 
   push(kind: number, data: string | Uint8Array): void {
     const room = typeof data === 'string' ? data.length * 3 : data.length;
@@ -692,20 +775,39 @@ export class FrameWriter {
     if (typeof value === 'number') return this.#pushNumbers(KIND_F64 | flags, value);
     const list = isPlainArray(value);
     if (list && allNumbers(value)) return this.#pushNumbers(KIND_F64_ARRAY | flags, value as number[]);
-    const bytes = list ? rawItemsBytes(value, shared) : rawItemBytes(value, shared);
+    const blockMin = this.stash === undefined ? Infinity : BLOCK_MIN_BYTES;
+    blocksMeasured = 0;
+    const bytes = list ? rawItemsBytes(value, shared, blockMin) : rawItemBytes(value, shared, blockMin);
     if (bytes < 0) {
       const data = encode(value, shared);
       return this.push(kindOf(data) | flags, data);
     }
-    this.#reserve(5 + bytes);
+    const count = blocksMeasured;
+    const head = count > 0 ? 1 : 0;
+    this.#reserve(5 + head + bytes);
     const at = this.#offset;
-    this.#view.setUint8(at, (list ? KIND_RAW_ITEMS : KIND_RAW_ITEM) | flags);
-    this.#view.setUint32(at + 1, bytes, true);
-    const end = list ? writeRawItems(this.#buf, this.#view, at + 5, value, shared) : writeRawItem(this.#buf, this.#view, at + 5, value, shared);
-    // Getters (an array's accessor items) run again while writing: should they answer otherwise,
-    // the frame would not be what was measured.
-    if (end !== at + 5 + bytes) throw cloneError('the value changed while it was being cloned');
-    this.#offset = end;
+    this.#view.setUint8(at, (list ? KIND_RAW_ITEMS : KIND_RAW_ITEM) | flags | (count > 0 ? FRAME_BLOCKS : 0));
+    this.#view.setUint32(at + 1, head + bytes, true);
+    if (count > 0) this.#view.setUint8(at + 5, count);
+    const blocks = count > 0 ? this.#blocks : null;
+    const start = at + 5 + head;
+    try {
+      const end = list ? writeRawItems(this.#buf, this.#view, start, value, shared, blocks) : writeRawItem(this.#buf, this.#view, start, value, shared, blocks);
+      // Getters (an array's accessor items) run again while writing: should they answer
+      // otherwise, the frame would not be what was measured.
+      if (end !== start + bytes || (blocks !== null && blocks.length !== count)) throw cloneError('the value changed while it was being cloned');
+      // Copied now, as a clone is taken when the task returns: the views may change before the
+      // batch's outcomes are handed over.
+      if (blocks !== null) {
+        for (const view of blocks) {
+          this.stash!(this.id, new Uint8Array(view.buffer, view.byteOffset, view.byteLength));
+          this.#blockBytes += view.byteLength;
+        }
+      }
+      this.#offset = end;
+    } finally {
+      this.#blocks.length = 0;
+    }
   }
 
   /** Appends raw doubles: one (`KIND_F64`) or an array of them (`KIND_F64_ARRAY`). */
@@ -748,9 +850,15 @@ export class FrameWriter {
     return this.#offset;
   }
 
+  /** The bytes the frames so far carry: their length and their blocks'. */
+  get size(): number {
+    return this.#offset + this.#blockBytes;
+  }
+
   /** Forgets the frames (they were handed over). */
   clear(): void {
     this.#offset = 0;
+    this.#blockBytes = 0;
     // After a large value, start small again rather than hold the memory for good.
     if (this.#buf.length > MAX_KEPT_BYTES) this.#setBuffer(Buffer.allocUnsafe(INITIAL_BYTES));
   }

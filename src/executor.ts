@@ -1,16 +1,19 @@
 import os from 'node:os';
 
 import { BrokenExecutor, CancelledError, ShutdownError } from './errors.js';
-import { decodeOutcome, encode, FrameWriter, KIND_JSON, RECORD_CHUNK, RECORD_SPREAD, rebuildError, viewOf } from './codec.js';
+import { decodeOutcome, encode, FRAME_BLOCKS, FrameBlocks, FrameWriter, KIND_JSON, RECORD_CHUNK, RECORD_SPREAD, rebuildError, viewOf } from './codec.js';
 import { Future } from './future.js';
 import { InFlight } from './in-flight.js';
 import { MapRun, parseMapArguments, type ChunkResults, type MapOptions, type MapSink, type RangeReceiver } from './map.js';
 import {
+  blocksOf,
   DISPATCH_SPAWN,
+  framesLength,
   Inbox,
   NativePool,
   releaseIdleMemory,
   STATE_RUNNING,
+  stashBlock,
   STATUS_BROKEN,
   SUBMIT_BROKEN,
   SUBMIT_SHUTDOWN,
@@ -122,7 +125,8 @@ export abstract class PoolExecutor extends Executor {
    * current job (a microtask), or sooner: at once while a worker may be idle, when many pile up,
    * or when something needs the core's view.
    */
-  readonly #batch = new FrameWriter();
+  /** Large views in arguments travel as blocks where workers attach to the core (see `FrameWriter`). */
+  readonly #batch = new FrameWriter(this.workersAttach ? stashBlock : undefined);
   #batched = 0;
   /** Where the core writes the completions that `drain` returns (see `#settle`). */
   readonly #inbox = new Inbox();
@@ -337,7 +341,7 @@ export abstract class PoolExecutor extends Executor {
     // With fewer records in the core than workers, one may be idle: the batch goes at once, so
     // that work starts while later submits are still being encoded. Large records go at once
     // too: a batch of them would only grow (and copy) the buffer.
-    if (batched >= FLUSH_RECORDS || this.#batch.length >= FLUSH_BYTES || this.#pending - batched < this.maxWorkers) this._flush();
+    if (batched >= FLUSH_RECORDS || this.#batch.size >= FLUSH_BYTES || this.#pending - batched < this.maxWorkers) this._flush();
     else if (!this.#flushQueued) {
       this.#flushQueued = true;
       queueMicrotask(this.#flushSoon);
@@ -355,7 +359,7 @@ export abstract class PoolExecutor extends Executor {
     if (this.#batched === 0) return;
     const count = this.#batched;
     this.#batched = 0;
-    const result = this.native.submitBatch(this.#batch.bytes, this.#batch.length);
+    const result = this.native.submitBatch(this.#batch.bytes, this.#batch.length, this.#batch.id);
     this.#batch.clear();
     const packed = result[0]!;
     const first = this.#nextId - count;
@@ -466,12 +470,14 @@ export abstract class PoolExecutor extends Executor {
     const inUse = this.#inboxInUse;
     const drained = this.native.drain(polling, inUse ? EMPTY : this.#inbox.buffer);
     if (drained === 0) return false;
+    // Taken at once, before a callback can drain again: they belong to these frames.
+    const blocks = blocksOf(drained);
     const frames = inUse ? (drained as Buffer) : this.#inbox.framesOf(drained);
-    const end = typeof drained === 'number' ? drained : drained.length;
+    const end = framesLength(drained);
     const view = viewOf(frames);
     this.#inboxInUse = true;
     try {
-      this.#settleFrames(frames, view, end);
+      this.#settleFrames(frames, view, end, blocks);
     } finally {
       this.#inboxInUse = inUse;
       this.#inbox.done(frames);
@@ -480,7 +486,7 @@ export abstract class PoolExecutor extends Executor {
     return true;
   }
 
-  #settleFrames(frames: Buffer, view: DataView, end: number): void {
+  #settleFrames(frames: Buffer, view: DataView, end: number, blocks: FrameBlocks | undefined): void {
     let at = 0;
     while (at < end) {
       const id = view.getFloat64(at, true);
@@ -490,12 +496,13 @@ export abstract class PoolExecutor extends Executor {
       const kind = frames[at + 17]!;
       const start = at + 22;
       at = start + view.getUint32(at + 18, true);
+      if (kind & FRAME_BLOCKS && blocks !== undefined) blocks.next = blocks.frame(frames[start]!);
       const entry = this.#inFlight.get(id);
       if (entry === undefined) continue;
       if (entry instanceof Future) {
         this.#settled(id);
         if (status === STATUS_BROKEN) entry._finish(false, this.#brokenErrorOf());
-        else this.#settleFuture(entry, kind, frames, start, at);
+        else this.#settleFuture(entry, kind, frames, start, at, blocks);
       } else {
         const results = status === STATUS_BROKEN ? { values: [], failAll: { error: this.#brokenErrorOf() } } : this.#decodeRange(kind, frames, start, at);
         this.#mapOutcome(id, entry, first, count, results);
@@ -507,10 +514,10 @@ export abstract class PoolExecutor extends Executor {
     return this.#broken ?? this.brokenError('the pool broke');
   }
 
-  #settleFuture(future: Future<any>, kind: number, frames: Buffer, start: number, end: number): void {
+  #settleFuture(future: Future<any>, kind: number, frames: Buffer, start: number, end: number, blocks: FrameBlocks | undefined): void {
     let outcome: [boolean, unknown];
     try {
-      outcome = decodeOutcome(kind, frames, start, end, this);
+      outcome = decodeOutcome(kind, frames, start, end, this, blocks);
     } catch (error) {
       outcome = [false, error];
     }
@@ -553,12 +560,23 @@ export abstract class PoolExecutor extends Executor {
         activeExecutors.add(this);
       } else {
         activeExecutors.delete(this);
-        // Not at once: a loop of awaited submits goes idle between its tasks, and would
-        // allocate its large buffers afresh for each. One timer, re-armed each time.
-        if (this.#idleTimer === undefined) this.#idleTimer = setTimeout(this.#releaseIdleMemory, IDLE_RELEASE_MS).unref();
-        else this.#idleTimer.refresh();
+        this.#releaseWhenIdle();
       }
     }
+  }
+
+  #releaseWhenIdle(): void {
+    if (this.#shutdown && this.#isIdle()) {
+      // Nothing will be submitted again: at once, and no timer that would hold the executor.
+      clearTimeout(this.#idleTimer);
+      this.#idleTimer = undefined;
+      this.#releaseIdleMemory();
+      return;
+    }
+    // Not at once: a loop of awaited submits goes idle between its tasks, and would allocate
+    // its large buffers afresh for each. One timer, re-armed each time.
+    if (this.#idleTimer === undefined) this.#idleTimer = setTimeout(this.#releaseIdleMemory, IDLE_RELEASE_MS).unref();
+    else this.#idleTimer.refresh();
   }
 
   /** Gives back what large payloads left behind, if the executor is still idle. */
@@ -574,7 +592,10 @@ export abstract class PoolExecutor extends Executor {
 
   #checkIdle(): void {
     // Shut down (or broken) and idle: nothing will complete again; let the executor be collected.
-    if ((this.#shutdown || this.#broken !== undefined) && this.#isIdle()) this.native.close();
+    if ((this.#shutdown || this.#broken !== undefined) && this.#isIdle()) {
+      this.native.close();
+      if (!this.#active) this.#releaseWhenIdle();
+    }
     if (this.#idleWaiters.length > 0 && this.#isIdle()) {
       const waiters = this.#idleWaiters;
       this.#idleWaiters = [];

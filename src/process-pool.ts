@@ -226,7 +226,7 @@ export class ProcessPoolExecutor extends PoolExecutor {
     if (message.t === 'done') {
       c.outstanding = false;
       c.costNs = message.costNs;
-      this.native.complete(c.slot, message.frames, message.frames.length);
+      this.native.complete(c.slot, message.frames, message.frames.length, 0);
       if (c.exitSeen) this.#exited(c);
       else if (c.ending) this.#send(c, { t: 'exit' }); // it outlived a signal it ignores
       else this.#pump(c);

@@ -3,7 +3,7 @@
  * their descriptors (compiled or imported once, then cached), decodes arguments, calls, awaits a
  * returned promise, and encodes each outcome as a frame for the core.
  */
-import { decode, describeError, encode, encodeError, FrameWriter, OUTCOME_SKIPPED, RECORD_CHUNK, RECORD_SPREAD, type SharedMemoryTable, viewOf } from './codec.js';
+import { decode, describeError, encode, encodeError, FRAME_BLOCKS, FrameBlocks, FrameWriter, OUTCOME_SKIPPED, RECORD_CHUNK, RECORD_SPREAD, type SharedMemoryTable, viewOf } from './codec.js';
 import type { ChunkOutcome } from './executor.js';
 
 type Callable = (...args: unknown[]) => unknown;
@@ -23,12 +23,16 @@ export class Runner {
   readonly #functions: Array<Callable | undefined> = [];
   readonly #fromSource = new Set<number>();
   /** The outcome frames of the batches run so far; the caller hands them over and clears them. */
-  readonly outcomes = new FrameWriter();
+  readonly outcomes: FrameWriter;
 
+  /** `stash`: see `FrameWriter` (a worker thread's; a child process sends its frames whole). */
   constructor(
     private readonly lookup: (index: number) => string | null,
     private readonly shared: SharedMemoryTable | undefined,
-  ) {}
+    stash?: (writer: number, bytes: Uint8Array) => void,
+  ) {
+    this.outcomes = new FrameWriter(stash);
+  }
 
   async runInitializer(descriptor: string, args: unknown[]): Promise<void> {
     const fn = await resolve(JSON.parse(descriptor) as Descriptor);
@@ -43,11 +47,11 @@ export class Runner {
    * and it is skipped. Synchronous while the tasks are (most are): a promise only once a task
    * returns one or a function must be imported.
    */
-  runBatch(batch: Buffer, end: number, claim?: (index: number) => boolean): number | Promise<number> {
-    return this.#runFrom(batch, end, 0, 0, 0, claim);
+  runBatch(batch: Buffer, end: number, claim?: (index: number) => boolean, blocks?: FrameBlocks): number | Promise<number> {
+    return this.#runFrom(batch, end, 0, 0, 0, claim, blocks);
   }
 
-  #runFrom(batch: Buffer, end: number, at: number, records: number, total: number, claim?: (index: number) => boolean): number | Promise<number> {
+  #runFrom(batch: Buffer, end: number, at: number, records: number, total: number, claim?: (index: number) => boolean, blocks?: FrameBlocks): number | Promise<number> {
     const view = viewOf(batch);
     for (; at < end; records++) {
       const func = view.getUint32(at, true);
@@ -55,31 +59,33 @@ export class Runner {
       const kind = batch[at + 8]!;
       const start = at + 13;
       at = start + view.getUint32(at + 9, true);
+      const firstBlock = kind & FRAME_BLOCKS && blocks !== undefined ? blocks.frame(batch[start]!) : 0;
       if (records > 0 && claim !== undefined && !claim(records)) {
         this.outcomes.push(OUTCOME_SKIPPED, '');
         continue;
       }
       total += items;
-      const pending = this.#runRecord(func, kind, batch, start, at);
+      const pending = this.#runRecord(func, kind, batch, start, at, blocks, firstBlock);
       if (pending !== undefined) {
-        return pending.then(() => this.#runFrom(batch, end, at, records + 1, total, claim));
+        return pending.then(() => this.#runFrom(batch, end, at, records + 1, total, claim, blocks));
       }
     }
     return total;
   }
 
   /** Runs one record and pushes its outcome; a promise when that has to wait. */
-  #runRecord(func: number, kind: number, batch: Buffer, start: number, end: number): Promise<void> | undefined {
+  #runRecord(func: number, kind: number, batch: Buffer, start: number, end: number, blocks: FrameBlocks | undefined, firstBlock: number): Promise<void> | undefined {
     const fn = this.#functions[func];
     if (fn === undefined) {
       return this.#load(func).then(
-        () => this.#runRecord(func, kind, batch, start, end),
+        () => this.#runRecord(func, kind, batch, start, end, blocks, firstBlock),
         (error: unknown) => this.#pushError(error, func),
       );
     }
     let input: unknown;
     try {
-      input = decode(kind, batch, start, end, this.shared);
+      if (blocks !== undefined) blocks.next = firstBlock;
+      input = decode(kind, batch, start, end, this.shared, blocks);
     } catch (error) {
       return this.#pushError(error, func);
     }

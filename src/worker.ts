@@ -6,7 +6,7 @@
 import { receiveMessageOnPort, threadId, workerData } from 'node:worker_threads';
 
 import { cloneError, decodeEncoded, describeError, type SharedMemoryTable } from './codec.js';
-import { Inbox, NativePool, TAKE_EXIT, TAKE_IDLE } from './native.js';
+import { blocksOf, framesLength, Inbox, NativePool, stashBlock, TAKE_EXIT, TAKE_IDLE } from './native.js';
 import type { WorkerConfig, WorkerMessage } from './thread-pool.js';
 import { reportStrayErrors, Runner } from './runner.js';
 
@@ -73,7 +73,7 @@ reportStrayErrors(`worker thread ${threadId}`);
 async function main(): Promise<void> {
   const pool = NativePool.attach(config.poolId);
   const shared = new SharedMemory();
-  const runner = new Runner((index) => pool.function(index), shared);
+  const runner = new Runner((index) => pool.function(index), shared, stashBlock);
   if (config.initializer !== undefined) {
     try {
       await runner.runInitializer(config.initializer, decodeEncoded(config.initargs, shared) as unknown[]);
@@ -91,7 +91,7 @@ async function main(): Promise<void> {
   // A task that calls `process.exit` ends this thread in the middle of a batch: the records
   // before it have their outcomes here, and are reported; the core fails the rest (`complete`).
   process.once('exit', () => {
-    if (outcomes.length > 0) pool.complete(slot, outcomes.bytes, outcomes.length);
+    if (outcomes.length > 0) pool.complete(slot, outcomes.bytes, outcomes.length, outcomes.id);
   });
   for (;;) {
     const taken = pool.take(slot, itemCostNs, true, inbox.buffer);
@@ -101,11 +101,12 @@ async function main(): Promise<void> {
     }
     if (taken === TAKE_EXIT) return;
     const started = performance.now();
+    const blocks = blocksOf(taken);
     const batch = inbox.framesOf(taken);
     // Awaited even when it ran synchronously: microtasks the tasks queued run between batches.
-    const items = await runner.runBatch(batch, typeof taken === 'number' ? taken : taken.length, claim);
+    const items = await runner.runBatch(batch, framesLength(taken), claim, blocks);
     inbox.done(batch);
-    pool.complete(slot, outcomes.bytes, outcomes.length);
+    pool.complete(slot, outcomes.bytes, outcomes.length, outcomes.id);
     outcomes.clear();
     if (items > 0) itemCostNs = ((performance.now() - started) * 1e6) / items;
   }

@@ -35,6 +35,25 @@ pub struct Completion {
     pub status: Status,
     pub kind: u8,
     pub data: Vec<u8>,
+    /// Large blocks of the outcome kept out of `data`, in order (see [`Outcome::blocks`]).
+    pub blocks: Vec<Vec<u8>>,
+}
+
+/// What a worker reports for one record it ran: an encoded value, opaque to the core.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Outcome {
+    pub kind: u8,
+    pub data: Vec<u8>,
+    /// Blocks that travel beside `data` rather than in it, each in an allocation of its own, so
+    /// that the main thread can take them over as they are, without a copy (a large array the
+    /// task returned). What refers to them in `data` is the encoding's business.
+    pub blocks: Vec<Vec<u8>>,
+}
+
+impl From<(u8, Vec<u8>)> for Outcome {
+    fn from((kind, data): (u8, Vec<u8>)) -> Self {
+        Self { kind, data, blocks: Vec::new() }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -75,7 +94,7 @@ mod tests {
     use super::*;
 
     fn done(id: TaskId) -> Completion {
-        Completion { id, first_item: 0, items: 1, status: Status::Done, kind: 0, data: vec![] }
+        Completion { id, first_item: 0, items: 1, status: Status::Done, kind: 0, data: vec![], blocks: vec![] }
     }
 
     #[test]

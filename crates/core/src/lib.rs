@@ -10,7 +10,7 @@
 //!
 //! let pool = Pool::new(1, None, Box::new(|| { /* wake the main thread */ }));
 //! # let pool = pool.with_linger(std::time::Duration::ZERO, 0);
-//! let payload = Payload { func: 0, items: 1, kind: 0, data: b"[2,10]".to_vec() };
+//! let payload = Payload { func: 0, items: 1, kind: 0, data: b"[2,10]".to_vec(), blocks: vec![] };
 //! let (id, dispatch) = pool.submit(payload).unwrap();
 //! assert_eq!(dispatch, Dispatch::Spawn(0)); // no worker yet: start one in slot 0
 //!
@@ -34,7 +34,7 @@ pub mod scheduler;
 mod sync;
 mod task;
 
-pub use completion::{Completion, Status};
+pub use completion::{Completion, Outcome, Status};
 #[cfg(all(target_os = "linux", target_env = "gnu", not(loom)))]
 pub use memory::LargeBlocksMapped;
 pub use memory::release_idle_memory;

@@ -11,7 +11,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasherDefault, Hasher};
 
-use crate::completion::{Completion, CompletionQueue, Status};
+use crate::completion::{Completion, CompletionQueue, Outcome, Status};
 use crate::registry::{Dispatch, Held, Registry, Slot, WorkerState};
 use crate::scheduler::{batch_size, LINGER};
 use crate::sync::{lock, Arc, AtomicBool, AtomicU64, AtomicUsize, Mutex, Ordering};
@@ -92,7 +92,7 @@ impl Job {
         data.extend_from_slice(&self.text[start as usize..end as usize]);
         data.push(b']');
         self.next += count;
-        let payload = Payload { func: self.func, items: count as u32, kind: self.kind, data };
+        let payload = Payload { func: self.func, items: count as u32, kind: self.kind, data, blocks: Vec::new() };
         Task::job_range(self.id, first as u32, payload)
     }
 }
@@ -510,7 +510,7 @@ impl Pool {
     }
 
     /// A worker reports the outcomes of its last batch, in the order it was handed out.
-    pub fn complete(&self, slot: Slot, outcomes: Vec<(u8, Vec<u8>)>) {
+    pub fn complete<O: Into<Outcome>>(&self, slot: Slot, outcomes: Vec<O>) {
         let held = {
             let mut shared = lock(&self.shared);
             let Some(entry) = shared.workers.slot(slot) else { return };
@@ -539,13 +539,14 @@ impl Pool {
             held
         };
         // Records this worker did not start (cancelled, or stolen by another) have no outcome here.
-        let batch = held.into_iter().zip(outcomes).filter(|(held, _)| held.mine).map(|(held, (kind, data))| {
+        let batch = held.into_iter().zip(outcomes).filter(|(held, _)| held.mine).map(|(held, outcome)| {
+            let Outcome { kind, data, blocks } = outcome.into();
             let task = held.task;
             let items = task_items(&task);
             task.finish();
             self.running_items.fetch_sub(items, Ordering::Relaxed);
             self.completed_items.fetch_add(items as u64, Ordering::Relaxed);
-            Completion { id: task.id(), first_item: task.first_item(), items: items as u32, status: Status::Done, kind, data }
+            Completion { id: task.id(), first_item: task.first_item(), items: items as u32, status: Status::Done, kind, data, blocks }
         });
         let batch: Vec<_> = batch.collect();
         if !batch.is_empty() && self.completions.push(batch) {
@@ -685,6 +686,7 @@ impl Pool {
             status: Status::Broken,
             kind: 0,
             data: Vec::new(),
+            blocks: Vec::new(),
         });
         if self.completions.push(broken.collect::<Vec<_>>()) {
             (self.waker)();

@@ -50,6 +50,8 @@ pub struct Payload {
     /// The codec's tag for `data` (e.g. JSON text or a structured-clone buffer).
     pub kind: u8,
     pub data: Vec<u8>,
+    /// Large blocks that travel beside `data` (see [`Outcome::blocks`](crate::Outcome::blocks)).
+    pub blocks: Vec<Vec<u8>>,
 }
 
 /// One submitted record: its id, its atomic state and its payload (immutable: a record reserved by
@@ -151,7 +153,7 @@ mod tests {
     use super::*;
 
     fn task() -> Task {
-        Task::new(1, Payload { func: 0, items: 1, kind: 0, data: b"[1]".to_vec() })
+        Task::new(1, Payload { func: 0, items: 1, kind: 0, data: b"[1]".to_vec(), blocks: vec![] })
     }
 
     #[test]

@@ -11,7 +11,7 @@ use loom::sync::Arc;
 use loom::thread;
 
 fn payload(tag: u8) -> Payload {
-    Payload { func: 0, items: 1, kind: 0, data: vec![tag] }
+    Payload { func: 0, items: 1, kind: 0, data: vec![tag], blocks: vec![] }
 }
 
 fn quiet_pool(max_workers: usize) -> Arc<Pool> {

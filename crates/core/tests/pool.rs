@@ -9,14 +9,14 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use concurrent_futures_core::scheduler::LINGER;
-use concurrent_futures_core::{Completion, Dispatch, Payload, Pool, Slot, State, Stats, Status, SubmitError, Take, TaskId};
+use concurrent_futures_core::{Completion, Dispatch, Outcome, Payload, Pool, Slot, State, Stats, Status, SubmitError, Take, TaskId};
 
 fn payload(tag: u8) -> Payload {
     items_payload(tag, 1)
 }
 
 fn items_payload(tag: u8, items: u32) -> Payload {
-    Payload { func: 0, items, kind: 0, data: vec![tag] }
+    Payload { func: 0, items, kind: 0, data: vec![tag], blocks: vec![] }
 }
 
 /// Workers park at once: these tests call `take` from one thread, where nobody could submit
@@ -120,6 +120,25 @@ fn batch_keeps_submission_order() {
     let done = pool.drain_completions();
     assert_eq!(ids(&done), submitted[..5]);
     assert!(done.iter().zip(0u8..).all(|(c, tag)| c.status == Status::Done && c.data == [tag]));
+}
+
+#[test]
+fn an_outcomes_blocks_reach_the_main_thread_as_they_were_allocated() {
+    let pool = pool(1);
+    let (a, _) = submit(&pool, 1);
+    let (b, _) = submit(&pool, 2);
+    assert_eq!(tags(pool.take(0, 0)), [1]);
+    let block = vec![7u8; 1 << 20];
+    let address = block.as_ptr();
+    pool.complete(0, vec![Outcome { kind: 5, data: vec![1], blocks: vec![block, vec![8; 3]] }]);
+    assert_eq!(tags(pool.take(0, 0)), [2]);
+    pool.complete(0, vec![(0, vec![2])]);
+    let done = pool.drain_completions();
+    assert_eq!(ids(&done), [a, b]);
+    assert_eq!(done[0].blocks.len(), 2);
+    assert_eq!(done[0].blocks[0].as_ptr(), address, "moved, not copied");
+    assert_eq!(done[0].blocks[1], [8; 3]);
+    assert!(done[1].blocks.is_empty());
 }
 
 #[test]
@@ -433,12 +452,6 @@ fn pin(cores: &[usize]) {
     }
 }
 
-#[cfg(target_os = "linux")]
-fn core_now() -> usize {
-    // SAFETY: no arguments, no caller memory.
-    usize::try_from(unsafe { libc::sched_getcpu() }).expect("sched_getcpu works on Linux")
-}
-
 #[test]
 #[cfg(target_os = "linux")]
 fn a_lingering_worker_moves_off_the_core_the_main_thread_polls_from() {
@@ -617,7 +630,7 @@ fn stress_every_record_completes_once_or_is_cancelled() {
     for i in 0..RECORDS {
         let items = 1 + i % 3;
         let data = i.to_le_bytes().to_vec();
-        let (id, d) = pool.submit(Payload { func: 0, items, kind: 0, data: data.clone() }).unwrap();
+        let (id, d) = pool.submit(Payload { func: 0, items, kind: 0, data: data.clone(), blocks: vec![] }).unwrap();
         items_of.insert(id, (items, data));
         dispatch(d, &mut threads);
         if rng.below(4) == 0 {
@@ -1230,7 +1243,7 @@ fn stress_jobs_round(seed: u64, workers: usize) {
         } else {
             let items = 1 + rng.below(3) as u32;
             let data = format!("r{step}").into_bytes();
-            let (id, d) = pool.submit(Payload { func: 2, items, kind: 0, data: data.clone() }).unwrap();
+            let (id, d) = pool.submit(Payload { func: 2, items, kind: 0, data: data.clone(), blocks: vec![] }).unwrap();
             records.insert(id, (items, data));
             dispatch(d, &mut threads);
             if rng.below(16) == 0 {

@@ -6,18 +6,25 @@
 //! one [`MainWake`] per pool, at most once per drain (see `CompletionQueue`).
 //!
 //! Wire formats (little-endian), read and written by `src/native.ts`:
-//! - `take` → frames of `[func u32][items u32][kind u8][len u32][data]`, written into the caller's
-//!   reused buffer when they fit (as `drain`'s)
-//! - `complete` ← frames of `[kind u8][len u32][data]`, one per record taken, in order
-//! - `drain` → frames of `[id f64][first item u32][items u32][status u8][kind u8][len u32][data]`
+//! - `submitBatch` ← frames of `[func u32][items u32][kind u8][len u32][data]`; a frame whose
+//!   kind has `FRAME_BLOCKS` set starts its data with a count `n`, and takes the next `n` blocks
+//!   this thread stashed (`stashBlock`) as the record's blocks
+//! - `take` → the same frames, written into the caller's reused buffer when they fit (as
+//!   `drain`'s); their blocks, in order, come from `takeBlocks` (the answer has `HAS_BLOCKS` set
+//!   when there are any and the frames are in the inbox)
+//! - `complete` ← frames of `[kind u8][len u32][data]`, one per record taken, in order, with
+//!   blocks as `submitBatch`'s
+//! - `drain` → frames of `[id f64][first item u32][items u32][status u8][kind u8][len u32][data]`,
+//!   with blocks as `take`'s
 
-use std::collections::HashMap;
+use std::cell::RefCell;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 
 mod main_wake;
 use main_wake::MainWake;
 
-use concurrent_futures_core::{Completion, Dispatch, Payload, Pool, SubmitError, Take};
+use concurrent_futures_core::{Completion, Dispatch, Outcome, Payload, Pool, SubmitError, Take};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
@@ -39,6 +46,87 @@ const SUBMIT_BROKEN: i64 = -2;
 const SUBMIT_NOT_AN_ARRAY: i64 = -3;
 const TAKE_IDLE: i32 = -1;
 const TAKE_EXIT: i32 = -2;
+/// A frame's kind bit: its data starts with a count of stashed blocks it owns.
+const FRAME_BLOCKS: u8 = 0x80;
+/// Set in the answer of `take` and `drain` when the frames they wrote into the inbox have blocks.
+const HAS_BLOCKS: i32 = 1 << 30;
+
+thread_local! {
+    /// Blocks this thread copied out of the values it encoded (`stashBlock`), by the writer that
+    /// encoded them and in order, until its next `submitBatch` or `complete` hands them to the
+    /// frames that count them. By writer: several executors batch submits on one thread.
+    static STASHED: RefCell<HashMap<u32, VecDeque<Vec<u8>>>> = RefCell::new(HashMap::new());
+    /// The blocks of the frames this thread last received (`take` or `drain`), until `takeBlocks`.
+    static RECEIVED: RefCell<Received> = const { RefCell::new(Received::Nothing) };
+}
+
+/// The blocks of the frames of one `take` or `drain`, in frame order.
+enum Received {
+    Nothing,
+    /// A batch's records, whose blocks stay the pool's until the records complete.
+    Records(Vec<Arc<Payload>>),
+    Outcomes(Vec<Vec<u8>>),
+}
+
+impl Received {
+    fn has_blocks(&self) -> bool {
+        match self {
+            Received::Nothing => false,
+            Received::Records(batch) => batch.iter().any(|p| !p.blocks.is_empty()),
+            Received::Outcomes(blocks) => !blocks.is_empty(),
+        }
+    }
+}
+
+/// Keeps `received` as this thread's last received blocks; answers `written` with `HAS_BLOCKS`
+/// set when there are any.
+fn receive(written: Either<i32, BufferSlice<'_>>, received: Received) -> Either<i32, BufferSlice<'_>> {
+    let has_blocks = received.has_blocks();
+    RECEIVED.with_borrow_mut(|last| *last = if has_blocks { received } else { Received::Nothing });
+    match written {
+        Either::A(size) if has_blocks => Either::A(size | HAS_BLOCKS),
+        other => other,
+    }
+}
+
+/// Copies `bytes` (a large array a value holds) into a block of its own, which the next
+/// `submitBatch` or `complete` of frames `writer` wrote on this thread attaches to the frame that
+/// counts it; the receiving thread gets it from `takeBlocks`. Copied now, as a clone is taken when
+/// the value is sent: the array may change before its frame is handed over (the other tasks of a
+/// worker's batch run first).
+#[napi]
+pub fn stash_block(writer: u32, bytes: &[u8]) {
+    STASHED.with_borrow_mut(|stashed| stashed.entry(writer).or_default().push_back(bytes.to_vec()));
+}
+
+/// The blocks `writer` stashed on this thread, for its frames (see `stashBlock`). Every block
+/// belongs to one of those frames; a block none counts is dropped, so that it cannot be taken for
+/// a later frame's.
+fn stashed_blocks(writer: u32) -> VecDeque<Vec<u8>> {
+    STASHED.with_borrow_mut(|stashed| stashed.remove(&writer)).unwrap_or_default()
+}
+
+/// The blocks of the frames this thread last received (`take` or `drain`), in frame order, each
+/// copied into a `Buffer` of its own (Node's allocator, which reuses freed memory that is still
+/// resident). Handing the blocks themselves over would spare that copy but leave them to the
+/// garbage collector: freed late, they could not be reused, and each new block cost fresh pages.
+#[napi]
+pub fn take_blocks(env: &Env) -> Result<Vec<BufferSlice<'_>>> {
+    match RECEIVED.with_borrow_mut(|last| std::mem::replace(last, Received::Nothing)) {
+        Received::Nothing => Ok(Vec::new()),
+        Received::Records(batch) => batch.iter().flat_map(|p| &p.blocks).map(|block| BufferSlice::copy_from(env, block)).collect(),
+        Received::Outcomes(blocks) => blocks.into_iter().map(|block| BufferSlice::copy_from(env, block)).collect(),
+    }
+}
+
+/// The blocks of a frame whose data starts with their `count`, the next ones of `stashed`.
+fn frame_blocks(stashed: &mut VecDeque<Vec<u8>>, count: Option<u8>) -> Result<Vec<Vec<u8>>> {
+    let count = count.ok_or_else(|| Error::new(Status::InvalidArg, "frame without its block count"))? as usize;
+    if stashed.len() < count {
+        return Err(Error::new(Status::InvalidArg, "frame counts blocks that were not stashed"));
+    }
+    Ok(stashed.drain(..count).collect())
+}
 
 /// The first `length` bytes of `frames`: callers pass the whole buffer they write frames into.
 fn prefix(frames: &[u8], length: u32) -> Result<&[u8]> {
@@ -67,7 +155,7 @@ fn write_frames<'env>(
     size: usize,
     write: impl FnOnce(&mut FrameCursor<'_>),
 ) -> Result<Either<i32, BufferSlice<'env>>> {
-    if size <= inbox.len() && size <= i32::MAX as usize {
+    if size <= inbox.len() && (size as i64) < i64::from(HAS_BLOCKS) {
         let mut cursor = FrameCursor { bytes: &mut inbox[..size], at: 0 };
         write(&mut cursor);
         return Ok(Either::A(size as i32));
@@ -193,10 +281,12 @@ impl NativePool {
 
     /// Queues records given as frames `[func u32][items u32][kind u8][len u32][data]` in the
     /// first `length` bytes of `frames`. Returns `[first id * 65536, ...dispatch codes]` (ids are
-    /// consecutive), or `[error]` as `submit`.
+    /// consecutive), or `[error]` as `submit`. `writer`: the one that wrote the frames and
+    /// stashed their blocks (0: none).
     #[napi]
-    pub fn submit_batch(&self, frames: &[u8], length: u32) -> Result<Vec<i64>> {
+    pub fn submit_batch(&self, frames: &[u8], length: u32, writer: u32) -> Result<Vec<i64>> {
         let mut payloads = Vec::new();
+        let mut stashed = stashed_blocks(writer);
         let mut rest = prefix(frames, length)?;
         while !rest.is_empty() {
             let truncated = || Error::new(Status::InvalidArg, "truncated record frame");
@@ -206,7 +296,8 @@ impl NativePool {
             let kind = header[8];
             let len = u32::from_le_bytes(header[9..13].try_into().expect("4 bytes")) as usize;
             let data = rest.get(13..13 + len).ok_or_else(truncated)?;
-            payloads.push(Payload { func, items, kind, data: data.to_vec() });
+            let blocks = if kind & FRAME_BLOCKS != 0 { frame_blocks(&mut stashed, data.first().copied())? } else { Vec::new() };
+            payloads.push(Payload { func, items, kind, data: data.to_vec(), blocks });
             rest = &rest[13 + len..];
         }
         Ok(match self.pool.submit_batch(payloads) {
@@ -278,7 +369,7 @@ impl NativePool {
             Take::Exit => Ok(Either::A(TAKE_EXIT)),
             Take::Work(batch) => {
                 let size = batch.iter().map(|p| 13 + p.data.len()).sum();
-                write_frames(env, inbox, size, |out| {
+                let written = write_frames(env, inbox, size, |out| {
                     for p in &batch {
                         out.put(&p.func.to_le_bytes());
                         out.put(&p.items.to_le_bytes());
@@ -286,7 +377,8 @@ impl NativePool {
                         out.put(&(p.data.len() as u32).to_le_bytes());
                         out.put(&p.data);
                     }
-                })
+                })?;
+                Ok(receive(written, Received::Records(batch)))
             }
         }
     }
@@ -299,10 +391,11 @@ impl NativePool {
     }
 
     /// Worker side: the outcomes of the last batch, as frames in the first `length` bytes of
-    /// `frames`.
+    /// `frames`, which `writer` wrote (as `submitBatch`'s).
     #[napi]
-    pub fn complete(&self, slot: u32, frames: &[u8], length: u32) -> Result<()> {
+    pub fn complete(&self, slot: u32, frames: &[u8], length: u32, writer: u32) -> Result<()> {
         let mut outcomes = Vec::new();
+        let mut stashed = stashed_blocks(writer);
         let mut rest = prefix(frames, length)?;
         while !rest.is_empty() {
             if rest.len() < 5 {
@@ -311,7 +404,8 @@ impl NativePool {
             let kind = rest[0];
             let len = u32::from_le_bytes(rest[1..5].try_into().expect("4 bytes")) as usize;
             let data = rest.get(5..5 + len).ok_or_else(|| Error::new(Status::InvalidArg, "truncated outcome frame"))?;
-            outcomes.push((kind, data.to_vec()));
+            let blocks = if kind & FRAME_BLOCKS != 0 { frame_blocks(&mut stashed, data.first().copied())? } else { Vec::new() };
+            outcomes.push(Outcome { kind, data: data.to_vec(), blocks });
             rest = &rest[5 + len..];
         }
         self.pool.complete(slot, outcomes);
@@ -325,8 +419,8 @@ impl NativePool {
     pub fn drain<'env>(&self, env: &'env Env, polling: bool, inbox: BufferSlice<'env>) -> Result<Either<i32, BufferSlice<'env>>> {
         let done = if polling { self.pool.poll_completions() } else { self.pool.drain_completions() };
         let size = done.iter().map(|c| 22 + c.data.len()).sum();
-        write_frames(env, inbox, size, |out| {
-            for Completion { id, first_item, items, status, kind, data } in &done {
+        let written = write_frames(env, inbox, size, |out| {
+            for Completion { id, first_item, items, status, kind, data, .. } in &done {
                 out.put(&(*id as f64).to_le_bytes());
                 out.put(&first_item.to_le_bytes());
                 out.put(&items.to_le_bytes());
@@ -334,7 +428,9 @@ impl NativePool {
                 out.put(&(data.len() as u32).to_le_bytes());
                 out.put(data);
             }
-        })
+        })?;
+        let blocks = done.into_iter().flat_map(|completion| completion.blocks).collect();
+        Ok(receive(written, Received::Outcomes(blocks)))
     }
 
     /// A worker has exited: returns a dispatch code (as `submit`'s low bits), or -1 when its death
