@@ -553,6 +553,21 @@ test('large views mixed with errors, small values, large strings and cancelled t
   }
 });
 
+test('executors on one thread keep their large arguments apart, submitted in the same job', async (t) => {
+  const executors = [new ThreadPoolExecutor({ maxWorkers: 1 }), new ThreadPoolExecutor({ maxWorkers: 2 }), new ProcessPoolExecutor({ maxWorkers: 1 })];
+  try {
+    // Interleaved without a turn of the event loop between them: each executor's batch holds its
+    // own blocks until it is handed over.
+    const futures = [];
+    for (let k = 0; k < 30; k++) {
+      for (const [e, ex] of executors.entries()) futures.push([k, e, ex.submit((v, small) => [v[0], v[v.length - 1], v.length, small[0]], new Float64Array(10_000).fill(k * 10 + e), new Uint8Array([e]))]);
+    }
+    for (const [k, e, future] of futures) t.deepEqual(await future, [k * 10 + e, k * 10 + e, 10_000, e], `task ${k} of executor ${e}`);
+  } finally {
+    await Promise.all(executors.map((ex) => ex.shutdown()));
+  }
+});
+
 test('strings of every kind arrive exactly as arguments and results, alone and among other arguments', async (t) => {
   const strings = [
     '', 'a', 'plain ascii '.repeat(200), 'é ÿ \u0000 \u0001'.repeat(300), '€ and 😀'.repeat(300), '\uD800', 'x\uDC00y',

@@ -322,7 +322,7 @@ export function viewOf(bytes: Uint8Array): DataView {
 export class FrameBlocks {
   next = 0;
   #counted = 0;
-  constructor(readonly list: Buffer[]) {}
+  constructor(readonly list: ArrayBuffer[]) {}
 
   /** Counts the next `FRAME_BLOCKS` frame's `count` blocks, in frame order; answers its first. */
   frame(count: number): number {
@@ -331,7 +331,7 @@ export class FrameBlocks {
     return first;
   }
 
-  take(): Buffer {
+  take(): ArrayBuffer {
     const block = this.list[this.next++];
     if (block === undefined) throw cloneError('malformed message: a block is missing');
     return block;
@@ -710,8 +710,8 @@ function decodeRawItem(buf: Buffer, view: DataView, at: number, shared: SharedMe
     // A buffer over the block itself, of exactly its bytes: the view is its whole buffer, as a
     // clone's would be.
     const block = blocks?.take();
-    if (block === undefined || block.byteOffset !== 0 || block.buffer.byteLength !== size) throw cloneError('malformed message: a block does not match its view');
-    into.push(Type === DataView ? new DataView(block.buffer) : new (Type as Uint8ArrayConstructor)(block.buffer, 0, size / width));
+    if (block === undefined || block.byteLength !== size) throw cloneError('malformed message: a block does not match its view');
+    into.push(Type === DataView ? new DataView(block) : new (Type as Uint8ArrayConstructor)(block, 0, size / width));
     return at;
   }
   if (tag & TAG_COPIED) {
