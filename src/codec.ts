@@ -15,6 +15,7 @@
  *   and raw doubles or bytes (see `rawItemBytes`); `KIND_RAW_ITEM`: one such item that is not a
  *   number (a result). As a clone would carry them, with no JSON to print and parse (about 100 µs
  *   each way for 10,000 doubles) and no `v8.Serializer` (about 10 µs a record, 0.5-1 ms a megabyte).
+ * - `FRAME_BLOCKS` flags a raw frame whose large views travel beside it, in blocks of their own.
  * - `OUTCOME_ERROR` flags an outcome whose value describes a thrown error (see `describeError`).
  */
 import v8 from 'node:v8';
@@ -39,9 +40,9 @@ const TAG_BLOCK = 0x40;
 const TAG_VIEW_TYPE = 0x3f;
 export const OUTCOME_ERROR = 0x10;
 /**
- * A raw outcome frame whose data starts with a count `n`: `n` views it holds travel beside the
- * frame, each copied into a block of its own when encoded (`FrameWriter`'s `stash`), which the
- * main thread takes over without a copy (`FrameBlocks`).
+ * A raw frame (a record's arguments or an outcome) whose data starts with a count `n`: `n` views
+ * it holds travel beside the frame, each copied into a block of its own when encoded
+ * (`FrameWriter`'s `stash`) and out of it into a new `ArrayBuffer` when received (`FrameBlocks`).
  */
 export const FRAME_BLOCKS = 0x80;
 /** Views of this many bytes or more travel as blocks, where the writer can stash them. */
@@ -316,8 +317,8 @@ export function viewOf(bytes: Uint8Array): DataView {
 }
 
 /**
- * The blocks of the frames of one drain (see `FRAME_BLOCKS`), in frame order; `next` is the one
- * the frame being decoded reads first.
+ * The blocks of the frames of one `take` or `drain` (see `FRAME_BLOCKS`), in frame order; `next`
+ * is the one the frame being decoded reads first.
  */
 export class FrameBlocks {
   next = 0;
@@ -707,8 +708,8 @@ function decodeRawItem(buf: Buffer, view: DataView, at: number, shared: SharedMe
   if (Type === undefined) throw cloneError('malformed message: unknown view type');
   const width = Type === DataView ? 1 : (Type as Uint8ArrayConstructor).BYTES_PER_ELEMENT;
   if (tag & TAG_BLOCK) {
-    // A buffer over the block itself, of exactly its bytes: the view is its whole buffer, as a
-    // clone's would be.
+    // The block arrived as an ArrayBuffer of exactly its bytes: the view is its whole buffer, as
+    // a clone's would be.
     const block = blocks?.take();
     if (block === undefined || block.byteLength !== size) throw cloneError('malformed message: a block does not match its view');
     into.push(Type === DataView ? new DataView(block) : new (Type as Uint8ArrayConstructor)(block, 0, size / width));
