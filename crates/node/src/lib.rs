@@ -121,9 +121,13 @@ pub fn take_blocks(env: &Env) -> Result<Vec<ArrayBuffer<'_>>> {
     }
 }
 
-/// The blocks of a frame whose data starts with their `count`, the next ones of `stashed`.
-fn frame_blocks(stashed: &mut VecDeque<Vec<u8>>, count: Option<u8>) -> Result<Vec<Vec<u8>>> {
-    let count = count.ok_or_else(|| Error::new(Status::InvalidArg, "frame without its block count"))? as usize;
+/// The blocks of a frame of this `kind` and `data`: with `FRAME_BLOCKS`, the next ones of
+/// `stashed`, as many as the first byte of `data` counts.
+fn frame_blocks(stashed: &mut VecDeque<Vec<u8>>, kind: u8, data: &[u8]) -> Result<Vec<Vec<u8>>> {
+    if kind & FRAME_BLOCKS == 0 {
+        return Ok(Vec::new());
+    }
+    let count = *data.first().ok_or_else(|| Error::new(Status::InvalidArg, "frame without its block count"))? as usize;
     if stashed.len() < count {
         return Err(Error::new(Status::InvalidArg, "frame counts blocks that were not stashed"));
     }
@@ -298,7 +302,7 @@ impl NativePool {
             let kind = header[8];
             let len = u32::from_le_bytes(header[9..13].try_into().expect("4 bytes")) as usize;
             let data = rest.get(13..13 + len).ok_or_else(truncated)?;
-            let blocks = if kind & FRAME_BLOCKS != 0 { frame_blocks(&mut stashed, data.first().copied())? } else { Vec::new() };
+            let blocks = frame_blocks(&mut stashed, kind, data)?;
             payloads.push(Payload { func, items, kind, data: data.to_vec(), blocks });
             rest = &rest[13 + len..];
         }
@@ -406,7 +410,7 @@ impl NativePool {
             let kind = rest[0];
             let len = u32::from_le_bytes(rest[1..5].try_into().expect("4 bytes")) as usize;
             let data = rest.get(5..5 + len).ok_or_else(|| Error::new(Status::InvalidArg, "truncated outcome frame"))?;
-            let blocks = if kind & FRAME_BLOCKS != 0 { frame_blocks(&mut stashed, data.first().copied())? } else { Vec::new() };
+            let blocks = frame_blocks(&mut stashed, kind, data)?;
             outcomes.push(Outcome { kind, data: data.to_vec(), blocks });
             rest = &rest[5 + len..];
         }
