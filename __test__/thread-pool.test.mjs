@@ -34,6 +34,18 @@ async function withPool(options, body) {
   }
 }
 
+/** Runs `body` with a new executor of each kind in turn, shut down after it. */
+async function withEachExecutor(options, body) {
+  for (const Executor of [ThreadPoolExecutor, ProcessPoolExecutor]) {
+    const ex = new Executor(options);
+    try {
+      await body(ex, Executor.name);
+    } finally {
+      await ex.shutdown();
+    }
+  }
+}
+
 test('submit runs a self-contained function on a worker thread', async (t) => {
   await withPool({}, async (ex) => {
     t.true(ex instanceof Executor);
@@ -449,108 +461,86 @@ const shape = (view) => [view.constructor.name, view.byteOffset, view.byteLength
 
 test('large typed arrays and DataViews arrive as whole copies of their own, both ways and in both executors', async (t) => {
   t.timeout(60_000);
-  for (const Executor of [ThreadPoolExecutor, ProcessPoolExecutor]) {
-    const ex = new Executor({ maxWorkers: 1 });
-    try {
-      for (const view of largeViews()) {
-        const what = `${Executor.name} ${view.constructor.name}`;
-        const expected = [view instanceof Buffer ? 'Uint8Array' : view.constructor.name, 0, view.byteLength, view.byteLength, false];
-        const [seen, back, n] = await ex.submit((v, n) => {
-          const seen = [v.constructor.name, v.byteOffset, v.byteLength, v.buffer.byteLength, v.buffer instanceof SharedArrayBuffer];
-          const copy = v instanceof DataView ? new DataView(v.buffer.slice(0)) : v.slice();
-          if (v instanceof DataView) v.setUint8(0, 42);
-          else v[0] = typeof v[0] === 'bigint' ? 1n : 42;
-          return [seen, copy, n];
-        }, view, 3);
-        t.deepEqual(seen, expected, `${what}: as the task sees it`);
-        t.deepEqual(shape(back), [expected[0], 0, view.byteLength, view.byteLength, false], `${what}: as the caller gets it`);
-        t.true(sameBytes(back, view), `${what}: the bytes`);
-        t.is(n, 3, what);
-        t.not(view instanceof DataView ? view.getUint8(0) : view[0], 42, `${what}: the task wrote its copy, not the caller's`);
-      }
-      // Several among other arguments, and a list of them returned.
-      const [a, b] = [Float64Array.from({ length: 20_000 }, (_, i) => i), new Uint8Array(70_000).fill(1)];
-      const list = await ex.submit((a, small, b, text, n) => [b, n, a, text, small], a, new Uint16Array([1, 2]), b, 'text', 5);
-      t.deepEqual(list.map((x) => x?.constructor.name), ['Uint8Array', 'Number', 'Float64Array', 'String', 'Uint16Array'], Executor.name);
-      t.true(sameBytes(list[0], b) && sameBytes(list[2], a), Executor.name);
-      t.deepEqual([...list[4]], [1, 2], Executor.name);
-      t.is(list[3], 'text', Executor.name);
-    } finally {
-      await ex.shutdown();
+  await withEachExecutor({ maxWorkers: 1 }, async (ex, name) => {
+    for (const view of largeViews()) {
+      const what = `${name} ${view.constructor.name}`;
+      const expected = [view instanceof Buffer ? 'Uint8Array' : view.constructor.name, 0, view.byteLength, view.byteLength, false];
+      const [seen, back, n] = await ex.submit((v, n) => {
+        const seen = [v.constructor.name, v.byteOffset, v.byteLength, v.buffer.byteLength, v.buffer instanceof SharedArrayBuffer];
+        const copy = v instanceof DataView ? new DataView(v.buffer.slice(0)) : v.slice();
+        if (v instanceof DataView) v.setUint8(0, 42);
+        else v[0] = typeof v[0] === 'bigint' ? 1n : 42;
+        return [seen, copy, n];
+      }, view, 3);
+      t.deepEqual(seen, expected, `${what}: as the task sees it`);
+      t.deepEqual(shape(back), [expected[0], 0, view.byteLength, view.byteLength, false], `${what}: as the caller gets it`);
+      t.true(sameBytes(back, view), `${what}: the bytes`);
+      t.is(n, 3, what);
+      t.not(view instanceof DataView ? view.getUint8(0) : view[0], 42, `${what}: the task wrote its copy, not the caller's`);
     }
-  }
+    // Several among other arguments, and a list of them returned.
+    const [a, b] = [Float64Array.from({ length: 20_000 }, (_, i) => i), new Uint8Array(70_000).fill(1)];
+    const list = await ex.submit((a, small, b, text, n) => [b, n, a, text, small], a, new Uint16Array([1, 2]), b, 'text', 5);
+    t.deepEqual(list.map((x) => x?.constructor.name), ['Uint8Array', 'Number', 'Float64Array', 'String', 'Uint16Array'], name);
+    t.true(sameBytes(list[0], b) && sameBytes(list[2], a), name);
+    t.deepEqual([...list[4]], [1, 2], name);
+    t.is(list[3], 'text', name);
+  });
 });
 
-test('a large view is copied when it is sent: changes after submit, or after a task returned it, are not seen', async (t) => {
-  for (const Executor of [ThreadPoolExecutor, ProcessPoolExecutor]) {
-    const ex = new Executor({ maxWorkers: 1 });
-    try {
-      const busy = ex.submit(() => { const end = Date.now() + 150; while (Date.now() < end); });
-      const big = new Float64Array(LARGE / 8).fill(1);
-      const seen = ex.submit((f) => [f[0], f[f.length - 1]], big);
-      big.fill(2);
-      await busy;
-      t.deepEqual(await seen, [1, 1], `${Executor.name}: the queued task saw the array as it was at submit`);
-      // Each task of a batch fills one buffer of the worker's and returns it: every result holds
-      // what the buffer held when its task returned, though the next task changed it before the
-      // batch's outcomes went back.
-      const results = await Promise.all(Array.from({ length: 40 }, (_, k) => ex.submit((k) => {
-        globalThis.reused ??= new Float64Array(10_000);
-        return globalThis.reused.fill(k);
-      }, k)));
-      results.forEach((result, k) => t.true(result.length === 10_000 && result.every((x) => x === k), `${Executor.name}: result ${k}`));
-      t.is(new Set(results.map((r) => r.buffer)).size, results.length, `${Executor.name}: a buffer each`);
-    } finally {
-      await ex.shutdown();
-    }
-  }
+test('a large view a task returns is copied as it returns: a later task of the batch that changes it does not change the result', async (t) => {
+  await withEachExecutor({ maxWorkers: 1 }, async (ex, what) => {
+    // Each task fills one buffer of the worker's and returns it; the next task changes it before
+    // the batch's outcomes go back.
+    const results = await Promise.all(Array.from({ length: 40 }, (_, k) => ex.submit((k) => {
+      globalThis.reused ??= new Float64Array(10_000);
+      return globalThis.reused.fill(k);
+    }, k)));
+    results.forEach((result, k) => t.true(result.length === 10_000 && result.every((x) => x === k), `${what}: result ${k}`));
+    t.is(new Set(results.map((r) => r.buffer)).size, results.length, `${what}: a buffer each`);
+  });
 });
 
 test('large views mixed with errors, small values, large strings and cancelled tasks each reach their own future', async (t) => {
   t.timeout(60_000);
-  for (const Executor of [ThreadPoolExecutor, ProcessPoolExecutor]) {
-    const ex = new Executor({ maxWorkers: 2 });
-    try {
-      const fill = (k) => new Int32Array(LARGE / 4).fill(k);
-      const text = 'z'.repeat(100_000);
-      // Outcomes of every kind in the same batches and drains: views, lists of two views, errors,
-      // numbers and strings larger than the reused frame buffers.
-      const futures = Array.from({ length: 90 }, (_, k) => ex.submit((k, view, text) => {
-        switch (k % 5) {
-          case 0: return view;
-          case 1: throw new RangeError(`task ${k}`);
-          case 2: return [view, k, new Float64Array(view.length).fill(k)];
-          case 3: return text + k;
-          default: return k;
-        }
-      }, k, fill(k), text));
-      // Cancel some still queued: the arguments of the others must not shift into their places.
-      const cancelled = futures.filter((f, k) => k >= 60 && k % 7 === 0 && f.cancel());
-      for (const [k, future] of futures.entries()) {
-        if (cancelled.includes(future)) continue;
-        const what = `${Executor.name} task ${k}`;
-        if (k % 5 === 1) {
-          await t.throwsAsync(future, { instanceOf: RangeError, message: `task ${k}` }, what);
-          continue;
-        }
-        const value = await future;
-        if (k % 5 === 0) t.true(value instanceof Int32Array && value.every((x) => x === k), what);
-        else if (k % 5 === 2) t.true(value[0].every((x) => x === k) && value[1] === k && value[2].every((x) => x === k), what);
-        else if (k % 5 === 3) t.is(value, text + k, what);
-        else t.is(value, k, what);
+  await withEachExecutor({ maxWorkers: 2 }, async (ex, name) => {
+    const fill = (k) => new Int32Array(LARGE / 4).fill(k);
+    const text = 'z'.repeat(100_000);
+    // Outcomes of every kind in the same batches and drains: views, lists of two views, errors,
+    // numbers and strings larger than the reused frame buffers.
+    const futures = Array.from({ length: 90 }, (_, k) => ex.submit((k, view, text) => {
+      switch (k % 5) {
+        case 0: return view;
+        case 1: throw new RangeError(`task ${k}`);
+        case 2: return [view, k, new Float64Array(view.length).fill(k)];
+        case 3: return text + k;
+        default: return k;
       }
-      // map over large views: chunks of them both ways.
-      const views = Array.from({ length: 6 }, (_, k) => fill(k));
-      const last = [];
-      for await (const value of ex.map((v) => v[v.length - 1], views)) last.push(value);
-      t.deepEqual(last, [0, 1, 2, 3, 4, 5], Executor.name);
-      const made = [];
-      for await (const value of ex.map((k) => new Int32Array(24_576).fill(k), [7, 8])) made.push(value);
-      t.true(made.every((v, i) => v.every((x) => x === 7 + i)), Executor.name);
-    } finally {
-      await ex.shutdown();
+    }, k, fill(k), text));
+    // Cancel some still queued: the arguments of the others must not shift into their places.
+    const cancelled = futures.filter((f, k) => k >= 60 && k % 7 === 0 && f.cancel());
+    for (const [k, future] of futures.entries()) {
+      if (cancelled.includes(future)) continue;
+      const what = `${name} task ${k}`;
+      if (k % 5 === 1) {
+        await t.throwsAsync(future, { instanceOf: RangeError, message: `task ${k}` }, what);
+        continue;
+      }
+      const value = await future;
+      if (k % 5 === 0) t.true(value instanceof Int32Array && value.every((x) => x === k), what);
+      else if (k % 5 === 2) t.true(value[0].every((x) => x === k) && value[1] === k && value[2].every((x) => x === k), what);
+      else if (k % 5 === 3) t.is(value, text + k, what);
+      else t.is(value, k, what);
     }
-  }
+    // map over large views: chunks of them both ways.
+    const views = Array.from({ length: 6 }, (_, k) => fill(k));
+    const last = [];
+    for await (const value of ex.map((v) => v[v.length - 1], views)) last.push(value);
+    t.deepEqual(last, [0, 1, 2, 3, 4, 5], name);
+    const made = [];
+    for await (const value of ex.map((k) => new Int32Array(24_576).fill(k), [7, 8])) made.push(value);
+    t.true(made.every((v, i) => v.every((x) => x === 7 + i)), name);
+  });
 });
 
 test('executors on one thread keep their large arguments apart, submitted in the same job', async (t) => {
@@ -602,16 +592,20 @@ test('arguments are copied at submit: changes made after it are not seen by a ta
       const object = { n: 1, list: ['a'] };
       const numbers = [1, 2, 3];
       const bytes = new Float64Array([0.5, 1.5]);
+      const large = new Float64Array(LARGE / 8).fill(1); // a block of its own in a thread pool
       const seen = ex.submit((o, a, f) => [o.n, o.list.length, a[0], f[0]], object, numbers, bytes);
       const alone = ex.submit((f) => f[1], bytes);
+      const seenLarge = ex.submit((f) => [f[0], f[f.length - 1]], large);
       object.n = 2;
       object.list.push('b');
       numbers[0] = 100;
       bytes[0] = 100;
       bytes[1] = 100;
+      large.fill(2);
       await busy;
       t.deepEqual(await seen, [1, 1, 1, 0.5], Executor.name);
       t.is(await alone, 1.5, Executor.name);
+      t.deepEqual(await seenLarge, [1, 1], Executor.name);
     } finally {
       await ex.shutdown();
     }
