@@ -113,10 +113,11 @@ export declare function stashBlock(writer: number, bytes: Uint8Array): void
 
 /**
  * The blocks of the frames this thread last received (`take` or `drain`), in frame order, each
- * copied into an `ArrayBuffer` of its own, which the decoded view takes whole, as a clone's
- * would. Handing the blocks themselves over (external buffers) would spare that copy but leave
- * them to the garbage collector: freed late, they could not be reused from the core's cache, and
- * each new block cost fresh pages (a 1 MB echo, 4 in flight: 700-800 µs a task that way, 200-300
- * with the copy). Copied blocks go back to the cache as soon as their record or outcome is done.
+ * copied into a `Buffer` of its own (Node's allocator, not zero-filled first), whose whole
+ * `ArrayBuffer` the decoded view takes, as a clone's would. Handing the blocks themselves over
+ * (external buffers) would spare that copy but leave them to the garbage collector: freed late,
+ * they could not be reused from the core's cache, and each new block cost fresh pages (a 1 MB
+ * echo, 4 in flight: 700-800 µs a task that way, 200-300 with the copy). Copied blocks go back
+ * to the cache as soon as their record or outcome is done.
  */
-export declare function takeBlocks(): Array<ArrayBuffer>
+export declare function takeBlocks(): Array<Buffer>

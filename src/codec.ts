@@ -42,7 +42,7 @@ export const OUTCOME_ERROR = 0x10;
 /**
  * A raw frame (a record's arguments or an outcome) whose data starts with a count `n`: `n` views
  * it holds travel beside the frame, each copied into a block of its own when encoded
- * (`FrameWriter`'s `stash`) and out of it into a new `ArrayBuffer` when received (`FrameBlocks`).
+ * (`FrameWriter`'s `stash`) and out of it into a new buffer when received (`FrameBlocks`).
  */
 export const FRAME_BLOCKS = 0x80;
 /** Views of this many bytes or more travel as blocks, where the writer can stash them. */
@@ -323,7 +323,7 @@ export function viewOf(bytes: Uint8Array): DataView {
 export class FrameBlocks {
   next = 0;
   #counted = 0;
-  constructor(readonly list: ArrayBuffer[]) {}
+  constructor(readonly list: Buffer[]) {}
 
   /** Counts the next `FRAME_BLOCKS` frame's `count` blocks, in frame order; answers its first. */
   frame(count: number): number {
@@ -332,7 +332,7 @@ export class FrameBlocks {
     return first;
   }
 
-  take(): ArrayBuffer {
+  take(): Buffer {
     const block = this.list[this.next++];
     if (block === undefined) throw cloneError('malformed message: a block is missing');
     return block;
@@ -708,11 +708,11 @@ function decodeRawItem(buf: Buffer, view: DataView, at: number, shared: SharedMe
   if (Type === undefined) throw cloneError('malformed message: unknown view type');
   const width = Type === DataView ? 1 : (Type as Uint8ArrayConstructor).BYTES_PER_ELEMENT;
   if (tag & TAG_BLOCK) {
-    // The block arrived as an ArrayBuffer of exactly its bytes: the view is its whole buffer, as
-    // a clone's would be.
+    // The block arrived in a buffer of exactly its bytes: the view is its whole buffer, as a
+    // clone's would be.
     const block = blocks?.take();
-    if (block === undefined || block.byteLength !== size) throw cloneError('malformed message: a block does not match its view');
-    into.push(Type === DataView ? new DataView(block) : new (Type as Uint8ArrayConstructor)(block, 0, size / width));
+    if (block === undefined || block.byteOffset !== 0 || block.buffer.byteLength !== size) throw cloneError('malformed message: a block does not match its view');
+    into.push(Type === DataView ? new DataView(block.buffer) : new (Type as Uint8ArrayConstructor)(block.buffer, 0, size / width));
     return at;
   }
   if (tag & TAG_COPIED) {

@@ -107,17 +107,18 @@ fn stashed_blocks(writer: u32) -> VecDeque<Vec<u8>> {
 }
 
 /// The blocks of the frames this thread last received (`take` or `drain`), in frame order, each
-/// copied into an `ArrayBuffer` of its own, which the decoded view takes whole, as a clone's
-/// would. Handing the blocks themselves over (external buffers) would spare that copy but leave
-/// them to the garbage collector: freed late, they could not be reused from the core's cache, and
-/// each new block cost fresh pages (a 1 MB echo, 4 in flight: 700-800 µs a task that way, 200-300
-/// with the copy). Copied blocks go back to the cache as soon as their record or outcome is done.
+/// copied into a `Buffer` of its own (Node's allocator, not zero-filled first), whose whole
+/// `ArrayBuffer` the decoded view takes, as a clone's would. Handing the blocks themselves over
+/// (external buffers) would spare that copy but leave them to the garbage collector: freed late,
+/// they could not be reused from the core's cache, and each new block cost fresh pages (a 1 MB
+/// echo, 4 in flight: 700-800 µs a task that way, 200-300 with the copy). Copied blocks go back
+/// to the cache as soon as their record or outcome is done.
 #[napi]
-pub fn take_blocks(env: &Env) -> Result<Vec<ArrayBuffer<'_>>> {
+pub fn take_blocks(env: &Env) -> Result<Vec<BufferSlice<'_>>> {
     match RECEIVED.with_borrow_mut(|last| std::mem::replace(last, Received::Nothing)) {
         Received::Nothing => Ok(Vec::new()),
-        Received::Records(batch) => batch.iter().flat_map(|p| &p.blocks).map(|block| ArrayBuffer::copy_from(env, block)).collect(),
-        Received::Outcomes(blocks) => blocks.into_iter().map(|block| ArrayBuffer::copy_from(env, block)).collect(),
+        Received::Records(batch) => batch.iter().flat_map(|p| &p.blocks).map(|block| BufferSlice::copy_from(env, block)).collect(),
+        Received::Outcomes(blocks) => blocks.into_iter().map(|block| BufferSlice::copy_from(env, block)).collect(),
     }
 }
 
