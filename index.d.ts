@@ -117,7 +117,7 @@ export declare function stashBlock(writer: number, bytes: Uint8Array): void
  * `ArrayBuffer` the decoded view takes, as a clone's would. Handing the blocks themselves over
  * (external buffers) would spare that copy but leave them to the garbage collector: freed late,
  * they could not be reused from the core's cache, and each new block cost fresh pages (a 1 MB
- * echo, 4 in flight: 700-800 µs a task that way, 200-300 with the copy). Copied blocks go back
+ * echo, 4 in flight: 700-800 µs a task that way, 210-380 with the copy). Copied blocks go back
  * to the cache as soon as their record or outcome is done.
  */
 export declare function takeBlocks(): Array<Buffer>

@@ -111,7 +111,7 @@ fn stashed_blocks(writer: u32) -> VecDeque<Vec<u8>> {
 /// `ArrayBuffer` the decoded view takes, as a clone's would. Handing the blocks themselves over
 /// (external buffers) would spare that copy but leave them to the garbage collector: freed late,
 /// they could not be reused from the core's cache, and each new block cost fresh pages (a 1 MB
-/// echo, 4 in flight: 700-800 µs a task that way, 200-300 with the copy). Copied blocks go back
+/// echo, 4 in flight: 700-800 µs a task that way, 210-380 with the copy). Copied blocks go back
 /// to the cache as soon as their record or outcome is done.
 #[napi]
 pub fn take_blocks(env: &Env) -> Result<Vec<BufferSlice<'_>>> {
