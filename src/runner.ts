@@ -17,7 +17,7 @@ interface Descriptor {
 }
 
 const CAPTURE_HINT =
-  'hint: task functions are sent to workers by their source text, so they cannot use variables from the scope they were written in: pass values as arguments, or use task() to run a module export';
+  'task functions are sent to workers by their source text, so they cannot use variables from the scope they were written in: pass values as arguments, or use task() to run a module export';
 
 export class Runner {
   readonly #functions: Array<Callable | undefined> = [];
@@ -177,13 +177,15 @@ export class Runner {
   }
 
   /**
-   * A `ReferenceError` from a function sent by source is most likely a captured variable. The
-   * hint goes on the stack's line after the message, which stays the task's own.
+   * A `ReferenceError` from a function sent by source is most likely a captured variable: its
+   * message (and the stack's first line) gets the reason after the task's own text.
    */
   #hint(error: unknown, func: number): unknown {
-    if (error instanceof ReferenceError && this.#fromSource.has(func) && error.stack && !error.stack.includes(CAPTURE_HINT)) {
+    if (error instanceof ReferenceError && this.#fromSource.has(func) && !error.message.includes(CAPTURE_HINT)) {
       const header = `${error.name}: ${error.message}`;
-      if (error.stack.startsWith(header)) error.stack = `${header}\n    ${CAPTURE_HINT}${error.stack.slice(header.length)}`;
+      const { stack } = error; // read first: V8 formats it on first use, from the message then
+      error.message = `${error.message} (${CAPTURE_HINT})`;
+      if (typeof stack === 'string' && stack.startsWith(header)) error.stack = `${error.name}: ${error.message}${stack.slice(header.length)}`;
     }
     return error;
   }
