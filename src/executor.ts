@@ -45,6 +45,8 @@ export interface ExecutorStats {
 
 /** One (async) iterable per parameter of the task function: `map`'s inputs, zipped. */
 export type MapInputs<A extends unknown[]> = { [K in keyof A]: Iterable<A[K]> | AsyncIterable<A[K]> };
+/** Any one of `map`'s inputs. */
+type MapInput = Iterable<unknown> | AsyncIterable<unknown>;
 
 /** Python's `Executor`: submit callables, map over iterables, shut down. */
 export abstract class Executor {
@@ -54,9 +56,15 @@ export abstract class Executor {
   /**
    * `fn` over the zipped iterables (shortest wins), results in input order. A trailing plain
    * object is the options: `{ timeout, chunksize, buffersize }`.
+   *
+   * The first two forms type the inputs from the function's parameters; the last two are
+   * API.md's, for what those cannot take: an explicit `map<R>`, a spread of inputs, more inputs
+   * than parameters.
    */
   map<A extends unknown[], R>(fn: TaskFn<A, R>, ...iterables: MapInputs<A>): AsyncIterableIterator<Awaited<R>>;
   map<A extends unknown[], R>(fn: TaskFn<A, R>, ...iterablesThenOptions: [...MapInputs<A>, MapOptions]): AsyncIterableIterator<Awaited<R>>;
+  map<R>(fn: TaskFn<any[], R>, ...iterables: MapInput[]): AsyncIterableIterator<Awaited<R>>;
+  map<R>(fn: TaskFn<any[], R>, ...iterablesThenOptions: [...MapInput[], MapOptions]): AsyncIterableIterator<Awaited<R>>;
   map<R>(fn: TaskFn<any[], R>, ...rest: unknown[]): AsyncIterableIterator<Awaited<R>> {
     const { sources, options } = parseMapArguments(rest);
     this._checkOpen();

@@ -18,7 +18,6 @@ expectType<Future<string>>(sum); // !error
 ex.submit((a: number, b: number) => a + b, 1, '2'); // !error
 ex.submit((a: number) => a, 1, 2); // !error
 ex.submit(task<typeof import('../m.js').f>('../m.js', 'f'), 'ab', 3); // !error
-ex.map((x: number) => x, ['a']); // !error
 
 // an untyped reference is Future<any>, which exact checks tell apart from a typed one
 const untyped = ex.submit(task('../m.js', 'f'), 3, 'ab');
