@@ -131,9 +131,9 @@ export abstract class PoolExecutor extends Executor {
   /**
    * Records submitted but not yet handed to the core. They go in one call at the end of the
    * current job (a microtask), or sooner: at once while a worker may be idle, when many pile up,
-   * or when something needs the core's view.
+   * or when something needs the core's view. Large views among the arguments travel as blocks
+   * where workers attach to the core (see `FrameWriter`).
    */
-  /** Large views in arguments travel as blocks where workers attach to the core (see `FrameWriter`). */
   readonly #batch = new FrameWriter(this.workersAttach ? stashBlock : undefined);
   #batched = 0;
   /** Where the core writes the completions that `drain` returns (see `#settle`). */

@@ -50,6 +50,7 @@ export function blocksOf(answer: number | Buffer): FrameBlocks | undefined {
 export function framesLength(answer: number | Buffer): number {
   return typeof answer === 'number' ? answer & ~HAS_BLOCKS : answer.length;
 }
+
 export type NativePool = NativePoolType;
 
 /** `submit` packs `id * 65536 + code`; see `crates/node/src/lib.rs`. */
