@@ -12,9 +12,8 @@ export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-was
 export declare class NativePool {
   /**
    * Creates a pool (main thread). `on_complete` is called, with no arguments, when completions
-   * are ready to `drain`.
-   *
-   * `max_lingering`: how many idle workers may spin briefly before parking (cores minus one).
+   * are ready to `drain`. `max_lingering`: how many idle workers may spin briefly before
+   * parking (the cores beside the main thread's; 0 for workers that do not attach).
    */
   constructor(maxWorkers: number, maxTasks: number | undefined | null, maxLingering: number, onComplete: () => unknown)
   /** Attaches a worker thread to the pool with this id. */
@@ -30,29 +29,29 @@ export declare class NativePool {
   registerFunction(descriptor: string): number
   function(index: number): string | null
   /**
-   * Queues records given as frames `[func u32][items u32][kind u8][len u32][data]` in the
-   * first `length` bytes of `frames`. Returns `[first id * 65536, ...dispatch codes]` (ids are
-   * consecutive), or `[error]` as `submit`. `writer`: the one that wrote the frames and
-   * stashed their blocks (0: none).
+   * Queues the record frames in the first `length` bytes of `frames`, which `writer` wrote and
+   * stashed the blocks of (0: none). Answers `[first id, ...dispatches]` (ids are consecutive)
+   * or a refusal (see `answers`).
    */
   submitBatch(frames: Uint8Array, length: number, writer: number): Array<number>
   /**
-   * Queues a `map` job: `text` is a JSON array of items. Returns `[id * 65536, ...dispatch
-   * codes]`, or `[error]` (as `submit`, or -3 when `text` is not a JSON array).
+   * Queues a `map` job: `text` is a JSON array of items. Answers as `submitBatch`, or
+   * `[SUBMIT_NOT_AN_ARRAY]`.
    */
   submitJob(func: number, kind: number, text: string): Array<number>
   /** Chunk lengths for `total` items cut before submission (see `Pool::plan_chunks`). */
   planChunks(total: number): Array<number>
-  /** Cancels the items of a job that no worker has taken; returns how many. */
+  /** Cancels the items of a job that no worker has taken; answers how many. */
   cancelJob(id: number): number
   cancel(id: number): boolean
   /** The record's state (0 pending, 1 running, 2 cancelled, 3 finished), or -1 once settled. */
   state(id: number): number
   /**
-   * Worker side: the next batch of frames to run, written into `inbox` (the answer is its
+   * Worker side: the next batch of record frames to run, written into `inbox` (answers its
    * length) or, when it does not fit, into a new buffer; or `TAKE_IDLE` (parked: wait for the
-   * doorbell) or `TAKE_EXIT`. `linger`: spin briefly for work before parking (a worker
-   * thread); `false` on the main thread, which must never block.
+   * doorbell) or `TAKE_EXIT`. `linger`: spin briefly for work before parking (a worker thread);
+   * `false` on the main thread, which must never block. When the batch has blocks, `takeBlocks`
+   * gives them.
    */
   take(slot: number, itemCostNs: number, linger: boolean, inbox: Buffer): number | Buffer
   /**
@@ -61,25 +60,59 @@ export declare class NativePool {
    */
   startNext(slot: number, index: number): boolean
   /**
-   * Worker side: the outcomes of the last batch, as frames in the first `length` bytes of
+   * Worker side: the outcomes of the last batch, as value frames in the first `length` bytes of
    * `frames`, which `writer` wrote (as `submitBatch`'s).
    */
   complete(slot: number, frames: Uint8Array, length: number, writer: number): void
   /**
-   * Main side: every completion so far as frames, written into `inbox` (the answer is their
-   * length, 0 when there is none) or, when they do not fit, into a new buffer. With `polling`,
+   * Main side: every completion so far as a batch of frames, written into `inbox` (answers its
+   * length, 0 when there is none) or, when it does not fit, into a new buffer. With `polling`,
    * completing workers do not wake the main thread until the next drain without it.
    */
   drain(polling: boolean, inbox: Buffer): number | Buffer
-  /**
-   * A worker has exited: returns a dispatch code (as `submit`'s low bits), or -1 when its death
-   * broke the pool.
-   */
-  workerExited(slot: number): number
+  /** A worker has exited (main thread, from its `exit` event). */
+  workerExited(slot: number): WorkerExit
   breakPool(failRunning: boolean): void
   shutdown(cancelFutures: boolean): ShutdownResult
   stats(): PoolStats
 }
+
+export declare const BATCH_HAS_BLOCKS: number
+
+export declare const BATCH_HEADER: number
+
+/** A range of a `map` job's items cancelled by `shutdown`. */
+export interface CancelledRange {
+  id: number
+  first: number
+  count: number
+}
+
+export declare const COMPLETION_FIRST: number
+
+export declare const COMPLETION_HEADER: number
+
+export declare const COMPLETION_ID: number
+
+export declare const COMPLETION_ITEMS: number
+
+export declare const COMPLETION_STATUS: number
+
+export declare const COMPLETION_VALUE: number
+
+export declare const KIND_HAS_BLOCKS: number
+
+/**
+ * The most workers this process may run at once, as the system says (`u32::MAX` where it does
+ * not say); see `concurrent_futures_core::limits`.
+ */
+export declare function maxWorkersAllowed(): number
+
+/**
+ * A new id for a `SharedArrayBuffer`, unique in the process, whichever thread asks: the main
+ * thread and the workers each name the shared memory they send by such ids.
+ */
+export declare function nextSharedMemoryId(): number
 
 export interface PoolStats {
   workers: number
@@ -89,27 +122,53 @@ export interface PoolStats {
   completed: number
 }
 
+export declare const RECORD_FUNC: number
+
+export declare const RECORD_HEADER: number
+
+export declare const RECORD_ITEMS: number
+
+export declare const RECORD_VALUE: number
+
 /**
  * Gives back the large blocks kept for reuse, unless some executor has work in flight; executors
  * call it once they have been idle for a while (see `memory.rs` in the core).
  */
 export declare function releaseIdleMemory(): void
 
+/** What `shutdown` answers. */
 export interface ShutdownResult {
+  /** Records cancelled (with `cancelFutures`). */
   cancelled: Array<number>
-  /** `(job id, first item, count)` triples, flattened. */
-  cancelledRanges: Array<number>
+  cancelledRanges: Array<CancelledRange>
+  /** Parked workers whose doorbells must be rung so that they exit. */
   wake: Array<number>
 }
 
 /**
  * Copies `bytes` (a large array a value holds) into a block of its own, which the next
  * `submitBatch` or `complete` of frames `writer` wrote on this thread attaches to the frame that
- * counts it; the receiving thread gets it from `takeBlocks`. Copied now, as a clone is taken when
- * the value is sent: the array may change before its frame is handed over (the other tasks of a
- * worker's batch run first).
+ * counts it. Copied now, as a clone is taken when the value is sent: the array may change before
+ * its frame is handed over (the other tasks of a worker's batch run first).
  */
 export declare function stashBlock(writer: number, bytes: Uint8Array): void
+
+export declare const STATE_RUNNING: number
+
+export declare const STATUS_BROKEN: number
+
+export declare const SUBMIT_BROKEN: number
+
+/** `submitJob`'s text was not a JSON array. */
+export declare const SUBMIT_NOT_AN_ARRAY: number
+
+export declare const SUBMIT_SHUTDOWN: number
+
+/** The worker must exit (recycled, shut down or broken). */
+export declare const TAKE_EXIT: number
+
+/** The worker is parked: it waits for its doorbell. */
+export declare const TAKE_IDLE: number
 
 /**
  * The blocks of the frames this thread last received (`take` or `drain`), in frame order, each
@@ -121,3 +180,15 @@ export declare function stashBlock(writer: number, bytes: Uint8Array): void
  * to the cache as soon as their record or outcome is done.
  */
 export declare function takeBlocks(): Array<Buffer>
+
+export declare const VALUE_HEADER: number
+
+export declare const VALUE_LEN: number
+
+/** What `workerExited` answers. */
+export interface WorkerExit {
+  /** The worker died holding records: the pool is now broken. */
+  broke: boolean
+  /** A replacement to start, when work is still queued (a dispatch, as above). */
+  dispatch: number
+}

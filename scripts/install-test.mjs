@@ -143,7 +143,7 @@ let platformTarball;
 step('npm pack', () => {
   const main = pack(root);
   const files = main.files.map((f) => f.path);
-  for (const needed of ['package.json', 'index.js', 'index.d.ts', 'dist/index.js', 'dist/index.d.ts', 'dist/worker.js', 'dist/child.js', 'esm/index.mjs']) {
+  for (const needed of ['package.json', 'index.js', 'index.d.ts', 'dist/index.js', 'dist/index.d.ts', 'dist/hosts/thread/worker.js', 'dist/hosts/process/child.js', 'esm/index.mjs']) {
     check(files.includes(needed), `the main package lacks ${needed}: ${files.join(', ')}`);
   }
   check(!files.some((f) => f.endsWith('.node')), `the main package must not carry a binary: ${files.filter((f) => f.endsWith('.node'))}`);
@@ -301,7 +301,7 @@ await ex.shutdown({ wait: true, cancelFutures: false });
         types: ['node'],
         // @types/node from the repository: a TypeScript user has it; the registry is off limits here.
         typeRoots: [path.join(root, 'node_modules', '@types')],
-        // dist/map.d.ts has two dangling names with skipLibCheck: false (see __test__/types.test.mjs).
+        // Our own declarations are checked with skipLibCheck: false by __test__/api/types.test.mjs.
         skipLibCheck: true,
       },
       include: ['sample.mts', 'typed-tasks.mts'],

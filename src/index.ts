@@ -1,8 +1,8 @@
-export { BrokenExecutor, BrokenProcessPool, BrokenThreadPool, CancelledError, FuturesError, InvalidStateError, ShutdownError, TimeoutError } from './errors.js';
-export { Future } from './future.js';
-export { Executor, type ExecutorStats, type MapInputs, type MapOptions, type ShutdownOptions } from './executor.js';
-export { ThreadPoolExecutor, type ThreadPoolOptions } from './thread-pool.js';
-export { ProcessPoolExecutor, type ProcessPoolOptions } from './process-pool.js';
-export { ALL_COMPLETED, asCompleted, FIRST_COMPLETED, FIRST_EXCEPTION, wait, type AsCompletedIterator, type DoneAndNotDone, type ReturnWhen, type WaitOptions } from './wait.js';
-export { task, TaskRef, type TaskFn } from './task.js';
-export { repeat } from './map.js';
+export { BrokenExecutor, BrokenProcessPool, BrokenThreadPool, CancelledError, FuturesError, InvalidStateError, ShutdownError, TimeoutError } from './api/errors.js';
+export { Future } from './api/future.js';
+export { Executor, type ExecutorStats, type MapInputs, type MapOptions, type ShutdownOptions } from './api/executor.js';
+export { ThreadPoolExecutor, type ThreadPoolOptions } from './executor/thread-pool.js';
+export { ProcessPoolExecutor, type ProcessPoolOptions } from './executor/process-pool.js';
+export { ALL_COMPLETED, asCompleted, FIRST_COMPLETED, FIRST_EXCEPTION, wait, type AsCompletedIterator, type DoneAndNotDone, type ReturnWhen, type WaitOptions } from './api/wait.js';
+export { task, TaskRef, type TaskFn } from './api/task.js';
+export { repeat } from './api/map.js';

@@ -9,8 +9,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 
 import { ProcessPoolExecutor, ThreadPoolExecutor } from '../../esm/index.mjs';
-import { ROWS } from '../fixtures/reliability-bad-input-table.mjs';
-import { fixture, fixturesDir, jsonLines, observe, runNode, within } from '../fixtures/reliability-helpers.mjs';
+import { ROWS } from './fixtures/reliability-bad-input-table.mjs';
+import { fixture, fixturesDir, jsonLines, observe, runNode, within } from './fixtures/reliability-helpers.mjs';
 
 const ex = new ThreadPoolExecutor({ maxWorkers: 2 });
 const px = new ProcessPoolExecutor({ maxWorkers: 1 });
@@ -70,7 +70,7 @@ for (const row of ROWS) {
 }
 
 test('docs/ERRORS.md shows exactly these rows', (t) => {
-  const doc = readFileSync(path.join(fixturesDir, '..', '..', 'docs', 'ERRORS.md'), 'utf8');
+  const doc = readFileSync(path.join(fixturesDir, '..', '..', '..', 'docs', 'ERRORS.md'), 'utf8');
   const cells = (line) => line.split(/(?<!\\)\|/).slice(1, -1).map((c) => c.trim().replace(/\\\|/g, '|'));
   const rows = doc
     .split('\n')

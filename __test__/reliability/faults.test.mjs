@@ -14,7 +14,7 @@ import {
   ShutdownError,
   ThreadPoolExecutor,
 } from '../../esm/index.mjs';
-import { fixture, freshExecutorWorks, jsonLines, outcomes, rt, runNode, sleep, until, within } from '../fixtures/reliability-helpers.mjs';
+import { fixture, freshExecutorWorks, jsonLines, outcomes, rt, runNode, sleep, until, within } from './fixtures/reliability-helpers.mjs';
 
 const POOLS = [
   { Executor: ThreadPoolExecutor, Broken: BrokenThreadPool, label: 'thread' },

@@ -11,7 +11,7 @@
 // of that size and fail a 20 MB bound for reasons that are not the library's.
 import test from 'ava';
 
-import { fixture, jsonLines, runNode } from '../fixtures/reliability-helpers.mjs';
+import { fixture, jsonLines, runNode } from './fixtures/reliability-helpers.mjs';
 
 const LONG = process.env.CF_LONG_TESTS === '1';
 const MB = 1024 * 1024;

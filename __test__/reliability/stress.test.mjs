@@ -25,7 +25,7 @@ import {
   ThreadPoolExecutor,
   wait,
 } from '../../esm/index.mjs';
-import { rng, within } from '../fixtures/reliability-helpers.mjs';
+import { rng, within } from './fixtures/reliability-helpers.mjs';
 
 const N = 200_000;
 const SEED = Number(process.env.CF_STRESS_SEED ?? 0x5eed);

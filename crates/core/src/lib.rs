@@ -3,7 +3,8 @@
 //!
 //! This crate knows nothing of Node-API. The binding (`crates/node`) converts values and calls
 //! [`Pool`]'s methods from the main thread (`submit`, `cancel`, `drain_completions`, `shutdown`,
-//! `worker_exited`) and from the worker threads (`take`, `complete`).
+//! `worker_exited`) and from the worker threads (`take`, `complete`). How records and outcomes
+//! travel as bytes between JavaScript and the pool is defined once, in [`frames`].
 //!
 //! ```
 //! use concurrent_futures_core::{Dispatch, Payload, Pool, Take};
@@ -26,7 +27,9 @@
 
 mod completion;
 mod cpu;
+pub mod frames;
 pub mod json;
+pub mod limits;
 mod memory;
 mod pool;
 mod registry;

@@ -1,0 +1,88 @@
+/** Python's `Executor`: the abstract base both pools (and any custom executor) extend. */
+import type { Future } from './future.js';
+import { MapRun, parseMapArguments, type MapOptions, type MapSink } from './map.js';
+import type { TaskFn } from './task.js';
+
+export type { MapOptions } from './map.js';
+
+export interface ShutdownOptions {
+  /** Resolve only once every running task has finished and every worker has exited (default). */
+  wait?: boolean;
+  /** Cancel every future that has not started. */
+  cancelFutures?: boolean;
+}
+
+export interface ExecutorStats {
+  /** Workers alive. */
+  workers: number;
+  /** Workers alive and not running a task. */
+  idle: number;
+  /** Items submitted and not started. */
+  queued: number;
+  /** Items started and not finished. */
+  running: number;
+  /** Items finished since the executor was created. */
+  completed: number;
+}
+
+/** One (async) iterable per parameter of the task function: `map`'s inputs, zipped. */
+export type MapInputs<A extends unknown[]> = { [K in keyof A]: Iterable<A[K]> | AsyncIterable<A[K]> };
+/** Any one of `map`'s inputs. */
+type MapInput = Iterable<unknown> | AsyncIterable<unknown>;
+
+/** Python's `Executor`: submit callables, map over iterables, shut down. */
+export abstract class Executor {
+  /** Schedules `fn(...args)`; the future settles with its outcome. */
+  abstract submit<A extends unknown[], R>(fn: TaskFn<A, R>, ...args: A): Future<Awaited<R>>;
+
+  /**
+   * `fn` over the zipped iterables (shortest wins), results in input order. A trailing plain
+   * object is the options: `{ timeout, chunksize, buffersize }`.
+   *
+   * The first two forms type the inputs from the function's parameters; the last two take what
+   * those cannot: an explicit `map<R>`, a spread of inputs, more inputs than parameters.
+   */
+  map<A extends unknown[], R>(fn: TaskFn<A, R>, ...iterables: MapInputs<A>): AsyncIterableIterator<Awaited<R>>;
+  map<A extends unknown[], R>(fn: TaskFn<A, R>, ...iterablesThenOptions: [...MapInputs<A>, MapOptions]): AsyncIterableIterator<Awaited<R>>;
+  map<R>(fn: TaskFn<any[], R>, ...iterables: MapInput[]): AsyncIterableIterator<Awaited<R>>;
+  map<R>(fn: TaskFn<any[], R>, ...iterablesThenOptions: [...MapInput[], MapOptions]): AsyncIterableIterator<Awaited<R>>;
+  map<R>(fn: TaskFn<any[], R>, ...rest: unknown[]): AsyncIterableIterator<Awaited<R>> {
+    const { sources, options } = parseMapArguments(rest);
+    this._checkOpen();
+    return new MapRun<Awaited<R>>(this._mapSink(fn), sources, options);
+  }
+
+  abstract shutdown(options?: ShutdownOptions): Promise<void>;
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.shutdown({ wait: true });
+  }
+
+  /** @internal Throws when nothing may be submitted any more. */
+  _checkOpen(): void {}
+
+  /** @internal Where `map` sends its items; by default, one `submit` per item. */
+  _mapSink(fn: TaskFn<any[], unknown>): MapSink {
+    return {
+      submit: (items, spread, offset, _chunksize, receiver) => {
+        const futures: Array<Future<unknown>> = [];
+        for (const item of items) {
+          try {
+            futures.push(spread ? this.submit(fn, ...(item as unknown[])) : this.submit(fn, item));
+          } catch (error) {
+            // This item's `next()` throws it; the run ends there, so later items need not go.
+            receiver.deliver(offset + futures.length, 1, { values: [], failAll: { error } });
+            break;
+          }
+        }
+        futures.forEach((f, i) =>
+          f.then(
+            (value) => receiver.deliver(offset + i, 1, { values: [value] }),
+            (error) => receiver.deliver(offset + i, 1, { values: [], failAll: { error } }),
+          ),
+        );
+        return () => futures.forEach((f) => f.cancel());
+      },
+    };
+  }
+}

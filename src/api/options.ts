@@ -1,0 +1,85 @@
+/**
+ * Options of both pools, parsed by one function from a table of checks: each error names the
+ * option it is about.
+ */
+import os from 'node:os';
+
+import { maxWorkersAllowed } from '../wire/native.js';
+import { describeTask } from './task.js';
+
+/** A check of one option: its value (`undefined` when not given) → what the pool keeps. */
+type Check<T> = (value: unknown, name: string) => T;
+type Parsed<C extends Record<string, Check<unknown>>> = { [K in keyof C]: ReturnType<C[K]> };
+
+/**
+ * Checks `options` (an object, or `undefined` for none) with `checks`, in the table's order; answers
+ * what each check kept. `executor` names the class in the errors.
+ */
+export function parseOptions<C extends Record<string, Check<unknown>>>(executor: string, options: unknown, checks: C): Parsed<C> {
+  if (options === undefined) options = {};
+  if (typeof options !== 'object' || options === null) throw new TypeError(`${executor} options must be an object`);
+  const parsed = {} as Record<string, unknown>;
+  for (const name of Object.keys(checks)) parsed[name] = checks[name]!((options as Record<string, unknown>)[name], name);
+  return parsed as Parsed<C>;
+}
+
+/** The most tasks per worker before it is recycled (the core counts them in 32 bits). */
+export const MAX_TASKS_PER_WORKER = 0xffffffff;
+
+/** `maxWorkers`: default `os.availableParallelism()`, at most what the system lets this process run. */
+export const maxWorkers: Check<number> = (value, name) => checkPositiveInteger(name, value, maxWorkersAllowed()) ?? os.availableParallelism();
+
+/** `maxTasksPerWorker` / `maxTasksPerChild`: recycle a worker after this many tasks. */
+export const maxTasks: Check<number | undefined> = (value, name) => checkPositiveInteger(name, value, MAX_TASKS_PER_WORKER);
+
+/** `initializer`: its task descriptor. */
+export const initializer: Check<string | undefined> = (value, name) => (value === undefined ? undefined : describeTask(value, name));
+
+/** `initargs`: an argument list, copied into a plain array as a call's rest parameter would be
+ * (the items themselves are cloned later); a proxy of an array is read through its traps here, once. */
+export const argumentList: Check<unknown[]> = (value, name) => {
+  if (value === undefined) return [];
+  if (!Array.isArray(value)) throw new TypeError(`${name} must be an array`);
+  return Array.prototype.slice.call(value);
+};
+
+export const stringArray: Check<string[] | undefined> = (value, name) => {
+  if (value === undefined) return undefined;
+  if (!Array.isArray(value) || value.some((v) => typeof v !== 'string')) throw new TypeError(`${name} must be an array of strings`);
+  return value;
+};
+
+export const optionalString: Check<string | undefined> = (value, name) => {
+  if (value !== undefined && typeof value !== 'string') throw new TypeError(`${name} must be a string`);
+  return value;
+};
+
+/** `env`: an object of strings. */
+export const environment: Check<Record<string, string> | undefined> = (value, name) => {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'object' || value === null) throw new TypeError(`${name} must be an object of strings`);
+  return value as Record<string, string>;
+};
+
+/** `worker_threads` resource limits: an object of positive numbers (in MB). */
+export const resourceLimits: Check<Record<string, number> | undefined> = (value, name) => {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new TypeError(`${name} must be an object, got ${value === null ? 'null' : typeof value}`);
+  }
+  for (const key of ['maxOldGenerationSizeMb', 'maxYoungGenerationSizeMb', 'codeRangeSizeMb', 'stackSizeMb']) {
+    const limit = (value as Record<string, unknown>)[key];
+    if (limit === undefined) continue;
+    if (typeof limit !== 'number') throw new TypeError(`${name}.${key} must be a number of megabytes, got ${typeof limit}`);
+    if (Number.isNaN(limit) || limit <= 0) throw new RangeError(`${name}.${key} must be a positive number of megabytes, got ${limit}`);
+  }
+  return value as Record<string, number>;
+};
+
+function checkPositiveInteger(name: string, value: unknown, max: number): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number') throw new TypeError(`${name} must be a positive integer, got ${value === null ? 'null' : typeof value}`);
+  if (!Number.isInteger(value) || value <= 0) throw new RangeError(`${name} must be a positive integer, got ${value}`);
+  if (value > max) throw new RangeError(`${name} must be at most ${max}, got ${value}`);
+  return value;
+}

@@ -1,0 +1,146 @@
+/**
+ * What both pools are: the core's pool (`NativePool`), a host for the workers, and the parts that
+ * move records between them. Submission encodes records and hands them to the core; the
+ * completion pump settles their outcomes; `Records` knows where each outcome goes; `Lifecycle`
+ * keeps the executor open, shut down or broken, active or idle.
+ */
+import { Executor, type ExecutorStats, type ShutdownOptions } from '../api/executor.js';
+import { CancelledError } from '../api/errors.js';
+import { Future } from '../api/future.js';
+import type { MapSink } from '../api/map.js';
+import type { TaskFn } from '../api/task.js';
+import type { WorkerExit, WorkerHost } from '../hosts/host.js';
+import { dispatch, NativePool, STATE_RUNNING } from '../wire/native.js';
+import { CompletionPump } from './completions.js';
+import { Lifecycle } from './lifecycle.js';
+import { poolMapSink } from './map-sink.js';
+import { Records } from './records.js';
+import { Submission } from './submission.js';
+
+/**
+ * The machinery both pools share. Not exported from the package root, but declared, since the
+ * public executors extend it.
+ */
+export abstract class PoolExecutor extends Executor {
+  readonly maxWorkers: number;
+  readonly #core: NativePool;
+  readonly #host: WorkerHost;
+  readonly #records: Records;
+  readonly #completions: CompletionPump;
+  readonly #lifecycle: Lifecycle;
+  readonly #submission: Submission;
+
+  protected constructor(maxWorkers: number, maxTasksPerWorker: number | undefined, host: WorkerHost) {
+    super();
+    this.maxWorkers = maxWorkers;
+    // The core's wake-up holds the executor weakly, so that an executor nobody references can be
+    // collected; while work is pending, the lifecycle holds it.
+    const self = new WeakRef(this);
+    const core = new NativePool(maxWorkers, maxTasksPerWorker, host.lingering, () => {
+      const executor = self.deref();
+      if (executor !== undefined) executor.#completions.drain();
+    });
+    const records = new Records(() => this.#lifecycle.updateActive());
+    const completions = new CompletionPump(core, host, records);
+    const lifecycle = new Lifecycle({ owner: this, core, host, records, polling: () => completions.polling, shrink: () => completions.shrink() });
+    completions.bind(lifecycle);
+    this.#core = core;
+    this.#host = host;
+    this.#records = records;
+    this.#completions = completions;
+    this.#lifecycle = lifecycle;
+    this.#submission = new Submission(core, host, records, completions, lifecycle, maxWorkers);
+    host.attach(core, {
+      exited: (slot, exit) => this.#workerExited(slot, exit),
+      broke: (reason, cause, failRunning) => this.#break(reason, cause, failRunning),
+    });
+  }
+
+  override submit<A extends unknown[], R>(fn: TaskFn<A, R>, ...args: A): Future<Awaited<R>> {
+    this.#lifecycle.checkOpen();
+    const func = this.#submission.functionIndex(fn);
+    const future = new Future<Awaited<R>>();
+    future._id = this.#submission.push(func, 1, args, future);
+    future._link = this;
+    return future;
+  }
+
+  /** @internal */
+  override _checkOpen(): void {
+    this.#lifecycle.checkOpen();
+  }
+
+  /** @internal */
+  override _mapSink(fn: TaskFn<any[], unknown>): MapSink {
+    const func = this.#submission.functionIndex(fn, 'map()');
+    return poolMapSink(func, { core: this.#core, shared: this.#host.sharedMemory, submission: this.#submission, records: this.#records, lifecycle: this.#lifecycle });
+  }
+
+  /** Python's `shutdown`. Idempotent; a later call with `cancelFutures` still cancels. */
+  override async shutdown({ wait = true, cancelFutures = false }: ShutdownOptions = {}): Promise<void> {
+    this.#submission.flush();
+    this.#lifecycle.markShutdown();
+    const { cancelled, cancelledRanges, wake } = this.#core.shutdown(Boolean(cancelFutures));
+    for (const id of cancelled) this.#records.cancelled(id);
+    for (const { id, first, count } of cancelledRanges) {
+      const entry = this.#records.get(id);
+      if (entry !== undefined && !(entry instanceof Future)) this.#records.deliver(id, entry, first, count, { values: [], failAll: { error: new CancelledError() } });
+    }
+    for (const slot of wake) this.#host.wake(slot);
+    this.#lifecycle.checkIdle();
+    if (wait) await this.#lifecycle.whenIdle();
+  }
+
+  /** Workers, idle workers, queued / running / completed items. */
+  stats(): ExecutorStats {
+    this.#submission.flush();
+    const { workers, idle, queued, running, completed } = this.#core.stats();
+    return { workers, idle, queued, running, completed };
+  }
+
+  /** @internal */
+  _cancelRecord(id: number): boolean {
+    this.#submission.flush();
+    if (!this.#core.cancel(id)) return false;
+    this.#records.forget(id);
+    return true;
+  }
+
+  /** @internal */
+  _recordStarted(id: number): boolean {
+    this.#submission.flush();
+    return this.#core.state(id) === STATE_RUNNING;
+  }
+
+  /**
+   * @internal Fails the running tasks with the pool's `Broken*` error for `reason` and hands out
+   * no more work, without marking the executor broken: its workers are being ended on purpose.
+   */
+  protected failRunning(reason: string): void {
+    this.#lifecycle.failRunning(reason);
+  }
+
+  /** A worker has exited: replace it, or break the pool if it died holding tasks. */
+  #workerExited(slot: number, exit: WorkerExit): void {
+    const { broke, dispatch: replacement } = this.#core.workerExited(slot);
+    if (broke) this.#break(exit.reason, exit.cause, true);
+    else dispatch(replacement, this.#host);
+    this.#lifecycle.checkIdle();
+  }
+
+  /**
+   * Fails every pending future with the pool's `Broken*` error; later submits throw it.
+   * `failRunning` (a worker died): the running ones fail too, and every worker is ended.
+   * Otherwise (a thread's initializer failed, as in Python) running tasks finish as usual and
+   * their workers then exit.
+   */
+  #break(message: string, cause: unknown, failRunning: boolean): void {
+    if (!this.#lifecycle.broken) {
+      this.#submission.flush();
+      this.#lifecycle.markBroken(this.#host.brokenError(message, cause));
+      this.#core.breakPool(failRunning);
+      if (failRunning) this.#host.stopAll();
+    }
+    this.#completions.drain();
+  }
+}

@@ -1,0 +1,73 @@
+import * as check from '../api/options.js';
+import type { TaskFn } from '../api/task.js';
+import { ProcessHost } from '../hosts/process/host.js';
+import { PoolExecutor } from './pool-executor.js';
+
+export interface ProcessPoolOptions {
+  /** Default `os.availableParallelism()`. */
+  maxWorkers?: number;
+  /** Runs once in each child before its first task; if it throws, the pool breaks. */
+  initializer?: TaskFn;
+  initargs?: unknown[];
+  /** A child exits after this many tasks and is replaced on demand. */
+  maxTasksPerChild?: number;
+  /** Node options of the children (default: this process's `process.execArgv`). */
+  execArgv?: string[];
+  /** Environment of the children (default: `process.env`). */
+  env?: Record<string, string>;
+}
+
+/** How long `terminateWorkers()` lets a child that ignores SIGTERM run on before it sends SIGKILL. */
+const TERMINATE_GRACE_MS = 3000;
+
+/**
+ * Python's `ProcessPoolExecutor`, on `child_process.fork`: children start lazily, idle ones are
+ * reused before a new one starts, never more than `maxWorkers`. The scheduling is the thread
+ * pool's (the same core).
+ */
+export class ProcessPoolExecutor extends PoolExecutor {
+  readonly #host: ProcessHost;
+
+  constructor(options: ProcessPoolOptions = {}) {
+    const parsed = check.parseOptions('ProcessPoolExecutor', options, {
+      maxWorkers: check.maxWorkers,
+      maxTasksPerChild: check.maxTasks,
+      execArgv: check.stringArray,
+      env: check.environment,
+      initializer: check.initializer,
+      initargs: check.argumentList,
+    });
+    const host = new ProcessHost(parsed);
+    super(parsed.maxWorkers, parsed.maxTasksPerChild, host);
+    this.#host = host;
+  }
+
+  /**
+   * `shutdown({ wait: false, cancelFutures: true })`, then SIGTERM to every child; resolves once
+   * all have exited. Running futures fail with `BrokenProcessPool`. A child that handles or
+   * ignores SIGTERM is told to exit once it is idle, and killed with SIGKILL if it is still
+   * running after 3 s.
+   */
+  terminateWorkers(): Promise<void> {
+    return this.#endChildren('SIGTERM', 'terminateWorkers()');
+  }
+
+  /** As `terminateWorkers()`, with SIGKILL. */
+  killWorkers(): Promise<void> {
+    return this.#endChildren('SIGKILL', 'killWorkers()');
+  }
+
+  async #endChildren(signal: NodeJS.Signals, what: string): Promise<void> {
+    // Marks the executor shut down and cancels what has not started; resolves once every
+    // future has settled and every child has exited.
+    const done = this.shutdown({ wait: true, cancelFutures: true });
+    // Later submits throw ShutdownError, not a Broken* error.
+    this.failRunning(`${what} ended the child processes while the task was running`);
+    const ending = this.#host.endAll(signal, TERMINATE_GRACE_MS);
+    try {
+      await done;
+    } finally {
+      ending.cancelEscalation();
+    }
+  }
+}

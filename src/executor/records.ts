@@ -1,0 +1,76 @@
+/**
+ * The records an executor has in flight, by id, and where each one's outcome goes: a `submit`'s
+ * future, or a range of a `map` run's items.
+ */
+import { CancelledError } from '../api/errors.js';
+import { Future } from '../api/future.js';
+import type { ChunkResults, RangeReceiver } from '../api/map.js';
+import { InFlight } from './in-flight.js';
+
+/** Items of a `map` run in flight as one record (a chunk) or one job (cut by the core). */
+export interface MapEntry {
+  receiver: RangeReceiver;
+  /** Index of the record's first item within the run. */
+  offset: number;
+  /** Items whose outcome has not arrived yet. */
+  remaining: number;
+}
+
+export type Entry = Future<any> | MapEntry;
+
+export class Records {
+  readonly #entries = new InFlight<Entry>();
+
+  /** `busyChanged` is called when the first record goes in flight and when the last one leaves. */
+  constructor(private readonly busyChanged: () => void) {}
+
+  /** Records in flight. */
+  get pending(): number {
+    return this.#entries.size;
+  }
+
+  /** Adds record `id` (ids in increasing order). */
+  add(id: number, entry: Entry): void {
+    this.#entries.add(id, entry);
+    if (this.#entries.size === 1) this.busyChanged();
+  }
+
+  get(id: number): Entry | undefined {
+    return this.#entries.get(id);
+  }
+
+  /** Forgets record `id`: it is settled (or will never be); `false` when it was not in flight. */
+  forget(id: number): boolean {
+    if (!this.#entries.delete(id)) return false;
+    if (this.#entries.size === 0) this.busyChanged();
+    return true;
+  }
+
+  /** Record `id` failed as a whole (its future, or every item it holds) with `error`. */
+  fail(id: number, error: unknown): void {
+    const entry = this.#entries.get(id);
+    if (entry instanceof Future) {
+      this.forget(id);
+      entry._finish(false, error);
+    } else if (entry !== undefined) {
+      this.deliver(id, entry, 0, entry.remaining, { values: [], failAll: { error } });
+    }
+  }
+
+  /** Record `id` was cancelled before it ran (its future, or every item it holds). */
+  cancelled(id: number): void {
+    const entry = this.#entries.get(id);
+    if (entry instanceof Future) {
+      this.forget(id);
+      entry._markCancelled();
+    } else if (entry !== undefined) {
+      this.deliver(id, entry, 0, entry.remaining, { values: [], failAll: { error: new CancelledError() } });
+    }
+  }
+
+  /** Delivers the outcome of items `first .. first + count` of the map record or job `id`. */
+  deliver(id: number, entry: MapEntry, first: number, count: number, results: ChunkResults): void {
+    entry.receiver.deliver(entry.offset + first, count, results);
+    if ((entry.remaining -= count) <= 0) this.forget(id);
+  }
+}

@@ -1,0 +1,41 @@
+import type { ResourceLimits } from 'node:worker_threads';
+
+import * as check from '../api/options.js';
+import type { TaskFn } from '../api/task.js';
+import { ThreadHost } from '../hosts/thread/host.js';
+import { PoolExecutor } from './pool-executor.js';
+
+export interface ThreadPoolOptions {
+  /** Default `os.availableParallelism()`. */
+  maxWorkers?: number;
+  /** Workers are named `${threadNamePrefix}_${slot}`. */
+  threadNamePrefix?: string;
+  /** Runs once in each worker before its first task; if it throws, the pool breaks. */
+  initializer?: TaskFn;
+  initargs?: unknown[];
+  /** Recycle a worker after this many tasks. */
+  maxTasksPerWorker?: number;
+  resourceLimits?: ResourceLimits;
+  execArgv?: string[];
+  env?: Record<string, string>;
+}
+
+/**
+ * Python's `ThreadPoolExecutor`, on `worker_threads`: workers start lazily, idle ones are reused
+ * before a new one starts, never more than `maxWorkers`.
+ */
+export class ThreadPoolExecutor extends PoolExecutor {
+  constructor(options: ThreadPoolOptions = {}) {
+    const parsed = check.parseOptions('ThreadPoolExecutor', options, {
+      maxWorkers: check.maxWorkers,
+      maxTasksPerWorker: check.maxTasks,
+      resourceLimits: check.resourceLimits,
+      execArgv: check.stringArray,
+      env: check.environment,
+      threadNamePrefix: check.optionalString,
+      initializer: check.initializer,
+      initargs: check.argumentList,
+    });
+    super(parsed.maxWorkers, parsed.maxTasksPerWorker, new ThreadHost(parsed));
+  }
+}

@@ -1,0 +1,217 @@
+/**
+ * The host of a `ProcessPoolExecutor`'s workers: child processes (`child_process.fork`) that do
+ * not attach to the core, which lives in this process. The main thread takes each child's next
+ * batch for it (`take` without lingering, which never blocks) and relays batches and outcomes
+ * over IPC (`child.ts`).
+ */
+import { type ChildProcess, fork } from 'node:child_process';
+import path from 'node:path';
+
+import { BrokenProcessPool, type BrokenExecutor } from '../../api/errors.js';
+import { type ErrorDescriptor, rebuildError } from '../../wire/errors.js';
+import { Inbox, RecordReader } from '../../wire/frames.js';
+import { ADDON_PATH_ENV, addonPath, type NativePool, TAKE_EXIT, TAKE_IDLE } from '../../wire/native.js';
+import { encode } from '../../wire/values.js';
+import type { HostEvents, WorkerHost } from '../host.js';
+import type { ChildMessage, ParentMessage } from './protocol.js';
+
+const CHILD_FILE = path.join(__dirname, 'child.js');
+
+export interface ProcessHostOptions {
+  execArgv: string[] | undefined;
+  env: Record<string, string> | undefined;
+  initializer: string | undefined;
+  initargs: unknown[];
+}
+
+/** The main thread's side of one child process. */
+interface Child {
+  readonly slot: number;
+  readonly process: ChildProcess;
+  /** Task functions whose descriptors this child has been sent. */
+  readonly known: Set<number>;
+  /** The child's measured mean run time per item (sizes its batches). */
+  costNs: number;
+  /** A batch was sent and its outcomes have not come back. */
+  outstanding: boolean;
+  /** Told to exit, or signalled: take nothing more for it. */
+  ending: boolean;
+  /** Its `exit` event has been seen (its `close` may still be due). */
+  exitSeen: boolean;
+  gone: boolean;
+  exitCode: number | null;
+  signal: NodeJS.Signals | null;
+  error: unknown;
+}
+
+export class ProcessHost implements WorkerHost {
+  readonly lingering = 0;
+  readonly pollsCompletions = false;
+  readonly stashBlock = undefined;
+  readonly sharedMemory = undefined;
+  readonly #children = new Map<number, Child>();
+  /** Where the core writes the batches taken for the children. */
+  readonly #inbox = new Inbox();
+  /** The initializer's arguments, encoded once for every child. */
+  readonly #initargs: string | Uint8Array;
+  #core!: NativePool;
+  #events!: HostEvents;
+  #initError: unknown;
+  /** Every child is being ended on purpose (`endAll`): their deaths break nothing. */
+  #ending = false;
+
+  constructor(private readonly options: ProcessHostOptions) {
+    // Copied now: every child starts with what was given at construction.
+    this.options = { ...options, execArgv: options.execArgv && [...options.execArgv], env: options.env && { ...options.env } };
+    this.#initargs = encode(options.initargs);
+  }
+
+  get live(): number {
+    return this.#children.size;
+  }
+
+  attach(core: NativePool, events: HostEvents): void {
+    this.#core = core;
+    this.#events = events;
+  }
+
+  start(slot: number): void {
+    let child: ChildProcess;
+    try {
+      child = fork(CHILD_FILE, [], {
+        execArgv: this.options.execArgv,
+        env: { ...(this.options.env ?? process.env), ...(addonPath === undefined ? {} : { [ADDON_PATH_ENV]: addonPath }) },
+        serialization: 'advanced',
+        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      });
+    } catch (error) {
+      // Never throw out of `submit`: the slot is the core's "starting" worker; its loss breaks the pool.
+      queueMicrotask(() => this.#events.exited(slot, { reason: 'A child process could not be started', cause: error, exitCode: null, signal: null }));
+      return;
+    }
+    const c: Child = { slot, process: child, known: new Set(), costNs: 0, outstanding: false, ending: false, exitSeen: false, gone: false, exitCode: null, signal: null, error: undefined };
+    this.#children.set(slot, c);
+    child.on('message', (message: ChildMessage) => this.#onMessage(c, message));
+    child.on('error', (error) => {
+      c.error ??= error;
+      if (child.pid === undefined) this.#exited(c); // it never started: no `exit` will come
+    });
+    child.on('exit', (exitCode, signal) => {
+      c.exitSeen = true;
+      c.exitCode = exitCode;
+      c.signal = signal;
+      // Outcomes may still be in the channel: wait for `close`, which comes once it is drained.
+      if (c.outstanding) child.channel?.ref();
+      else this.#exited(c);
+    });
+    child.on('close', () => this.#exited(c));
+    // An idle executor never keeps the process alive: while work is pending the core's wake-up
+    // is referenced (see `executor/lifecycle.ts`), which keeps the loop running for the replies.
+    child.unref();
+    child.channel?.unref(); // after `on('message')`, which would reference the channel
+    if (this.options.initializer !== undefined) {
+      this.#send(c, { t: 'init', initializer: this.options.initializer, initargs: this.#initargs });
+    }
+    // Messages are handled in order, so the first batch may follow the initializer at once.
+    queueMicrotask(() => this.#pump(c));
+  }
+
+  wake(slot: number): void {
+    const c = this.#children.get(slot);
+    // Deferred: a loop of submits is queued before the child takes its batch.
+    if (c !== undefined) queueMicrotask(() => this.#pump(c));
+  }
+
+  stop(slot: number): void {
+    const c = this.#children.get(slot);
+    if (c !== undefined) this.#signal(c, 'SIGKILL');
+  }
+
+  stopAll(): void {
+    for (const slot of this.#children.keys()) this.stop(slot);
+  }
+
+  brokenError(message: string, cause?: unknown): BrokenExecutor {
+    return new BrokenProcessPool(message, cause === undefined ? undefined : { cause });
+  }
+
+  /**
+   * Ends every child with `signal` (`terminateWorkers()`, `killWorkers()`): their deaths are
+   * expected, not a break. A child that handles or ignores the signal is told to exit once idle,
+   * and killed after `graceMs` if it still runs.
+   */
+  endAll(signal: NodeJS.Signals, graceMs: number): { cancelEscalation(): void } {
+    this.#ending = true;
+    for (const c of this.#children.values()) this.#signal(c, signal);
+    const escalation = signal === 'SIGKILL' ? undefined : setTimeout(() => this.stopAll(), graceMs);
+    return { cancelEscalation: () => clearTimeout(escalation) };
+  }
+
+  /** Takes the next batch for `c` and sends it; parks it when there is none; tells it to exit. */
+  #pump(c: Child): void {
+    if (c.outstanding || c.ending || c.exitSeen) return;
+    const taken = this.#core.take(c.slot, c.costNs, false, this.#inbox.target);
+    if (taken === TAKE_IDLE) return;
+    if (taken === TAKE_EXIT) {
+      c.ending = true;
+      c.process.ref(); // its exit must be seen, even when nothing else keeps the loop alive
+      this.#send(c, { t: 'exit' });
+      return;
+    }
+    const batch = this.#inbox.receive(taken)!;
+    let fns: Array<[number, string]> | undefined;
+    for (const records = new RecordReader(batch); records.next(); ) {
+      if (!c.known.has(records.func)) {
+        c.known.add(records.func);
+        (fns ??= []).push([records.func, this.#core.function(records.func)!]);
+      }
+    }
+    c.outstanding = true;
+    // A view of the inbox is enough: `send` serializes the message before it returns.
+    const bytes = batch.bytes.subarray(0, batch.end);
+    this.#send(c, fns === undefined ? { t: 'run', batch: bytes } : { t: 'run', batch: bytes, fns });
+    this.#inbox.done(batch);
+  }
+
+  #send(c: Child, message: ParentMessage): void {
+    // A failure (the child is gone) is reported by the `error` event; its `exit` decides.
+    if (c.process.connected) c.process.send(message);
+  }
+
+  #onMessage(c: Child, message: ChildMessage): void {
+    if (message.t === 'done') {
+      c.outstanding = false;
+      c.costNs = message.costNs;
+      this.#core.complete(c.slot, message.frames, message.frames.length, 0);
+      if (c.exitSeen) this.#exited(c);
+      else if (c.ending) this.#send(c, { t: 'exit' }); // it outlived a signal it ignores
+      else this.#pump(c);
+    } else if (message.t === 'initFailed' && this.#initError === undefined) {
+      this.#initError = rebuildError(message.error as ErrorDescriptor);
+      if (!this.#ending) this.#events.broke('A process initializer failed', this.#initError, true);
+    }
+  }
+
+  /** The child has exited (and its channel is drained when it had a batch): report it once. */
+  #exited(c: Child): void {
+    if (c.gone) return;
+    c.gone = true;
+    if (this.#children.get(c.slot) === c) this.#children.delete(c.slot);
+    const how = c.signal !== null ? `signal ${c.signal}` : `exit code ${c.exitCode}`;
+    const reason =
+      this.#initError !== undefined
+        ? 'A process initializer failed'
+        : `A child process terminated abruptly (${how}) while running or holding tasks; the process pool is not usable anymore`;
+    this.#events.exited(c.slot, { reason, cause: this.#initError ?? c.error, exitCode: c.exitCode, signal: c.signal });
+  }
+
+  #signal(c: Child, signal: NodeJS.Signals): void {
+    if (c.gone) return;
+    c.ending = true;
+    c.process.ref(); // its exit must be seen, even when nothing else keeps the loop alive
+    if (c.outstanding) c.process.channel?.ref();
+    c.process.kill(signal);
+    // A child that handles or ignores the signal still ends: at once when idle, else after its batch.
+    if (!c.outstanding) this.#send(c, { t: 'exit' });
+  }
+}

@@ -1,0 +1,149 @@
+/**
+ * The host of a `ThreadPoolExecutor`'s workers: `worker_threads` that attach to the core by its
+ * id and take their work from it themselves (`worker.ts`). Each has a doorbell it sleeps on when
+ * idle, and a message port for what the core does not carry (shared memory, a failed initializer).
+ */
+import os from 'node:os';
+import path from 'node:path';
+import { MessageChannel, type MessagePort, receiveMessageOnPort, type ResourceLimits, Worker } from 'node:worker_threads';
+
+import { BrokenThreadPool, type BrokenExecutor } from '../../api/errors.js';
+import { type ErrorDescriptor, rebuildError } from '../../wire/errors.js';
+import { encode } from '../../wire/values.js';
+import { ADDON_PATH_KEY, addonPath, type NativePool, stashBlock } from '../../wire/native.js';
+import type { HostEvents, WorkerHost } from '../host.js';
+import type { WorkerConfig, WorkerMessage } from './protocol.js';
+import { SharedMemoryRegistry } from './shared-memory.js';
+
+const WORKER_FILE = path.join(__dirname, 'worker.js');
+
+export interface ThreadHostOptions {
+  threadNamePrefix: string | undefined;
+  resourceLimits: ResourceLimits | undefined;
+  execArgv: string[] | undefined;
+  env: Record<string, string> | undefined;
+  initializer: string | undefined;
+  initargs: unknown[];
+}
+
+interface LiveWorker {
+  worker: Worker;
+  port: MessagePort;
+  doorbell: Int32Array;
+}
+
+export class ThreadHost implements WorkerHost {
+  // Idle workers may spin briefly on the cores the main thread does not need.
+  readonly lingering = Math.max(1, os.availableParallelism() - 1);
+  readonly pollsCompletions = true;
+  readonly stashBlock = stashBlock;
+  readonly sharedMemory: SharedMemoryRegistry;
+  readonly #workers = new Map<number, LiveWorker>();
+  #core!: NativePool;
+  #events!: HostEvents;
+  /** The initializer's arguments, encoded once for every worker. */
+  readonly #initargs: string | Uint8Array;
+  #initError: unknown;
+
+  constructor(private readonly options: ThreadHostOptions) {
+    this.sharedMemory = new SharedMemoryRegistry(
+      (id, sab) => this.#announce(id, sab),
+      () => this.#workers.forEach(({ port }) => this.#drainPort(port)),
+    );
+    this.#initargs = encode(options.initargs, this.sharedMemory);
+  }
+
+  get live(): number {
+    return this.#workers.size;
+  }
+
+  attach(core: NativePool, events: HostEvents): void {
+    this.#core = core;
+    this.#events = events;
+  }
+
+  start(slot: number): void {
+    const { port1, port2 } = new MessageChannel();
+    const doorbell = new Int32Array(new SharedArrayBuffer(4));
+    const config: WorkerConfig = {
+      poolId: this.#core.id,
+      slot,
+      doorbell,
+      port: port2,
+      initializer: this.options.initializer,
+      initargs: this.#initargs,
+      shared: this.sharedMemory.entries(),
+      [ADDON_PATH_KEY]: addonPath,
+    };
+    let worker: Worker;
+    try {
+      worker = new Worker(WORKER_FILE, {
+        workerData: config,
+        transferList: [port2],
+        name: `${this.options.threadNamePrefix ?? `ThreadPoolExecutor-${this.#core.id}`}_${slot}`,
+        resourceLimits: this.options.resourceLimits,
+        execArgv: this.options.execArgv,
+        env: this.options.env,
+      } as ConstructorParameters<typeof Worker>[1]);
+    } catch (error) {
+      // Never throw out of a submit: the slot is the core's "starting" worker; its loss breaks the pool.
+      port1.close();
+      const reason = `A worker thread could not be started: ${String(error)}`;
+      queueMicrotask(() => this.#events.exited(slot, { reason, cause: error, exitCode: null, signal: null }));
+      return;
+    }
+    worker.unref();
+    port1.on('message', (message: WorkerMessage) => this.#onMessage(message, port1));
+    port1.unref(); // after `on('message')`, which refs the port again
+    let crash: unknown;
+    worker.on('error', (error) => (crash = error));
+    worker.on('exit', (exitCode) => {
+      this.#drainPort(port1);
+      port1.close();
+      this.#workers.delete(slot);
+      const reason = this.#initError !== undefined ? 'A thread initializer failed' : `A worker thread exited abruptly (exit code ${exitCode}) while running a task`;
+      this.#events.exited(slot, { reason, cause: this.#initError ?? crash, exitCode, signal: null });
+    });
+    this.#workers.set(slot, { worker, port: port1, doorbell });
+  }
+
+  wake(slot: number): void {
+    const doorbell = this.#workers.get(slot)?.doorbell;
+    if (doorbell === undefined) return;
+    Atomics.store(doorbell, 0, 1);
+    Atomics.notify(doorbell, 0, 1);
+  }
+
+  stop(slot: number): void {
+    void this.#workers.get(slot)?.worker.terminate();
+  }
+
+  stopAll(): void {
+    for (const slot of this.#workers.keys()) this.stop(slot);
+  }
+
+  brokenError(message: string, cause?: unknown): BrokenExecutor {
+    return new BrokenThreadPool(message, cause === undefined ? undefined : { cause });
+  }
+
+  /** Shared memory the main thread sends for the first time: every worker learns its id. */
+  #announce(id: number, sab: SharedArrayBuffer, except?: MessagePort): void {
+    for (const { port } of this.#workers.values()) if (port !== except) port.postMessage({ type: 'shared', id, sab });
+  }
+
+  #drainPort(port: MessagePort): void {
+    for (let m = receiveMessageOnPort(port); m !== undefined; m = receiveMessageOnPort(port)) this.#onMessage(m.message as WorkerMessage, port);
+  }
+
+  #onMessage(message: WorkerMessage, from: MessagePort): void {
+    if (message.type === 'shared') {
+      // A worker's own shared memory: the main thread and the other workers learn its id, so that
+      // it can travel on from here.
+      this.sharedMemory.remember(message.id, message.sab);
+      this.#announce(message.id, message.sab, from);
+    } else if (message.type === 'initFailed' && this.#initError === undefined) {
+      this.#initError = rebuildError(message.error as ErrorDescriptor);
+      this.#events.broke('A thread initializer failed', this.#initError, false);
+    }
+  }
+}

@@ -1,0 +1,30 @@
+/** What the main thread and a `ThreadPoolExecutor` worker tell each other, besides the core. */
+import type { ADDON_PATH_KEY } from '../../wire/native.js';
+
+/** What a worker receives at start (its `workerData`). */
+export interface WorkerConfig {
+  /** The core's pool to attach to. */
+  poolId: number;
+  slot: number;
+  /** The worker parks on this (`Atomics.wait`) and the main thread rings it (`Atomics.notify`). */
+  doorbell: Int32Array;
+  /** Both ways: `SharedMessage`s, and the worker's `WorkerMessage`s. */
+  port: import('node:worker_threads').MessagePort;
+  /** The initializer's task descriptor, and its arguments as `encode` wrote them. */
+  initializer: string | undefined;
+  initargs: string | Uint8Array;
+  /** Shared memory announced before this worker started. */
+  shared: Array<[number, SharedArrayBuffer]>;
+  /** The addon file the main thread loaded (see `wire/native.ts`). */
+  [ADDON_PATH_KEY]: string | undefined;
+}
+
+/** Shared memory announced by either side, before a frame names it. */
+export interface SharedMessage {
+  type: 'shared';
+  id: number;
+  sab: SharedArrayBuffer;
+}
+
+/** What a worker posts on its port. */
+export type WorkerMessage = SharedMessage | { type: 'initFailed'; error: unknown };

@@ -1,0 +1,102 @@
+/**
+ * A worker thread of `ThreadPoolExecutor`: attaches to the pool's core, then loops
+ * take → run → complete. A busy worker takes its next batch at once; an idle one is parked by the
+ * core and sleeps on its doorbell (`Atomics.wait`) until the main thread rings it.
+ */
+import { receiveMessageOnPort, threadId, workerData } from 'node:worker_threads';
+
+import { describeError } from '../../wire/errors.js';
+import { Inbox } from '../../wire/frames.js';
+import { NativePool, stashBlock, TAKE_EXIT, TAKE_IDLE } from '../../wire/native.js';
+import { decodeEncoded } from '../../wire/values.js';
+import { Runner } from '../../worker/runner.js';
+import { reportStrayErrors } from '../../worker/stray-errors.js';
+import type { SharedMessage, WorkerConfig, WorkerMessage } from './protocol.js';
+import { SharedMemoryRegistry } from './shared-memory.js';
+
+const config = workerData as WorkerConfig;
+const { slot, doorbell, port } = config;
+
+/**
+ * Sleeps until the main thread rings this worker's doorbell. With nothing else to do, in
+ * `Atomics.wait` (the quickest wake-up). When something a task left behind waits on the event
+ * loop (a timer, an immediate, a socket, output being flushed), the loop must run meanwhile, so
+ * the worker waits with `Atomics.waitAsync`; that alone does not keep the loop alive, the
+ * interval does.
+ */
+async function park(): Promise<void> {
+  if (process.getActiveResourcesInfo().length === 0) {
+    Atomics.wait(doorbell, 0, 0);
+  } else {
+    const keepAlive = setInterval(noop, 2 ** 30);
+    await waitAsync(doorbell, 0, 0).value;
+    clearInterval(keepAlive);
+  }
+  Atomics.store(doorbell, 0, 0);
+}
+
+const noop = (): void => {};
+/** `Atomics.waitAsync` (ES2024; Node 16+), typed here: the project's `lib` is older. */
+const waitAsync = (Atomics as unknown as { waitAsync(array: Int32Array, index: number, value: number): { value: string | Promise<string> } }).waitAsync;
+
+reportStrayErrors(`worker thread ${threadId}`);
+
+/** Shared memory: this worker's own goes to the main thread; the main thread's comes on the port. */
+const shared = new SharedMemoryRegistry(
+  (id, sab) => port.postMessage({ type: 'shared', id, sab } satisfies WorkerMessage),
+  () => {
+    for (let m = receiveMessageOnPort(port); m !== undefined; m = receiveMessageOnPort(port)) {
+      const message = m.message as SharedMessage;
+      if (message.type === 'shared') shared.remember(message.id, message.sab);
+    }
+  },
+  config.shared,
+);
+
+async function main(): Promise<void> {
+  const pool = NativePool.attach(config.poolId);
+  const runner = new Runner((index) => pool.function(index), shared, stashBlock);
+  if (config.initializer !== undefined) {
+    try {
+      await runner.runInitializer(config.initializer, decodeEncoded(config.initargs, shared) as unknown[]);
+    } catch (error) {
+      port.postMessage({ type: 'initFailed', error: describeError(error) } satisfies WorkerMessage);
+      return;
+    }
+  }
+  let itemCostNs = 0;
+  const claim = (index: number): boolean => pool.startNext(slot, index);
+  // The core writes each batch here (a larger one comes in a buffer of its own); decoding copies
+  // what it reads, so the next batch may overwrite it.
+  const inbox = new Inbox();
+  const { outcomes } = runner;
+  // A task that calls `process.exit` ends this thread in the middle of a batch: the records
+  // before it have their outcomes here, and are reported; the core fails the rest (`complete`).
+  process.once('exit', () => {
+    if (outcomes.length > 0) pool.complete(slot, outcomes.bytes, outcomes.length, outcomes.id);
+  });
+  for (;;) {
+    const taken = pool.take(slot, itemCostNs, true, inbox.target);
+    if (taken === TAKE_IDLE) {
+      await park();
+      continue;
+    }
+    if (taken === TAKE_EXIT) return;
+    const started = performance.now();
+    const batch = inbox.receive(taken)!;
+    // Awaited even when it ran synchronously: microtasks the tasks queued run between batches.
+    const items = await runner.runBatch(batch, claim);
+    inbox.done(batch);
+    pool.complete(slot, outcomes.bytes, outcomes.length, outcomes.id);
+    outcomes.clear();
+    if (items > 0) itemCostNs = ((performance.now() - started) * 1e6) / items;
+  }
+}
+
+void main().then(
+  () => process.exit(0),
+  (error) => {
+    console.error('concurrent-futures worker failed:', error);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,172 @@
+/**
+ * Structured clone through `v8.Serializer`, for the values no faster encoding carries exactly.
+ * Typed arrays and `DataView`s are written as host objects, so that a view over shared memory
+ * travels by id (see `SharedMemoryTable`) and a view over an ordinary buffer brings that whole
+ * buffer, once per message, as `structuredClone` does.
+ */
+import v8 from 'node:v8';
+
+import { asCloneError, cloneError } from './errors.js';
+import type { SharedMemoryTable } from './shared-memory.js';
+
+/**
+ * Typed arrays and `DataView`s are written as host objects, so that a view over shared memory
+ * travels as `[shared id, offset, length]` and is rebuilt over the same memory: Node 20's
+ * `v8.Deserializer` cannot resolve `SharedArrayBuffer` ids itself. A bare `SharedArrayBuffer` is
+ * first wrapped in a `BareShared` view (see `wrapBareShared`) and unwrapped on arrival.
+ */
+export const VIEW_TYPES = [
+  Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array, Uint32Array,
+  Float32Array, Float64Array, BigInt64Array, BigUint64Array, DataView,
+] as const;
+export type ViewConstructor = (typeof VIEW_TYPES)[number];
+
+/** A bare `SharedArrayBuffer`, wrapped so that it travels as a host object (see `wrapBareShared`). */
+export class BareShared extends Uint8Array {}
+
+const VIEW_COPIED = 0;
+const VIEW_SHARED = 1;
+const BARE_SHARED = 2;
+
+/** The index of `view`'s class in `VIEW_TYPES`. */
+export function viewType(view: ArrayBufferView): number {
+  for (let i = 0; i < VIEW_TYPES.length; i++) if (view instanceof VIEW_TYPES[i]!) return i;
+  throw cloneError(`${view.constructor.name} could not be cloned`);
+}
+
+class ViewSerializer extends v8.Serializer {
+  bareShared = false;
+  /** The copied buffers written so far, by their index in the message. */
+  readonly #buffers = new Map<ArrayBufferLike, number>();
+  constructor(private readonly shared: SharedMemoryTable | undefined) {
+    super();
+    // Public in Node (`DefaultSerializer` calls it), missing from @types/node.
+    (this as unknown as { _setTreatArrayBufferViewsAsHostObjects(on: boolean): void })._setTreatArrayBufferViewsAsHostObjects(true);
+  }
+
+  _getSharedArrayBufferId(): number {
+    this.bareShared = true;
+    throw cloneError('retry with the bare SharedArrayBuffer wrapped');
+  }
+
+  _writeHostObject(view: object): void {
+    if (!ArrayBuffer.isView(view)) throw cloneError(`${Object.prototype.toString.call(view)} could not be cloned`);
+    const { buffer, byteOffset, byteLength } = view;
+    if (buffer instanceof SharedArrayBuffer) {
+      if (this.shared === undefined) throw cloneError('a SharedArrayBuffer cannot be shared with a child process');
+      this.writeUint32(view instanceof BareShared ? BARE_SHARED : VIEW_SHARED);
+      this.writeUint32(viewType(view));
+      this.writeDouble(this.shared.idOf(buffer));
+      this.writeDouble(byteOffset);
+      this.writeDouble(byteLength);
+      return;
+    }
+    // As structured clone does: the whole buffer, once per message, so that a view keeps its
+    // offset and views of one buffer still share it on arrival.
+    this.writeUint32(VIEW_COPIED);
+    this.writeUint32(viewType(view));
+    let index = this.#buffers.get(buffer);
+    if (index === undefined) {
+      index = this.#buffers.size;
+      this.#buffers.set(buffer, index);
+      this.writeUint32(index);
+      this.writeDouble(buffer.byteLength);
+      this.writeRawBytes(new Uint8Array(buffer));
+    } else {
+      this.writeUint32(index);
+    }
+    this.writeDouble(byteOffset);
+    this.writeDouble(byteLength);
+  }
+}
+
+class ViewDeserializer extends v8.Deserializer {
+  /** The copied buffers read so far, by their index in the message. */
+  readonly #buffers: ArrayBuffer[] = [];
+  constructor(
+    data: Buffer,
+    private readonly shared: SharedMemoryTable | undefined,
+  ) {
+    super(data);
+  }
+
+  _readHostObject(): unknown {
+    const how = this.readUint32();
+    const Type = VIEW_TYPES[this.readUint32()] as ViewConstructor;
+    const width = Type === DataView ? 1 : (Type as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT;
+    if (how === VIEW_COPIED) {
+      const index = this.readUint32();
+      if (index === this.#buffers.length) {
+        const size = this.readDouble();
+        const copy = new ArrayBuffer(size);
+        new Uint8Array(copy).set(this.readRawBytes(size) as Uint8Array);
+        this.#buffers.push(copy);
+      }
+      const buffer = this.#buffers[index];
+      if (buffer === undefined) throw cloneError('malformed message: unknown buffer');
+      const byteOffset = this.readDouble();
+      const byteLength = this.readDouble();
+      if (Type === DataView) return new DataView(buffer, byteOffset, byteLength);
+      return new (Type as Uint8ArrayConstructor)(buffer, byteOffset, byteLength / width);
+    }
+    if (this.shared === undefined) throw cloneError('unexpected SharedArrayBuffer reference');
+    const sab = this.shared.get(this.readDouble());
+    const byteOffset = this.readDouble();
+    const byteLength = this.readDouble();
+    if (how === BARE_SHARED) return sab;
+    if (Type === DataView) return new DataView(sab as unknown as ArrayBuffer, byteOffset, byteLength);
+    return new (Type as Uint8ArrayConstructor)(sab as unknown as ArrayBuffer, byteOffset, byteLength / width);
+  }
+}
+
+/** A copy of `value` in which every bare `SharedArrayBuffer` is a `BareShared` view. */
+function wrapBareShared(value: unknown, seen = new Map<object, unknown>()): unknown {
+  if (value instanceof SharedArrayBuffer) return new BareShared(value as unknown as ArrayBuffer);
+  if (typeof value !== 'object' || value === null || ArrayBuffer.isView(value)) return value;
+  if (seen.has(value)) return seen.get(value);
+  if (Array.isArray(value)) {
+    const copy: unknown[] = new Array(value.length);
+    seen.set(value, copy);
+    for (let i = 0; i < value.length; i++) if (i in value) copy[i] = wrapBareShared(value[i], seen);
+    return copy;
+  }
+  if (value instanceof Map) {
+    const copy = new Map();
+    seen.set(value, copy);
+    for (const [k, v] of value) copy.set(wrapBareShared(k, seen), wrapBareShared(v, seen));
+    return copy;
+  }
+  if (value instanceof Set) {
+    const copy = new Set();
+    seen.set(value, copy);
+    for (const v of value) copy.add(wrapBareShared(v, seen));
+    return copy;
+  }
+  const proto = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) return value;
+  const copy: Record<string, unknown> = {};
+  seen.set(value, copy);
+  for (const key of Object.keys(value)) copy[key] = wrapBareShared((value as Record<string, unknown>)[key], seen);
+  return copy;
+}
+
+/** `value` as `v8.Serializer` bytes (structured clone); a `DataCloneError` when it cannot be cloned. */
+export function serialize(value: unknown, shared: SharedMemoryTable | undefined): Buffer {
+  const serializer = new ViewSerializer(shared);
+  serializer.writeHeader();
+  try {
+    serializer.writeValue(value);
+  } catch (error) {
+    if (serializer.bareShared && shared !== undefined) return serialize(wrapBareShared(value), shared);
+    if (serializer.bareShared) throw cloneError('a SharedArrayBuffer cannot be shared with a child process');
+    throw asCloneError(error);
+  }
+  return serializer.releaseBuffer();
+}
+
+/** The value `serialize` wrote into bytes `[start, end)` of `buf`. */
+export function deserialize(buf: Buffer, start: number, end: number, shared: SharedMemoryTable | undefined): unknown {
+  const deserializer = new ViewDeserializer(buf.subarray(start, end), shared);
+  deserializer.readHeader();
+  return deserializer.readValue();
+}

@@ -1,0 +1,55 @@
+/**
+ * The native addon: the core's pool (`NativePool`), the frame layout constants, and the codes its
+ * calls answer with (see `crates/node/src/answers.rs`), decoded here alone.
+ *
+ * `index.js` at the package root is the loader `napi build` generates: it finds the binary for
+ * this platform. Our worker threads and child processes load the very addon file the main thread
+ * loaded, by its path: the loader (800 lines that probe the platform) costs about 2 ms of each
+ * worker's start, the addon itself about 1 ms.
+ */
+import { isMainThread, workerData } from 'node:worker_threads';
+
+import type * as Addon from '../../index.js';
+
+/** Where a worker thread finds the addon's path (in its `workerData`). */
+export const ADDON_PATH_KEY = 'concurrentFuturesAddon';
+/** Where a child process finds the addon's path (in its environment). */
+export const ADDON_PATH_ENV = 'CONCURRENT_FUTURES_ADDON';
+
+const givenPath: unknown = isMainThread ? takeFromEnvironment() : (workerData as Record<string, unknown> | null)?.[ADDON_PATH_KEY];
+
+/** The path a process host gave its child; removed, so that tasks see the environment they were given. */
+function takeFromEnvironment(): string | undefined {
+  const value = process.env[ADDON_PATH_ENV];
+  delete process.env[ADDON_PATH_ENV];
+  return value;
+}
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const binding: typeof Addon = typeof givenPath === 'string' && givenPath !== '' ? require(givenPath) : require('../../index.js');
+
+/** The path of the loaded addon file, for the workers; `undefined` if it cannot be told. */
+export const addonPath: string | undefined =
+  typeof givenPath === 'string' && givenPath !== ''
+    ? givenPath
+    : Object.values(require.cache).find((m) => m !== undefined && m.filename.endsWith('.node') && (m.exports as Partial<typeof Addon>)?.NativePool === binding.NativePool)?.filename;
+
+export type NativePool = Addon.NativePool;
+export type WorkerExit = Addon.WorkerExit;
+export const { NativePool, releaseIdleMemory, stashBlock, takeBlocks, maxWorkersAllowed, nextSharedMemoryId } = binding;
+export const { SUBMIT_SHUTDOWN, SUBMIT_BROKEN, SUBMIT_NOT_AN_ARRAY, TAKE_IDLE, TAKE_EXIT, STATE_RUNNING, STATUS_BROKEN } = binding;
+/** The frame layouts; only `frames.ts` reads these. */
+export const layout = binding;
+
+/** Where a dispatch goes: what to do so that queued work runs. */
+export interface DispatchTarget {
+  /** Ring the doorbell of the parked worker of `slot`. */
+  wake(slot: number): void;
+  /** Start a worker in `slot`. */
+  start(slot: number): void;
+}
+
+/** Carries out a dispatch the core answered: `0` nothing, `slot + 1` wake, `-(slot + 1)` start. */
+export function dispatch(code: number, target: DispatchTarget): void {
+  if (code > 0) target.wake(code - 1);
+  else if (code < 0) target.start(-code - 1);
+}

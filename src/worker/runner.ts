@@ -1,0 +1,174 @@
+/**
+ * Runs task records inside a worker (thread or child process): resolves task functions from
+ * their descriptors (compiled or imported once, then cached), decodes arguments, calls, awaits a
+ * returned promise, and encodes each outcome as a frame for the core.
+ */
+import { type ChunkOutcome, pushChunkOutcome } from '../wire/chunks.js';
+import { describeError } from '../wire/errors.js';
+import { type Batch, FrameWriter, RecordReader, type StashBlock } from '../wire/frames.js';
+import type { SharedMemoryTable } from '../wire/shared-memory.js';
+import { readDescriptor } from '../wire/task-descriptor.js';
+import { encodeError, OUTCOME_SKIPPED, RECORD_CHUNK, RECORD_SPREAD } from '../wire/values.js';
+import { type Callable, resolve } from './functions.js';
+
+const CAPTURE_HINT =
+  'task functions are sent to workers by their source text, so they cannot use variables from the scope they were written in: pass values as arguments, or use task() to run a module export';
+
+/** Says whether record `index` of the batch may run (`false`: it was cancelled or taken by another worker). */
+export type Claim = (index: number) => boolean;
+
+export class Runner {
+  readonly #functions: Array<Callable | undefined> = [];
+  readonly #fromSource = new Set<number>();
+  /** The outcome frames of the batches run so far; the caller hands them over and clears them. */
+  readonly outcomes: FrameWriter;
+
+  /** `stash`: see `FrameWriter` (a worker thread's; a child process sends its frames whole). */
+  constructor(
+    private readonly lookup: (index: number) => string | null,
+    private readonly shared: SharedMemoryTable | undefined,
+    stash?: StashBlock,
+  ) {
+    this.outcomes = new FrameWriter(stash);
+  }
+
+  async runInitializer(descriptor: string, args: unknown[]): Promise<void> {
+    const fn = await resolve(readDescriptor(descriptor));
+    await fn(...args);
+  }
+
+  /**
+   * Runs every record of `batch` and appends their outcomes to `outcomes`, one per record, in
+   * order; answers how many items it ran (for the core's cost estimate). `claim`, when given, is
+   * asked before each record after the first (see `Claim`); a record it refuses is reported as
+   * skipped. Synchronous while the tasks are (most are): a promise only once a task returns one or
+   * a function must be imported.
+   */
+  runBatch(batch: Batch, claim?: Claim): number | Promise<number> {
+    return this.#runFrom(new RecordReader(batch), 0, claim);
+  }
+
+  #runFrom(records: RecordReader, total: number, claim: Claim | undefined): number | Promise<number> {
+    while (records.next()) {
+      if (records.index > 0 && claim !== undefined && !claim(records.index)) {
+        this.outcomes.pushEncoded(OUTCOME_SKIPPED, '');
+        continue;
+      }
+      total += records.items;
+      const pending = this.#runRecord(records);
+      if (pending !== undefined) return pending.then(() => this.#runFrom(records, total, claim));
+    }
+    return total;
+  }
+
+  /** Runs the record `records` is on and pushes its outcome; a promise when that has to wait. */
+  #runRecord(records: RecordReader): Promise<void> | undefined {
+    const { func, kind } = records;
+    const fn = this.#functions[func];
+    if (fn === undefined) {
+      return this.#load(func).then(
+        () => this.#runRecord(records),
+        (error: unknown) => this.#pushError(error, func),
+      );
+    }
+    let input: unknown;
+    try {
+      input = records.value(this.shared);
+    } catch (error) {
+      return this.#pushError(error, func);
+    }
+    if ((kind & RECORD_CHUNK) === 0) {
+      try {
+        const value = fn(...(input as unknown[]));
+        if (!isThenable(value)) return this.#pushValue(value);
+        return Promise.resolve(value).then(
+          (settled) => this.#pushValue(settled),
+          (error: unknown) => this.#pushError(error, func),
+        );
+      } catch (error) {
+        return this.#pushError(error, func);
+      }
+    }
+    return this.#runChunk(fn, func, input as unknown[], (kind & RECORD_SPREAD) !== 0);
+  }
+
+  /** A `map` chunk: one outcome for the whole chunk, with each item's value or error. */
+  #runChunk(fn: Callable, func: number, items: unknown[], spread: boolean): Promise<void> | undefined {
+    const values: unknown[] = new Array(items.length);
+    const failures: ChunkOutcome[1] = [];
+    const runFrom = (first: number): Promise<void> | undefined => {
+      for (let i = first; i < items.length; i++) {
+        try {
+          const value = spread ? fn(...(items[i] as unknown[])) : fn(items[i]);
+          if (isThenable(value)) {
+            return Promise.resolve(value).then(
+              (settled) => {
+                values[i] = settled;
+                return runFrom(i + 1);
+              },
+              (error: unknown) => {
+                values[i] = null;
+                failures.push([i, describeError(this.#hint(error, func))]);
+                return runFrom(i + 1);
+              },
+            );
+          }
+          values[i] = value;
+        } catch (error) {
+          values[i] = null;
+          failures.push([i, describeError(this.#hint(error, func))]);
+        }
+      }
+      try {
+        pushChunkOutcome(this.outcomes, values, failures, this.shared);
+      } catch (error) {
+        this.#pushError(error);
+      }
+      return undefined;
+    };
+    return runFrom(0);
+  }
+
+  #pushValue(value: unknown): undefined {
+    try {
+      this.outcomes.pushOutcome(value, this.shared);
+    } catch (error) {
+      this.#pushError(error);
+    }
+    return undefined;
+  }
+
+  #pushError(error: unknown, func?: number): undefined {
+    const { kind, data } = encodeError(func === undefined ? error : this.#hint(error, func), this.shared);
+    this.outcomes.pushEncoded(kind, data);
+    return undefined;
+  }
+
+  /**
+   * A `ReferenceError` from a function sent by source is most likely a captured variable: its
+   * message (and the stack's first line) gets the reason after the task's own text.
+   */
+  #hint(error: unknown, func: number): unknown {
+    if (error instanceof ReferenceError && this.#fromSource.has(func) && !error.message.includes(CAPTURE_HINT)) {
+      const header = `${error.name}: ${error.message}`;
+      const { stack } = error; // read first: V8 formats it on first use, from the message then
+      error.message = `${error.message} (${CAPTURE_HINT})`;
+      if (typeof stack === 'string' && stack.startsWith(header)) error.stack = `${error.name}: ${error.message}${stack.slice(header.length)}`;
+    }
+    return error;
+  }
+
+  async #load(func: number): Promise<Callable> {
+    const text = this.lookup(func);
+    if (text === null) throw new Error(`unknown task function #${func}`);
+    const descriptor = readDescriptor(text);
+    const fn = await resolve(descriptor);
+    if ('source' in descriptor) this.#fromSource.add(func);
+    this.#functions[func] = fn;
+    return fn;
+  }
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return value !== null && (typeof value === 'object' || typeof value === 'function') && typeof (value as PromiseLike<unknown>).then === 'function';
+}
