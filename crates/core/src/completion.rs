@@ -44,9 +44,10 @@ pub struct Completion {
 pub struct Outcome {
     pub kind: u8,
     pub data: Vec<u8>,
-    /// Blocks that travel beside `data` rather than in it, each in an allocation of its own, so
-    /// that the main thread can take them over as they are, without a copy (a large array the
-    /// task returned). What refers to them in `data` is the encoding's business.
+    /// Blocks that travel beside `data` rather than in it: large arrays the task returned, each
+    /// in an allocation of its own, which the core moves from the outcome to its completion
+    /// without copying (the binding copies each once, into the buffer JavaScript gets). What
+    /// refers to them in `data` is the encoding's business.
     pub blocks: Vec<Vec<u8>>,
 }
 

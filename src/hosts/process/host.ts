@@ -9,7 +9,7 @@ import path from 'node:path';
 
 import { BrokenProcessPool, type BrokenExecutor } from '../../api/errors.js';
 import { type ErrorDescriptor, rebuildError } from '../../wire/errors.js';
-import { Inbox, RecordReader } from '../../wire/frames.js';
+import { Inbox } from '../../wire/frames.js';
 import { ADDON_PATH_ENV, addonPath, type NativePool, TAKE_EXIT, TAKE_IDLE } from '../../wire/native.js';
 import { encode } from '../../wire/values.js';
 import type { HostEvents, WorkerHost } from '../host.js';
@@ -28,8 +28,8 @@ export interface ProcessHostOptions {
 interface Child {
   readonly slot: number;
   readonly process: ChildProcess;
-  /** Task functions whose descriptors this child has been sent. */
-  readonly known: Set<number>;
+  /** Task functions this child has been sent: those numbered below this. */
+  functions: number;
   /** The child's measured mean run time per item (sizes its batches). */
   costNs: number;
   /** A batch was sent and its outcomes have not come back. */
@@ -89,7 +89,7 @@ export class ProcessHost implements WorkerHost {
       queueMicrotask(() => this.#events.exited(slot, { reason: 'A child process could not be started', cause: error, exitCode: null, signal: null }));
       return;
     }
-    const c: Child = { slot, process: child, known: new Set(), costNs: 0, outstanding: false, ending: false, exitSeen: false, gone: false, exitCode: null, signal: null, error: undefined };
+    const c: Child = { slot, process: child, functions: 0, costNs: 0, outstanding: false, ending: false, exitSeen: false, gone: false, exitCode: null, signal: null, error: undefined };
     this.#children.set(slot, c);
     child.on('message', (message: ChildMessage) => this.#onMessage(c, message));
     child.on('error', (error) => {
@@ -159,12 +159,11 @@ export class ProcessHost implements WorkerHost {
       return;
     }
     const batch = this.#inbox.receive(taken)!;
+    // The task functions registered since this child was last sent some: a child cannot ask
+    // the core (which lives in this process) for the ones its batch names.
     let fns: Array<[number, string]> | undefined;
-    for (const records = new RecordReader(batch); records.next(); ) {
-      if (!c.known.has(records.func)) {
-        c.known.add(records.func);
-        (fns ??= []).push([records.func, this.#core.function(records.func)!]);
-      }
+    for (let descriptor = this.#core.function(c.functions); descriptor !== null; descriptor = this.#core.function(c.functions)) {
+      (fns ??= []).push([c.functions++, descriptor]);
     }
     c.outstanding = true;
     // A view of the inbox is enough: `send` serializes the message before it returns.
