@@ -1,15 +1,16 @@
 // W7 probe, run by run.mjs in a fresh process per contender:
 //
-//   node --expose-gc benchmark/rss.mjs <contender|none> [--workers N] [--tasks N]
+//   node --expose-gc benchmark/rss.mjs <contender|none> [--workers N] [--tasks N] [--baseline DIR]
 //
 // Opens a thread pool of N workers (default os.availableParallelism()), runs W1 on it
 // (100k tasks of x + 1, all in flight), collects garbage, and prints one JSON line:
 //   { contender, workers, tasks, rssMB, peakRssMB, heapUsedMB, externalMB }
 // measured while the pool (and its workers) are still alive. `none` measures a bare
-// Node process that opens no pool (the reference row).
+// Node process that opens no pool (the reference row). `before` (with --baseline DIR) is
+// the package built in the checkout DIR, as for run.mjs --baseline.
 
 import os from 'node:os';
-import { openThreadPool, runW1, warmUp, CONTENDERS } from './pools.mjs';
+import { openThreadPool, runW1, warmUp, setBaseline, BEFORE, CONTENDERS } from './lib/pools.mjs';
 
 const args = process.argv.slice(2);
 const contender = args[0];
@@ -19,11 +20,13 @@ const opt = (name, dflt) => {
 };
 const workers = opt('--workers', os.availableParallelism());
 const tasks = opt('--tasks', 100_000);
+const baseline = args.includes('--baseline') ? args[args.indexOf('--baseline') + 1] : null;
 
-if (contender !== 'none' && !CONTENDERS.includes(contender)) {
-  console.error(`usage: node rss.mjs <${CONTENDERS.join('|')}|none> [--workers N] [--tasks N]`);
+if (contender !== 'none' && !CONTENDERS.includes(contender) && !(contender === BEFORE && baseline)) {
+  console.error(`usage: node rss.mjs <${CONTENDERS.join('|')}|none|${BEFORE} --baseline DIR> [--workers N] [--tasks N]`);
   process.exit(2);
 }
+if (baseline) setBaseline(baseline);
 
 const MB = 1024 * 1024;
 const settle = async () => {

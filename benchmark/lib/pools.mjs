@@ -6,14 +6,22 @@
 // object (for workload code that needs the library's native API, e.g. ours' map()).
 // Peers run the task bodies from benchmark/workers/; ours sends self-contained
 // functions by source (OURS_FNS).
+//
+// 'before' (only with `run.mjs --baseline DIR`) is the same package built in another
+// checkout, loaded from DIR/esm/index.mjs: it takes every code path 'ours' takes (isOurs).
 
-import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
-const WORKERS_DIR = fileURLToPath(new URL('./workers/', import.meta.url));
+const WORKERS_DIR = fileURLToPath(new URL('../workers/', import.meta.url));
 const worker = (file) => WORKERS_DIR + file;
 
 export const PEERS = ['piscina', 'tinypool', 'workerpool', 'poolifier'];
 export const CONTENDERS = ['ours', ...PEERS];
+/** The contender that runs the baseline checkout's build (see setBaseline). */
+export const BEFORE = 'before';
+/** Ours and the baseline run the same code; everything that special-cases ours asks this. */
+export const isOurs = (contender) => contender === 'ours' || contender === BEFORE;
 
 // The task bodies for ours, sent by source text (they must not capture anything).
 export const OURS_FNS = {
@@ -30,23 +38,38 @@ export const OURS_FNS = {
   },
 };
 
-let oursModule; // undefined = not tried yet, null = failed
-let oursError = '';
+const oursModule = {}; // contender -> undefined = not tried yet, null = failed, or the module
+const oursError = { ours: '', [BEFORE]: '' };
+let baseline = null; // the baseline checkout's root directory, for 'before'
 
-/** Lazily import our package from the repo root; null (and a reason) if it does not load. */
-export async function loadOurs() {
-  if (oursModule !== undefined) return oursModule;
-  try {
-    const m = await import(new URL('../esm/index.mjs', import.meta.url).href);
-    if (typeof m.ThreadPoolExecutor !== 'function') throw new Error('esm/index.mjs has no ThreadPoolExecutor export');
-    oursModule = m;
-  } catch (e) {
-    oursModule = null;
-    oursError = String((e && e.message) || e).split('\n')[0];
-  }
-  return oursModule;
+/** Use the package built in `dir` (the root of a built checkout) as the contender 'before'. */
+export function setBaseline(dir) {
+  baseline = path.resolve(dir);
+  PROCESS_MODE[BEFORE] = PROCESS_MODE.ours;
 }
-export const oursLoadError = () => oursError;
+export const baselineDir = () => baseline;
+/** The entry point 'ours' (the repo root's) or 'before' (the baseline's) is loaded from. */
+export function oursEntry(which = 'ours') {
+  if (which === BEFORE) return baseline ? path.join(baseline, 'esm', 'index.mjs') : null;
+  return fileURLToPath(new URL('../../esm/index.mjs', import.meta.url));
+}
+
+/** Lazily import our package from the repo root (or, for 'before', from the baseline checkout);
+ *  null (and a reason) if it does not load. */
+export async function loadOurs(which = 'ours') {
+  if (oursModule[which] !== undefined) return oursModule[which];
+  try {
+    if (which === BEFORE && !baseline) throw new Error("'before' needs a baseline directory (--baseline DIR)");
+    const m = await import(pathToFileURL(oursEntry(which)).href);
+    if (typeof m.ThreadPoolExecutor !== 'function') throw new Error('esm/index.mjs has no ThreadPoolExecutor export');
+    oursModule[which] = m;
+  } catch (e) {
+    oursModule[which] = null;
+    oursError[which] = String((e && e.message) || e).split('\n')[0];
+  }
+  return oursModule[which];
+}
+export const oursLoadError = (which = 'ours') => oursError[which];
 
 // Peer quirks seen during the run, reported in results.json: { 'poolifier: ...': count }.
 export const quirks = {};
@@ -78,8 +101,8 @@ async function peer(name) {
 
 /** Import a contender's library ahead of time, so that no timing includes module loading. */
 export async function preload(contender) {
-  if (contender === 'ours') {
-    if (!(await loadOurs())) throw new Error(`ours not loadable: ${oursError}`);
+  if (isOurs(contender)) {
+    if (!(await loadOurs(contender))) throw new Error(`${contender} not loadable: ${oursError[contender]}`);
   } else {
     await peer(contender);
   }
@@ -88,9 +111,10 @@ export async function preload(contender) {
 /** Open a thread pool of exactly `n` workers for `contender`. */
 export async function openThreadPool(contender, n) {
   switch (contender) {
-    case 'ours': {
-      const cf = await loadOurs();
-      if (!cf) throw new Error(`ours not loadable: ${oursError}`);
+    case 'ours':
+    case BEFORE: {
+      const cf = await loadOurs(contender);
+      if (!cf) throw new Error(`${contender} not loadable: ${oursError[contender]}`);
       const ex = new cf.ThreadPoolExecutor({ maxWorkers: n });
       return {
         raw: ex,
@@ -127,9 +151,10 @@ export async function openThreadPool(contender, n) {
 /** Open a process pool of exactly `n` child processes; null if the contender has none. */
 export async function openProcessPool(contender, n) {
   switch (contender) {
-    case 'ours': {
-      const cf = await loadOurs();
-      if (!cf) throw new Error(`ours not loadable: ${oursError}`);
+    case 'ours':
+    case BEFORE: {
+      const cf = await loadOurs(contender);
+      if (!cf) throw new Error(`${contender} not loadable: ${oursError[contender]}`);
       if (typeof cf.ProcessPoolExecutor !== 'function') return null;
       const ex = new cf.ProcessPoolExecutor({ maxWorkers: n });
       return {
@@ -161,7 +186,8 @@ export async function openProcessPool(contender, n) {
   }
 }
 
-/** Which library each W8 contender uses as its process pool (for the report). */
+/** Which library each W8 contender uses as its process pool (for the report); setBaseline()
+ *  adds 'before'. */
 export const PROCESS_MODE = {
   ours: 'ProcessPoolExecutor',
   piscina: null,
@@ -173,7 +199,7 @@ export const PROCESS_MODE = {
 /** W1 body, shared with rss.mjs: 100k tasks of x + 1, all in flight; returns the sum of results. */
 export async function runW1(contender, pool, n) {
   const futures = new Array(n);
-  if (contender === 'ours') {
+  if (isOurs(contender)) {
     const ex = pool.raw;
     for (let i = 0; i < n; i++) futures[i] = ex.submit((x) => x + 1, i);
   } else {

@@ -1,0 +1,23 @@
+// The workloads, in the order they run and appear in the table.
+//
+// Each workload: sample(contender) -> raw number (in `unit`), reference() -> raw number
+// or undefined, figure(raw median, ctx) -> the number shown in the table.
+// `better` says which direction of the figure is better, for the ratios.
+// Optional: setup()/teardown() around the workload, skip(contender) -> reason or null,
+// variants { name: base contender } (extra players, run when their base is; reported in the
+// notes), extra(median, contender) -> more fields for results.json, cellSuffix(result),
+// refFigure(), sampleFmt, ratioBase: 'reference' (W8: vs CPython instead of piscina).
+//
+// Import this module only after lib/config.mjs's configure(): repetitions, titles and
+// parameters depend on --quick.
+
+import w1 from './w1.mjs';
+import w2 from './w2.mjs';
+import w3 from './w3.mjs';
+import w4 from './w4.mjs';
+import w5 from './w5.mjs';
+import w6 from './w6.mjs';
+import w7 from './w7.mjs';
+import w8 from './w8.mjs';
+
+export const WORKLOADS = [w1, w2, w3, w4, w5, w6, w7, w8];
