@@ -16,7 +16,7 @@ import { Future } from '../api/future.js';
 import type { ChunkResults } from '../api/map.js';
 import type { WorkerHost } from '../hosts/host.js';
 import { type ChunkOutcome, readChunkOutcome } from '../wire/chunks.js';
-import { type Batch, CompletionReader, Inbox } from '../wire/frames.js';
+import { type Batch, type CompletionReader, Inbox } from '../wire/frames.js';
 import { type NativePool, STATUS_BROKEN } from '../wire/native.js';
 import type { Lifecycle } from './lifecycle.js';
 import type { Records } from './records.js';
@@ -30,8 +30,11 @@ export class CompletionPump {
   /** Where the core writes the completions `drain` returns. */
   readonly #inbox = new Inbox();
   #polling = false;
-  /** `performance.now()` of the last submit or outcome. */
-  #lastActivity = 0;
+  /**
+   * `performance.now()` of the last submit or outcome; a double from the start (not the integer
+   * 0), so that this field's representation never changes (see `shapes.ts`).
+   */
+  #lastActivity = -Infinity;
   #lifecycle!: Lifecycle;
 
   constructor(
@@ -65,24 +68,25 @@ export class CompletionPump {
     const pending = this.records.pending;
     if (this.#polling || pending === 0 || pending > SPARE_CORES || !this.host.pollsCompletions) return;
     this.#polling = true;
-    setImmediate(this.#poll);
+    setImmediate(poll, this);
   }
 
-  readonly #poll = (): void => {
+  /** One look at the completion queue while polling; the next is due at the next `setImmediate`. */
+  poll(): void {
     const now = performance.now();
     if (this.#settle(true)) this.#lastActivity = now;
     // Polling goes on for the window even with nothing pending: the caller that just got an
     // outcome often submits again at once (a loop of awaited submits), and then neither the
     // polling nor the executor's active state has to be set up anew.
     if (this.records.pending <= SPARE_CORES && !this.#lifecycle.broken && now - this.#lastActivity < POLL_WINDOW_MS) {
-      setImmediate(this.#poll);
+      setImmediate(poll, this);
       return;
     }
     this.#polling = false;
     // Ends the polling in the core too: from here on, a completing worker wakes this thread.
     this.#settle(false);
     this.#lifecycle.updateActive();
-  };
+  }
 
   /** Drains the core's completions (`polling`: see above) and settles them; `false` when there were none. */
   #settle(polling: boolean): boolean {
@@ -101,7 +105,7 @@ export class CompletionPump {
   }
 
   #settleBatch(batch: Batch): void {
-    for (const done = new CompletionReader(batch); done.next(); ) {
+    for (const done = batch.completions(); done.next(); ) {
       const entry = this.records.get(done.id);
       if (entry === undefined) continue;
       if (entry instanceof Future) {
@@ -134,4 +138,9 @@ export class CompletionPump {
       return { values: [], failAll: { error } };
     }
   }
+}
+
+/** `setImmediate`'s callback: one function for every pump, so that its optimized code is shared. */
+function poll(pump: CompletionPump): void {
+  pump.poll();
 }

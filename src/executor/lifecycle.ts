@@ -19,10 +19,8 @@ export interface LifecycleParts {
   core: NativePool;
   host: WorkerHost;
   records: Records;
-  /** Whether the main thread is polling for outcomes (the executor stays active meanwhile). */
-  polling: () => boolean;
-  /** Gives back the executor's own memory for large payloads (its inbox). */
-  shrink: () => void;
+  /** The completion pump: while it polls, the executor stays active; idle, it gives back its inbox. */
+  completions: { readonly polling: boolean; shrink(): void };
 }
 
 export class Lifecycle {
@@ -78,7 +76,7 @@ export class Lifecycle {
    * executor never keeps the process alive).
    */
   updateActive(): void {
-    const active = this.parts.records.pending > 0 || this.#idleWaiters.length > 0 || this.parts.polling();
+    const active = this.parts.records.pending > 0 || this.#idleWaiters.length > 0 || this.parts.completions.polling;
     if (active === this.#active) return;
     this.#active = active;
     this.parts.core.setActive(active);
@@ -134,7 +132,7 @@ export class Lifecycle {
   /** Gives back what large payloads left behind, if the executor is still idle. */
   readonly #releaseIdleMemory = (): void => {
     if (this.#active) return;
-    this.parts.shrink();
+    this.parts.completions.shrink();
     releaseIdleMemory();
   };
 }

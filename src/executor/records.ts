@@ -18,21 +18,30 @@ export interface MapEntry {
 
 export type Entry = Future<any> | MapEntry;
 
+/** Told when the first record goes in flight and when the last one leaves. */
+export interface BusyObserver {
+  updateActive(): void;
+}
+
 export class Records {
   readonly #entries = new InFlight<Entry>();
+  #pending = 0;
+  #observer!: BusyObserver;
 
-  /** `busyChanged` is called when the first record goes in flight and when the last one leaves. */
-  constructor(private readonly busyChanged: () => void) {}
+  /** Set once the executor's parts exist. */
+  bind(observer: BusyObserver): void {
+    this.#observer = observer;
+  }
 
   /** Records in flight. */
   get pending(): number {
-    return this.#entries.size;
+    return this.#pending;
   }
 
   /** Adds record `id` (ids in increasing order). */
   add(id: number, entry: Entry): void {
     this.#entries.add(id, entry);
-    if (this.#entries.size === 1) this.busyChanged();
+    if (++this.#pending === 1) this.#observer.updateActive();
   }
 
   get(id: number): Entry | undefined {
@@ -42,7 +51,7 @@ export class Records {
   /** Forgets record `id`: it is settled (or will never be); `false` when it was not in flight. */
   forget(id: number): boolean {
     if (!this.#entries.delete(id)) return false;
-    if (this.#entries.size === 0) this.busyChanged();
+    if (--this.#pending === 0) this.#observer.updateActive();
     return true;
   }
 

@@ -28,6 +28,8 @@ const { VALUE_HEADER, VALUE_LEN, RECORD_FUNC, RECORD_ITEMS, RECORD_VALUE, COMPLE
 export type StashBlock = (writer: number, bytes: Uint8Array) => void;
 
 const INITIAL_BYTES = 64 * 1024;
+const EMPTY = Buffer.alloc(0);
+const EMPTY_VIEW = new DataView(EMPTY.buffer, EMPTY.byteOffset, 0);
 let nextWriterId = 1;
 
 /**
@@ -35,8 +37,12 @@ let nextWriterId = 1;
  * `submitBatch` or `complete`, then `clear`ed.
  */
 export class FrameWriter {
-  #buf: Buffer = Buffer.allocUnsafe(INITIAL_BYTES);
-  #view: DataView = new DataView(this.#buf.buffer, this.#buf.byteOffset, this.#buf.byteLength);
+  /**
+   * The buffer the frames are in (its first `length` bytes), and a view of it; valid until the
+   * next change. Read-only outside. Allocated on first use.
+   */
+  bytes: Buffer = EMPTY;
+  view: DataView = EMPTY_VIEW;
   #offset = 0;
   /** This writer, to the binding's `stashBlock`, `submitBatch` and `complete` (0: no blocks). */
   readonly id: number;
@@ -67,8 +73,8 @@ export class FrameWriter {
   pushRecord(func: number, items: number, flags: number, value: unknown, shared: SharedMemoryTable | undefined): void {
     const start = this.#offset;
     this.#reserve(RECORD_VALUE);
-    this.#view.setUint32(start + RECORD_FUNC, func, true);
-    this.#view.setUint32(start + RECORD_ITEMS, items, true);
+    this.view.setUint32(start + RECORD_FUNC, func, true);
+    this.view.setUint32(start + RECORD_ITEMS, items, true);
     this.#offset = start + RECORD_VALUE;
     try {
       writeValue(this, value, shared, flags);
@@ -88,9 +94,9 @@ export class FrameWriter {
     const room = typeof data === 'string' ? data.length * 3 : data.length;
     this.#reserve(VALUE_HEADER + room);
     const at = this.#offset;
-    this.#buf[at] = kind;
-    const written = typeof data === 'string' ? this.#buf.write(data, at + VALUE_HEADER) : (this.#buf.set(data, at + VALUE_HEADER), data.length);
-    this.#view.setUint32(at + VALUE_LEN, written, true);
+    this.bytes[at] = kind;
+    const written = typeof data === 'string' ? this.bytes.write(data, at + VALUE_HEADER) : (this.bytes.set(data, at + VALUE_HEADER), data.length);
+    this.view.setUint32(at + VALUE_LEN, written, true);
     this.#offset = at + VALUE_HEADER + written;
   }
 
@@ -102,9 +108,9 @@ export class FrameWriter {
     const head = blocks > 0 ? 1 : 0;
     this.#reserve(VALUE_HEADER + head + bytes);
     const at = this.#offset;
-    this.#view.setUint8(at, blocks > 0 ? kind | KIND_HAS_BLOCKS : kind);
-    this.#view.setUint32(at + VALUE_LEN, head + bytes, true);
-    if (blocks > 0) this.#view.setUint8(at + VALUE_HEADER, blocks);
+    this.view.setUint8(at, blocks > 0 ? kind | KIND_HAS_BLOCKS : kind);
+    this.view.setUint32(at + VALUE_LEN, head + bytes, true);
+    if (blocks > 0) this.view.setUint8(at + VALUE_HEADER, blocks);
     return at + VALUE_HEADER + head;
   }
 
@@ -123,15 +129,6 @@ export class FrameWriter {
     this.#offset = end;
   }
 
-  /** The buffer the frames are in: its first `length` bytes, valid until the next change. */
-  get bytes(): Buffer {
-    return this.#buf;
-  }
-
-  get view(): DataView {
-    return this.#view;
-  }
-
   get length(): number {
     return this.#offset;
   }
@@ -146,26 +143,26 @@ export class FrameWriter {
     this.#offset = 0;
     this.#blockBytes = 0;
     // After a large value, start small again rather than hold the memory for good.
-    if (this.#buf.length > MAX_KEPT_BYTES) this.#setBuffer(Buffer.allocUnsafe(INITIAL_BYTES));
+    if (this.bytes.length > MAX_KEPT_BYTES) this.#setBuffer(Buffer.allocUnsafe(INITIAL_BYTES));
   }
 
   /** The frames so far, then `clear()`; valid until the next push. */
   take(): Buffer {
-    const frames = this.#buf.subarray(0, this.#offset);
+    const frames = this.bytes.subarray(0, this.#offset);
     this.clear();
     return frames;
   }
 
   #reserve(bytes: number): void {
-    if (this.#offset + bytes <= this.#buf.length) return;
-    const grown = Buffer.allocUnsafe(Math.max(this.#buf.length * 2, this.#offset + bytes));
-    this.#buf.copy(grown, 0, 0, this.#offset);
+    if (this.#offset + bytes <= this.bytes.length) return;
+    const grown = Buffer.allocUnsafe(Math.max(INITIAL_BYTES, this.bytes.length * 2, this.#offset + bytes));
+    this.bytes.copy(grown, 0, 0, this.#offset);
     this.#setBuffer(grown);
   }
 
   #setBuffer(buf: Buffer): void {
-    this.#buf = buf;
-    this.#view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    this.bytes = buf;
+    this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   }
 }
 
@@ -193,26 +190,46 @@ export class FrameBlocks {
   }
 }
 
-/** A batch of frames a native call wrote (`take`: records; `drain`: completions), with its blocks. */
+/**
+ * A batch of frames a native call wrote (`take`: records; `drain`: completions), and the blocks
+ * they own. An inbox reuses one for every batch it receives, and a batch reuses its readers.
+ */
 export class Batch {
-  readonly view: DataView;
-  readonly blocks: FrameBlocks | undefined;
+  bytes!: Buffer;
+  view!: DataView;
+  end = 0;
+  blocks: FrameBlocks | undefined;
+  #records: RecordReader | undefined;
+  #completions: CompletionReader | undefined;
 
   /** `bytes[0, end)`; its blocks, when its header says it has some, are taken from the addon at once. */
-  constructor(
-    readonly bytes: Buffer,
-    readonly end: number,
-  ) {
+  constructor(bytes: Buffer, end: number) {
+    this.reset(bytes, end);
+  }
+
+  /** Now the batch in `bytes[0, end)`. */
+  reset(bytes: Buffer, end: number): this {
+    this.bytes = bytes;
     this.view = viewOf(bytes);
-    const hasBlocks = (this.view.getUint32(0, true) & BATCH_HAS_BLOCKS) !== 0;
-    this.blocks = hasBlocks ? new FrameBlocks(takeBlocks()) : undefined;
+    this.end = end;
+    this.blocks = (this.view.getUint32(0, true) & BATCH_HAS_BLOCKS) !== 0 ? new FrameBlocks(takeBlocks()) : undefined;
+    return this;
+  }
+
+  /** A reader of its record frames, before the first. */
+  records(): RecordReader {
+    return (this.#records ??= new RecordReader(this)).restart();
+  }
+
+  /** A reader of its completion frames, before the first. */
+  completions(): CompletionReader {
+    return (this.#completions ??= new CompletionReader(this)).restart();
   }
 }
 
 /** Bytes of the buffer each thread starts with for the batches it receives. */
 const INBOX_BYTES = 64 * 1024;
 const MAX_INBOX_BYTES = 4 * 1024 * 1024;
-const EMPTY = Buffer.alloc(0);
 
 /**
  * The buffer a thread reuses for the batches a native call writes into it (`take`, `drain`).
@@ -221,15 +238,21 @@ const EMPTY = Buffer.alloc(0);
  * faults besides the copy: 0.4 ms a megabyte on this project's 2-vCPU VM.
  */
 export class Inbox {
-  #buffer: Buffer = Buffer.allocUnsafe(INBOX_BYTES);
-  /** A batch in `#buffer` is being read: a call made meanwhile (a callback re-entered) must not overwrite it. */
+  /** Allocated on first use. */
+  #buffer: Buffer | undefined;
+  /** The batch in `#buffer`, reused; being read until `done`. */
+  #batch: Batch | undefined;
   #reading = false;
   /** Answers in a buffer of their own since the last that fitted. */
   #oneOffs = 0;
 
-  /** Where the next native call writes: the inbox, or nowhere while a batch in it is being read (the call then answers a buffer of its own). */
+  /**
+   * Where the next native call writes: the inbox, or nowhere while a batch in it is being read
+   * (a callback re-entered; the call then answers a buffer of its own).
+   */
   get target(): Buffer {
-    return this.#reading ? EMPTY : this.#buffer;
+    if (this.#reading) return EMPTY;
+    return (this.#buffer ??= Buffer.allocUnsafe(INBOX_BYTES));
   }
 
   /**
@@ -242,9 +265,10 @@ export class Inbox {
       if (answer === 0) return undefined;
       this.#oneOffs = 0;
       this.#reading = true;
-      return new Batch(this.#buffer, answer);
+      const buffer = this.#buffer!;
+      return this.#batch === undefined ? (this.#batch = new Batch(buffer, answer)) : this.#batch.reset(buffer, answer);
     }
-    if (++this.#oneOffs >= 2 && answer.length > this.#buffer.length && answer.length <= MAX_INBOX_BYTES) {
+    if (++this.#oneOffs >= 2 && answer.length > (this.#buffer?.length ?? 0) && answer.length <= MAX_INBOX_BYTES) {
       this.#buffer = Buffer.allocUnsafe(Math.min(MAX_INBOX_BYTES, 2 ** Math.ceil(Math.log2(answer.length))));
     }
     return new Batch(answer, answer.length);
@@ -252,34 +276,35 @@ export class Inbox {
 
   /** Done with `batch`: the inbox may be written again; a buffer of its own is not kept alive (by `viewOf`). */
   done(batch: Batch): void {
-    if (batch.bytes === this.#buffer) this.#reading = false;
+    if (batch === this.#batch) this.#reading = false;
     else forgetView(batch.bytes);
   }
 
   /** Back to the initial size (an executor that went idle gives the memory back). */
   shrink(): void {
     this.#oneOffs = 0;
-    if (this.#buffer.length > INBOX_BYTES && !this.#reading) {
+    if (this.#buffer !== undefined && this.#buffer.length > INBOX_BYTES && !this.#reading) {
       forgetView(this.#buffer);
       this.#buffer = Buffer.allocUnsafe(INBOX_BYTES);
     }
   }
 }
 
-/** Positions `blocks` at the frame's first block, if the frame at `valueAt` (a value frame) has any. */
-function countBlocks(batch: Batch, kind: number, valueAt: number): number {
-  if ((kind & KIND_HAS_BLOCKS) === 0 || batch.blocks === undefined) return 0;
-  return batch.blocks.frame(batch.bytes[valueAt + VALUE_HEADER]!);
-}
-
-/** Reads a value frame's header at `at` into `reader`; answers where the next frame starts. */
+/**
+ * Reads the value frame at `at` into `reader`, counting its blocks in frame order (so that a
+ * frame skipped or failed does not shift the blocks of the others); answers where the next
+ * frame starts.
+ */
 function readValue(reader: ValueCursor, batch: Batch, at: number): number {
   const kind = batch.bytes[at]!;
-  const start = at + VALUE_HEADER;
+  let start = at + VALUE_HEADER;
   const end = start + batch.view.getUint32(at + VALUE_LEN, true);
+  if (kind & KIND_HAS_BLOCKS) {
+    reader.firstBlock = batch.blocks === undefined ? 0 : batch.blocks.frame(batch.bytes[start]!);
+    start++;
+  }
   reader.kind = kind & ~KIND_HAS_BLOCKS;
-  reader.firstBlock = countBlocks(batch, kind, at);
-  reader.start = kind & KIND_HAS_BLOCKS ? start + 1 : start;
+  reader.start = start;
   reader.end = end;
   return end;
 }
@@ -292,26 +317,22 @@ abstract class ValueCursor {
   start = 0;
   end = 0;
   firstBlock = 0;
-  protected at: number;
+  protected at = BATCH_HEADER;
 
-  constructor(protected readonly batch: Batch) {
-    this.at = BATCH_HEADER;
-  }
+  constructor(protected readonly batch: Batch) {}
 
   /** Decodes the frame's value. */
   value(shared: SharedMemoryTable | undefined): unknown {
-    return decode(this.kind, this.batch.bytes, this.start, this.end, shared, this.#blocks());
+    const { blocks } = this.batch;
+    if (blocks !== undefined) blocks.next = this.firstBlock;
+    return decode(this.kind, this.batch.bytes, this.start, this.end, shared, blocks);
   }
 
   /** Decodes the frame's value as an outcome: `[true, value]` or `[false, error]`. */
   outcome(shared: SharedMemoryTable | undefined): [boolean, unknown] {
-    return decodeOutcome(this.kind, this.batch.bytes, this.start, this.end, shared, this.#blocks());
-  }
-
-  #blocks(): FrameBlocks | undefined {
     const { blocks } = this.batch;
     if (blocks !== undefined) blocks.next = this.firstBlock;
-    return blocks;
+    return decodeOutcome(this.kind, this.batch.bytes, this.start, this.end, shared, blocks);
   }
 }
 
@@ -321,6 +342,13 @@ export class RecordReader extends ValueCursor {
   items = 0;
   /** The record's index in the batch (what `startNext` claims). */
   index = -1;
+
+  /** Back before the first record. */
+  restart(): this {
+    this.at = BATCH_HEADER;
+    this.index = -1;
+    return this;
+  }
 
   /** Moves to the next record; `false` past the last. */
   next(): boolean {
@@ -341,6 +369,12 @@ export class CompletionReader extends ValueCursor {
   first = 0;
   count = 0;
   status = 0;
+
+  /** Back before the first completion. */
+  restart(): this {
+    this.at = BATCH_HEADER;
+    return this;
+  }
 
   next(): boolean {
     const { at, batch } = this;

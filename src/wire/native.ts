@@ -7,6 +7,8 @@
  * loaded, by its path: the loader (800 lines that probe the platform) costs about 2 ms of each
  * worker's start, the addon itself about 1 ms.
  */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { isMainThread, workerData } from 'node:worker_threads';
 
 import type * as Addon from '../../index.js';
@@ -25,7 +27,18 @@ function takeFromEnvironment(): string | undefined {
   return value;
 }
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const binding: typeof Addon = typeof givenPath === 'string' && givenPath !== '' ? require(givenPath) : require('../../index.js');
+const binding: typeof Addon = require(typeof givenPath === 'string' && givenPath !== '' ? givenPath : loaderPath());
+
+/**
+ * The generated loader at the package root, found from this file's folder up: this module also
+ * runs inside the bundled worker entries (`scripts/bundle-entries.mjs`), which sit elsewhere in `dist/`.
+ */
+function loaderPath(): string {
+  for (let dir = __dirname; ; dir = path.dirname(dir)) {
+    if (existsSync(path.join(dir, 'package.json'))) return path.join(dir, 'index.js');
+    if (path.dirname(dir) === dir) throw new Error(`concurrent-futures: no package.json above ${__dirname}`);
+  }
+}
 
 /** The path of the loaded addon file, for the workers; `undefined` if it cannot be told. */
 export const addonPath: string | undefined =

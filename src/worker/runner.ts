@@ -5,7 +5,7 @@
  */
 import { type ChunkOutcome, pushChunkOutcome } from '../wire/chunks.js';
 import { describeError } from '../wire/errors.js';
-import { type Batch, FrameWriter, RecordReader, type StashBlock } from '../wire/frames.js';
+import { type Batch, FrameWriter, type RecordReader, type StashBlock } from '../wire/frames.js';
 import type { SharedMemoryTable } from '../wire/shared-memory.js';
 import { readDescriptor } from '../wire/task-descriptor.js';
 import { encodeError, OUTCOME_SKIPPED, RECORD_CHUNK, RECORD_SPREAD } from '../wire/values.js';
@@ -45,7 +45,7 @@ export class Runner {
    * a function must be imported.
    */
   runBatch(batch: Batch, claim?: Claim): number | Promise<number> {
-    return this.#runFrom(new RecordReader(batch), 0, claim);
+    return this.#runFrom(batch.records(), 0, claim);
   }
 
   #runFrom(records: RecordReader, total: number, claim: Claim | undefined): number | Promise<number> {

@@ -29,7 +29,6 @@ export interface ThreadHostOptions {
 interface LiveWorker {
   worker: Worker;
   port: MessagePort;
-  doorbell: Int32Array;
 }
 
 export class ThreadHost implements WorkerHost {
@@ -39,6 +38,12 @@ export class ThreadHost implements WorkerHost {
   readonly stashBlock = stashBlock;
   readonly sharedMemory: SharedMemoryRegistry;
   readonly #workers = new Map<number, LiveWorker>();
+  /**
+   * Each worker's doorbell, apart from `#workers`: `wake` is on the submit path, and a typed
+   * array's hidden class outlives every worker (see `executor/shapes.ts`), an object literal's
+   * does not.
+   */
+  readonly #doorbells = new Map<number, Int32Array>();
   #core!: NativePool;
   #events!: HostEvents;
   /** The initializer's arguments, encoded once for every worker. */
@@ -101,14 +106,16 @@ export class ThreadHost implements WorkerHost {
       this.#drainPort(port1);
       port1.close();
       this.#workers.delete(slot);
+      this.#doorbells.delete(slot);
       const reason = this.#initError !== undefined ? 'A thread initializer failed' : `A worker thread exited abruptly (exit code ${exitCode}) while running a task`;
       this.#events.exited(slot, { reason, cause: this.#initError ?? crash, exitCode, signal: null });
     });
-    this.#workers.set(slot, { worker, port: port1, doorbell });
+    this.#workers.set(slot, { worker, port: port1 });
+    this.#doorbells.set(slot, doorbell);
   }
 
   wake(slot: number): void {
-    const doorbell = this.#workers.get(slot)?.doorbell;
+    const doorbell = this.#doorbells.get(slot);
     if (doorbell === undefined) return;
     Atomics.store(doorbell, 0, 1);
     Atomics.notify(doorbell, 0, 1);
