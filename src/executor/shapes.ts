@@ -9,6 +9,7 @@
  * a few hundred bytes and a core pool with no worker, keep the maps.
  */
 import { Future } from '../api/future.js';
+import { MapRun } from '../api/map.js';
 import { ProcessHost } from '../hosts/process/host.js';
 import { ThreadHost } from '../hosts/thread/host.js';
 import { Batch } from '../wire/frames.js';
@@ -27,6 +28,8 @@ const records = new Records();
 const completions = new CompletionPump(core, thread, records);
 const lifecycle = new Lifecycle({ owner: {}, core, host: thread, records, completions });
 const batch = new Batch(Buffer.alloc(4), 0);
+// A map run over one (empty) input, as a run is made: it submits nothing.
+const mapRun = new MapRun({ submit: () => () => {} }, [[]], { deadline: undefined, chunksize: 'auto', buffersize: undefined });
 
 /** The kept instances, by class (looked up without touching them: an access would let V8 move one to another hidden class). */
 export const shapes: ReadonlyMap<Function, object> = new Map<Function, object>(
@@ -43,5 +46,6 @@ export const shapes: ReadonlyMap<Function, object> = new Map<Function, object>(
     batch,
     batch.records(),
     batch.completions(),
+    mapRun,
   ].map((instance) => [instance.constructor, instance]),
 );
