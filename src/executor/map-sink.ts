@@ -10,6 +10,7 @@
 import type { MapSink, RangeReceiver } from '../api/map.js';
 import type { NativePool } from '../wire/native.js';
 import type { SharedMemoryTable } from '../wire/shared-memory.js';
+import type { Root } from '../wire/snapshot.js';
 import { encode, RECORD_CHUNK, RECORD_SPREAD } from '../wire/values.js';
 import type { Lifecycle } from './lifecycle.js';
 import type { Records } from './records.js';
@@ -29,10 +30,11 @@ export function poolMapSink(func: number, { core, shared, submission, records, l
     submit: (items, spread, offset, chunksize, receiver) => {
       lifecycle.checkOpen();
       const flags = RECORD_CHUNK | (spread ? RECORD_SPREAD : 0);
+      const root: Root = spread ? 'map argument lists' : 'map items';
       if (chunksize === 'auto') {
         let text: string | Uint8Array | undefined;
         try {
-          text = encode(items, shared);
+          text = encode(items, shared, root);
         } catch {
           // An item cannot be cloned: the chunks below find which, and fail it alone.
         }
@@ -47,9 +49,9 @@ export function poolMapSink(func: number, { core, shared, submission, records, l
         const chunk = items.slice(start, start + size);
         const entry = { receiver, offset: offset + start, remaining: chunk.length };
         try {
-          ids.push(submission.push(func, chunk.length, chunk, entry, flags));
+          ids.push(submission.push(func, chunk.length, chunk, entry, flags, root));
         } catch {
-          pushOneByOne(submission, func, chunk, flags, receiver, offset + start, ids);
+          pushOneByOne(submission, func, chunk, flags, root, receiver, offset + start, ids);
           return cancel;
         }
         start += size;
@@ -64,10 +66,10 @@ export function poolMapSink(func: number, { core, shared, submission, records, l
  * be cloned, which fails at its own position (a `next()` throws there, so the items before it
  * are still delivered). The run ends at that item; nothing after it is submitted.
  */
-function pushOneByOne(submission: Submission, func: number, chunk: unknown[], flags: number, receiver: RangeReceiver, offset: number, ids: number[]): void {
+function pushOneByOne(submission: Submission, func: number, chunk: unknown[], flags: number, root: Root, receiver: RangeReceiver, offset: number, ids: number[]): void {
   for (let i = 0; i < chunk.length; i++) {
     try {
-      ids.push(submission.push(func, 1, [chunk[i]], { receiver, offset: offset + i, remaining: 1 }, flags));
+      ids.push(submission.push(func, 1, [chunk[i]], { receiver, offset: offset + i, remaining: 1 }, flags, root));
     } catch (error) {
       receiver.deliver(offset + i, 1, { values: [], failAll: { error } });
       return;

@@ -13,6 +13,7 @@ import { ShutdownError } from '../api/errors.js';
 import { describeTask } from '../api/task.js';
 import type { WorkerHost } from '../hosts/host.js';
 import { FrameWriter } from '../wire/frames.js';
+import type { Root } from '../wire/snapshot.js';
 import { dispatch, type NativePool, SUBMIT_BROKEN } from '../wire/native.js';
 import { KIND_JSON } from '../wire/values.js';
 import type { CompletionPump } from './completions.js';
@@ -61,11 +62,12 @@ export class Submission {
   }
 
   /**
-   * Batches a record of `items` items for `value` (`flags`: the codec's record flags); answers its
-   * id. Throws, with nothing batched, when `value` cannot be cloned.
+   * Batches a record of `items` items for `value` (`flags`: the codec's record flags; `root`: what
+   * the value is, see `snapshot`); answers its id. Throws, with nothing batched, when `value`
+   * cannot be cloned.
    */
-  push(func: number, items: number, value: unknown, entry: Entry, flags = 0): number {
-    this.#batch.pushRecord(func, items, flags, value, this.host.sharedMemory);
+  push(func: number, items: number, value: unknown, entry: Entry, flags = 0, root: Root = 'arguments'): number {
+    this.#batch.pushRecord(func, items, flags, value, this.host.sharedMemory, root);
     const id = this.#nextId++;
     this.records.add(id, entry);
     const batched = ++this.#batched;

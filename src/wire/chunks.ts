@@ -13,7 +13,7 @@ export type ChunkOutcome = [values: unknown[], failures: Array<[index: number, e
 /** Appends the outcome frame of a chunk whose items returned `values` and threw `failures`. */
 export function pushChunkOutcome(out: FrameWriter, values: unknown[], failures: ChunkOutcome[1], shared: SharedMemoryTable | undefined): void {
   try {
-    out.pushOutcome([values, failures] satisfies ChunkOutcome, shared);
+    out.pushOutcome([values, failures] satisfies ChunkOutcome, shared, 2);
     return;
   } catch {
     // Find the culprits below; the frame was not appended.
@@ -22,13 +22,13 @@ export function pushChunkOutcome(out: FrameWriter, values: unknown[], failures: 
   for (let i = 0; i < values.length; i++) {
     if (failed.has(i)) continue;
     try {
-      encode(values[i], shared);
+      encode(values[i], shared, 'result');
     } catch (error) {
       values[i] = null;
       failures.push([i, describeError(error)]);
     }
   }
-  out.pushOutcome([values, failures] satisfies ChunkOutcome, shared);
+  out.pushOutcome([values, failures] satisfies ChunkOutcome, shared, 2);
 }
 
 /** The items' values, and the errors of those that threw, by index. */

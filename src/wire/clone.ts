@@ -36,8 +36,6 @@ export function viewType(view: ArrayBufferView): number {
 
 class ViewSerializer extends v8.Serializer {
   bareShared = false;
-  /** The copied buffers written so far, by their index in the message. */
-  readonly #buffers = new Map<ArrayBufferLike, number>();
   constructor(private readonly shared: SharedMemoryTable | undefined) {
     super();
     // Public in Node (`DefaultSerializer` calls it), missing from @types/node.
@@ -61,28 +59,44 @@ class ViewSerializer extends v8.Serializer {
       this.writeDouble(byteLength);
       return;
     }
-    // As structured clone does: the whole buffer, once per message, so that a view keeps its
-    // offset and views of one buffer still share it on arrival.
+    // The buffer goes through the serializer itself, as the clone's does: written once per
+    // message whether it comes bare or under views (in either order), resizable if it was.
     this.writeUint32(VIEW_COPIED);
     this.writeUint32(viewType(view));
-    let index = this.#buffers.get(buffer);
-    if (index === undefined) {
-      index = this.#buffers.size;
-      this.#buffers.set(buffer, index);
-      this.writeUint32(index);
-      this.writeDouble(buffer.byteLength);
-      this.writeRawBytes(new Uint8Array(buffer));
-    } else {
-      this.writeUint32(index);
-    }
+    this.writeValue(buffer);
     this.writeDouble(byteOffset);
     this.writeDouble(byteLength);
+    this.writeUint32(tracksLength(view) ? 1 : 0);
   }
 }
 
+/**
+ * Whether `view`, over a resizable buffer, follows its buffer's length (it was made without a
+ * length), which the clone keeps. Nothing says so short of resizing: the buffer is resized by one
+ * element and back, before anything else can run, its bytes kept as they were.
+ */
+function tracksLength(view: ArrayBufferView): boolean {
+  const buffer = view.buffer as ArrayBuffer & { resizable?: boolean; maxByteLength?: number; resize?(length: number): void };
+  if (buffer.resizable !== true || view.byteOffset + view.byteLength !== buffer.byteLength) return false;
+  const width = view instanceof DataView ? 1 : (view as Uint8Array).BYTES_PER_ELEMENT;
+  const length = buffer.byteLength;
+  const before = view.byteLength;
+  if (length + width <= buffer.maxByteLength!) {
+    buffer.resize!(length + width);
+    const after = view.byteLength;
+    buffer.resize!(length);
+    return after !== before;
+  }
+  if (before < 2 * width) return false; // too short to tell: taken as fixed
+  const tail = new Uint8Array(buffer, length - width).slice();
+  buffer.resize!(length - width);
+  const after = view.byteLength;
+  buffer.resize!(length);
+  new Uint8Array(buffer, length - width).set(tail);
+  return after === before - width;
+}
+
 class ViewDeserializer extends v8.Deserializer {
-  /** The copied buffers read so far, by their index in the message. */
-  readonly #buffers: ArrayBuffer[] = [];
   constructor(
     data: Buffer,
     private readonly shared: SharedMemoryTable | undefined,
@@ -95,19 +109,12 @@ class ViewDeserializer extends v8.Deserializer {
     const Type = VIEW_TYPES[this.readUint32()] as ViewConstructor;
     const width = Type === DataView ? 1 : (Type as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT;
     if (how === VIEW_COPIED) {
-      const index = this.readUint32();
-      if (index === this.#buffers.length) {
-        const size = this.readDouble();
-        const copy = new ArrayBuffer(size);
-        new Uint8Array(copy).set(this.readRawBytes(size) as Uint8Array);
-        this.#buffers.push(copy);
-      }
-      const buffer = this.#buffers[index];
-      if (buffer === undefined) throw cloneError('malformed message: unknown buffer');
+      const buffer = this.readValue() as ArrayBuffer;
       const byteOffset = this.readDouble();
       const byteLength = this.readDouble();
-      if (Type === DataView) return new DataView(buffer, byteOffset, byteLength);
-      return new (Type as Uint8ArrayConstructor)(buffer, byteOffset, byteLength / width);
+      const tracking = this.readUint32() === 1;
+      if (Type === DataView) return tracking ? new DataView(buffer, byteOffset) : new DataView(buffer, byteOffset, byteLength);
+      return tracking ? new (Type as Uint8ArrayConstructor)(buffer, byteOffset) : new (Type as Uint8ArrayConstructor)(buffer, byteOffset, byteLength / width);
     }
     if (this.shared === undefined) throw cloneError('unexpected SharedArrayBuffer reference');
     const sab = this.shared.get(this.readDouble());

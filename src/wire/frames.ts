@@ -21,6 +21,7 @@ import type { SharedMemoryTable } from './shared-memory.js';
 import { decode, decodeOutcome, writeValue } from './values.js';
 import { forgetView, MAX_KEPT_BYTES, viewOf } from './views.js';
 import type { BlockCount } from './raw-items.js';
+import type { Root } from './snapshot.js';
 
 const { VALUE_HEADER, VALUE_LEN, RECORD_FUNC, RECORD_ITEMS, RECORD_VALUE, COMPLETION_ID, COMPLETION_FIRST, COMPLETION_ITEMS, COMPLETION_STATUS, COMPLETION_VALUE, BATCH_HEADER, BATCH_HAS_BLOCKS, KIND_HAS_BLOCKS } = layout;
 
@@ -67,26 +68,30 @@ export class FrameWriter {
   }
 
   /**
-   * Appends a record frame for `value` (main → core), its kind ORed with `flags`. Throws, with
-   * nothing appended, for a value that cannot be cloned.
+   * Appends a record frame for `value` (main → core), its kind ORed with `flags`; `root` says
+   * what the value is (see `snapshot`). Throws, with nothing appended, for a value that cannot be
+   * cloned.
    */
-  pushRecord(func: number, items: number, flags: number, value: unknown, shared: SharedMemoryTable | undefined): void {
+  pushRecord(func: number, items: number, flags: number, value: unknown, shared: SharedMemoryTable | undefined, root: Root): void {
     const start = this.#offset;
     this.#reserve(RECORD_VALUE);
     this.view.setUint32(start + RECORD_FUNC, func, true);
     this.view.setUint32(start + RECORD_ITEMS, items, true);
     this.#offset = start + RECORD_VALUE;
     try {
-      writeValue(this, value, shared, flags);
+      writeValue(this, value, shared, flags, root);
     } catch (error) {
       this.#offset = start;
       throw error;
     }
   }
 
-  /** Appends an outcome frame for `value` (worker → core); throws, with nothing appended, when it cannot be cloned. */
-  pushOutcome(value: unknown, shared: SharedMemoryTable | undefined): void {
-    writeValue(this, value, shared, 0);
+  /**
+   * Appends an outcome frame for `value` (worker → core); throws, with nothing appended, when it
+   * cannot be cloned. `trusted`: see `snapshot` (a map chunk's outcome is a list of ours).
+   */
+  pushOutcome(value: unknown, shared: SharedMemoryTable | undefined, trusted = 0): void {
+    writeValue(this, value, shared, 0, 'result', trusted);
   }
 
   /** Appends a value frame of already encoded `data` (JSON text or bytes). */

@@ -16,9 +16,8 @@
  * `RECORD_CHUNK` and `RECORD_SPREAD` (a `map` chunk, `chunks.ts`), and the frame layout's own
  * `KIND_HAS_BLOCKS` (`frames.ts`). `OUTCOME_SKIPPED` is the outcome of a record a worker did not run.
  */
-import { types } from 'node:util';
-
 import { deserialize, serialize } from './clone.js';
+import { type Root, type Snapshot, snapshot, TRUSTED } from './snapshot.js';
 import { cloneError, describeError, type ErrorDescriptor, rebuildError } from './errors.js';
 import type { FrameBlocks, FrameWriter } from './frames.js';
 import { allNumbers, BLOCK_MIN_BYTES, decodeRawItems, integral, isPlainArray, rawItemBytes, rawItemsBytes, readDoubles, writeDoubles, writeRawItem, writeRawItems } from './raw-items.js';
@@ -41,69 +40,17 @@ export const RECORD_CHUNK = 0x20;
 export const RECORD_SPREAD = 0x40;
 const KIND_MASK = 0x0f;
 
-const MAX_JSON_DEPTH = 64;
-const MAX_JSON_STRING = 1024;
-const MAX_JSON_KEYS = 64;
-
-/**
- * `true` when `JSON.parse(JSON.stringify(value))` is the structured clone of `value`, and JSON is
- * the faster way there. An object met twice is not (the clone keeps one object where JSON would
- * make two): `seen` holds the nested objects, and is made only once the root has an object inside,
- * so arrays of numbers need none. Strings over `MAX_JSON_STRING` characters and objects of more
- * than `MAX_JSON_KEYS` keys go to the serializer, which is faster for them.
- */
-function jsonSafe(value: unknown, depth: number, seen: Set<object> | null): boolean {
-  switch (typeof value) {
-    case 'string':
-      // Escaping and parsing cost per character; the serializer copies a long string as it is
-      // (a 4,096-character string: 17 µs through JSON, 4 µs cloned).
-      return value.length <= MAX_JSON_STRING;
-    case 'boolean':
-      return true;
-    case 'number':
-      return Number.isFinite(value) && (value !== 0 || 1 / value > 0);
-    case 'object': {
-      if (value === null) return true;
-      if (depth > MAX_JSON_DEPTH || types.isProxy(value)) return false;
-      if (seen !== null) {
-        if (seen.has(value)) return false;
-        seen.add(value);
-      }
-      const proto = Object.getPrototypeOf(value);
-      if (proto === Array.prototype) {
-        const array = value as unknown[];
-        for (let i = 0; i < array.length; i++) {
-          if (!(i in array)) return false;
-          const item = array[i];
-          if (typeof item === 'object' && item !== null) seen ??= new Set();
-          if (!jsonSafe(item, depth + 1, seen)) return false;
-        }
-        return true;
-      }
-      if (proto !== Object.prototype && proto !== null) return false;
-      let keys = 0;
-      for (const key in value) {
-        // `JSON.parse` builds a wide object one property (and hidden class) at a time: past
-        // about 64 keys the deserializer is faster (1,000 keys: 130 µs parsed, 40 µs cloned).
-        if (++keys > MAX_JSON_KEYS) return false;
-        const item = (value as Record<string, unknown>)[key];
-        if (typeof item === 'object' && item !== null) seen ??= new Set();
-        if (!jsonSafe(item, depth + 1, seen)) return false;
-      }
-      return true;
-    }
-    default:
-      return false;
-  }
-}
-
 /**
  * Encodes `value`: a string is `KIND_JSON` text, a `Uint8Array` is `KIND_CLONE` bytes. Throws a
- * `DataCloneError` (a `TypeError` by that name) for a value that cannot be cloned.
+ * `DataCloneError` (a `TypeError` by that name) for a value that cannot be cloned. `trusted`,
+ * `root`: see `snapshot`.
  */
-export function encode(value: unknown, shared?: SharedMemoryTable): string | Uint8Array {
-  if (jsonSafe(value, 0, null)) return JSON.stringify(value);
-  return serialize(value, shared);
+export function encode(value: unknown, shared?: SharedMemoryTable, root: Root = 'value'): string | Uint8Array {
+  return encodeSnapshot(snapshot(value, shared, TRUSTED[root], root), shared);
+}
+
+function encodeSnapshot(snap: Snapshot, shared: SharedMemoryTable | undefined): string | Uint8Array {
+  return snap.json ? JSON.stringify(snap.value) : serialize(snap.value, shared);
 }
 
 /** Decodes what `encode` returned (e.g. `initargs`, sent whole to a worker). */
@@ -139,40 +86,56 @@ export function decode(kind: number, buf: Buffer, start: number, end: number, sh
 
 /**
  * Writes `value` into `out` as one value frame, its kind ORed with `flags`, in the fastest
- * encoding that carries it exactly. Throws a `DataCloneError`, with nothing written, for a value
- * that cannot be cloned.
+ * encoding that carries it exactly (read once: see `snapshot`). Throws a `DataCloneError`, with
+ * nothing written, for a value that cannot be cloned. `root` says what the value is (see
+ * `snapshot`); `trusted` overrides how many levels of its arrays are this package's own.
  */
-export function writeValue(out: FrameWriter, value: unknown, shared: SharedMemoryTable | undefined, flags: number): void {
+export function writeValue(out: FrameWriter, value: unknown, shared: SharedMemoryTable | undefined, flags: number, root: Root, trusted = TRUSTED[root]): void {
   if (typeof value === 'number') {
     const at = out.openValue(KIND_F64 | flags, 8, 0);
     out.view.setFloat64(at, value, true);
     return out.closeValue(at + 8, null);
   }
-  const list = isPlainArray(value);
-  if (list && allNumbers(value)) {
-    const at = out.openValue(KIND_F64_ARRAY | flags, 8 * value.length, 0);
-    return out.closeValue(writeDoubles(out.view, at, value as number[]), null);
+  // An argument list of ours holding numbers only (`fn(i)`, `fn(x, y)`): no copy needed.
+  if (trusted > 0 && isPlainArray(value) && allNumbers(value)) return writeNumbers(out, value, flags);
+  const snap = snapshot(value, shared, trusted, root);
+  const read = snap.value;
+  if (!snap.whole) {
+    const list = isPlainArray(read);
+    if (list && allNumbers(read)) return writeNumbers(out, read, flags);
+    if (writeRaw(out, read, list, shared, flags)) return;
   }
+  const data = encodeSnapshot(snap, shared);
+  out.pushEncoded(kindOf(data) | flags, data);
+}
+
+/** A plain array of numbers, as raw doubles (`KIND_F64_ARRAY`). */
+function writeNumbers(out: FrameWriter, numbers: unknown[], flags: number): void {
+  const at = out.openValue(KIND_F64_ARRAY | flags, 8 * numbers.length, 0);
+  out.closeValue(writeDoubles(out.view, at, numbers as number[]), null);
+}
+
+/**
+ * `value` (read once already) as raw items (`KIND_RAW_ITEMS` for a `list`, `KIND_RAW_ITEM` for one
+ * item), when it is made of them; `false`, with nothing written, when it is not.
+ */
+function writeRaw(out: FrameWriter, value: unknown, list: boolean, shared: SharedMemoryTable | undefined, flags: number): boolean {
   const blocks = out.blocksFound;
   blocks.count = 0;
   const blockMin = out.stashesBlocks ? BLOCK_MIN_BYTES : Infinity;
-  const bytes = list ? rawItemsBytes(value, shared, blockMin, blocks) : rawItemBytes(value, shared, blockMin, blocks);
-  if (bytes < 0) {
-    const data = encode(value, shared);
-    return out.pushEncoded(kindOf(data) | flags, data);
-  }
+  const bytes = list ? rawItemsBytes(value as unknown[], shared, blockMin, blocks) : rawItemBytes(value, shared, blockMin, blocks);
+  if (bytes < 0) return false;
   const count = blocks.count;
   const at = out.openValue((list ? KIND_RAW_ITEMS : KIND_RAW_ITEM) | flags, bytes, count);
   const views = count > 0 ? out.blockViews : null;
   try {
-    const end = list ? writeRawItems(out.bytes, out.view, at, value, shared, views) : writeRawItem(out.bytes, out.view, at, value, shared, views);
-    // Getters (an array's accessor items) run again while writing: should they answer
-    // otherwise, the frame would not be what was measured.
-    if (end !== at + bytes || (views !== null && views.length !== count)) throw cloneError('the value changed while it was being cloned');
+    const end = list ? writeRawItems(out.bytes, out.view, at, value as unknown[], shared, views) : writeRawItem(out.bytes, out.view, at, value, shared, views);
+    if (end !== at + bytes || (views !== null && views.length !== count)) throw new Error('concurrent-futures: raw items written otherwise than measured');
     out.closeValue(end, views);
   } finally {
     if (views !== null) views.length = 0;
   }
+  return true;
 }
 
 /** Encodes a thrown value as an outcome; falls back to dropping what cannot be cloned. */

@@ -63,7 +63,7 @@ export class ProcessHost implements WorkerHost {
   constructor(private readonly options: ProcessHostOptions) {
     // Copied now: every child starts with what was given at construction.
     this.options = { ...options, execArgv: options.execArgv && [...options.execArgv], env: options.env && { ...options.env } };
-    this.#initargs = encode(options.initargs);
+    this.#initargs = encode(options.initargs, undefined, 'arguments');
   }
 
   get live(): number {

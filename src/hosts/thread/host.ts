@@ -55,7 +55,7 @@ export class ThreadHost implements WorkerHost {
       (id, sab) => this.#announce(id, sab),
       () => this.#workers.forEach(({ port }) => this.#drainPort(port)),
     );
-    this.#initargs = encode(options.initargs, this.sharedMemory);
+    this.#initargs = encode(options.initargs, this.sharedMemory, 'arguments');
   }
 
   get live(): number {

@@ -1,0 +1,267 @@
+/**
+ * Reading a value the way structured clone reads it, once. Every encoder after this reads the
+ * snapshot, not the value, so that what arrives is what `structuredClone` would give:
+ *
+ * - each own enumerable property is read once (a getter runs once), in the engine's order;
+ *   `toJSON` is never called (the snapshot's objects are fresh plain ones);
+ * - plain objects, class instances, arrays (holes and named properties included), `Map`s and
+ *   `Set`s are copied; an object met twice is copied once (shared references and cycles kept);
+ * - everything else (typed arrays and their buffers, `Date`, `RegExp`, boxed primitives, errors
+ *   and the like) is kept as it is: the serializer reads it as the clone does, without getters;
+ * - a bare `SharedArrayBuffer` becomes a `BareShared` view, so that it travels by id.
+ *
+ * The walk also tells whether JSON carries the snapshot exactly (`json`). A value too large for
+ * it (an array of more than `MAX_ELEMENTS` elements, more than `MAX_OBJECTS` objects, or nested
+ * deeper than `MAX_DEPTH`) is left whole, for `v8.Serializer` to read as it is; the getters the walk
+ * had read by then are then read a second time.
+ */
+import { types } from 'node:util';
+
+import { BareShared } from './clone.js';
+import { cloneError } from './errors.js';
+import type { SharedMemoryTable } from './shared-memory.js';
+
+/** Past these, the walk leaves the value whole (see above). Past 1,024 elements, `v8.Serializer` is faster than JSON for an array anyway. */
+const MAX_ELEMENTS = 1024;
+const MAX_OBJECTS = 65536;
+const MAX_DEPTH = 512;
+/** JSON is not used past this depth (the old rule; the serializer is as fast there). */
+const MAX_JSON_DEPTH = 64;
+/** JSON parses long strings and wide objects slower than the deserializer rebuilds them. */
+const MAX_JSON_STRING = 1024;
+const MAX_JSON_KEYS = 64;
+
+/** What reading a value found. */
+export interface Snapshot {
+  /** The value to encode: the copy, or the value itself when it was left whole. */
+  value: unknown;
+  /** `JSON.stringify(value)` gives back what structured clone would. */
+  json: boolean;
+  /** The value was too large for the walk: `value` is the original, for the serializer alone. */
+  whole: boolean;
+}
+
+/**
+ * What the root of a value is, for naming where it holds what cannot be cloned: an argument list
+ * (its items are "argument 1", ...), a map chunk (its items are map items, each an argument list
+ * when the map has several inputs), or one value.
+ */
+export type Root = 'arguments' | 'map items' | 'map argument lists' | 'result' | 'value';
+
+/** How many levels of arrays from the root down are this package's own, for each kind of root. */
+export const TRUSTED: Readonly<Record<Root, number>> = { arguments: 1, 'map items': 1, 'map argument lists': 2, result: 0, value: 0 };
+
+/**
+ * Reads `value` once (see the module's doc). `trusted`: how many levels of arrays from the root
+ * down are this package's own (an argument list, a map chunk): plain and dense, with no getters,
+ * so they are read without copying. Throws a `DataCloneError` naming where the value holds what
+ * cannot be cloned (a function, a symbol, a Proxy); an error a getter throws goes on as it is.
+ */
+export function snapshot(value: unknown, shared: SharedMemoryTable | undefined, trusted = 0, root: Root = 'value'): Snapshot {
+  const walk = new Walk(shared, trusted);
+  try {
+    const copy = walk.read(value, 0);
+    return { value: copy, json: walk.json, whole: false };
+  } catch (error) {
+    if (error === TOO_LARGE) return { value, json: false, whole: true };
+    if (error instanceof Unclonable) throw cloneError(`${where(error.path, root)}: ${error.what} could not be cloned${error.hint}`);
+    throw error;
+  }
+}
+
+/** Thrown by the walk to leave the value whole. */
+const TOO_LARGE = Symbol('too large');
+
+/** What cannot be cloned, and where: the keys from the root, innermost last. */
+class Unclonable {
+  readonly path: Array<string | number> = [];
+  constructor(
+    readonly what: string,
+    readonly hint = '',
+  ) {}
+}
+
+const FUNCTION_HINT = ': functions are not values a worker can receive (submit the function itself, or import it inside the task from a module)';
+
+function where(path: Array<string | number>, root: Root): string {
+  let text: string;
+  let rest: Array<string | number>;
+  if (root === 'arguments' && path.length > 0) [text, rest] = [`argument ${Number(path[0]) + 1}`, path.slice(1)];
+  else if (root === 'map items' && path.length > 0) [text, rest] = ['the map item', path.slice(1)];
+  else if (root === 'map argument lists' && path.length > 1) [text, rest] = [`argument ${Number(path[1]) + 1} of the map item`, path.slice(2)];
+  else [text, rest] = [root === 'result' ? "the task's result" : 'the value', path];
+  for (const key of rest) text += typeof key === 'number' ? `[${key}]` : /^[A-Za-z_$][\w$]*$/.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`;
+  return text;
+}
+
+class Walk {
+  /** JSON carries everything read so far exactly. */
+  json = !('toJSON' in Object.prototype) && !('toJSON' in Array.prototype);
+  #objects = 0;
+  /** Copies by original, once the first object is met. */
+  #seen: Map<object, unknown> | undefined;
+
+  constructor(
+    private readonly shared: SharedMemoryTable | undefined,
+    private readonly trusted: number,
+  ) {}
+
+  read(value: unknown, depth: number): unknown {
+    switch (typeof value) {
+      case 'number':
+        if (!Number.isFinite(value) || (value === 0 && 1 / value < 0)) this.json = false;
+        return value;
+      case 'string':
+        if (value.length > MAX_JSON_STRING) this.json = false;
+        return value;
+      case 'boolean':
+        return value;
+      case 'undefined':
+      case 'bigint':
+        this.json = false;
+        return value;
+      case 'function':
+        throw new Unclonable(value.name === '' ? 'a function' : `function ${value.name}`, FUNCTION_HINT);
+      case 'symbol':
+        throw new Unclonable(String(value));
+    }
+    return value === null ? null : this.#readObject(value as object, depth);
+  }
+
+  #readObject(value: object, depth: number): unknown {
+    const seen = (this.#seen ??= new Map());
+    const known = seen.get(value);
+    if (known !== undefined) {
+      this.json = false; // JSON would make two of what the clone keeps as one
+      return known;
+    }
+    if (++this.#objects > MAX_OBJECTS || depth > MAX_DEPTH) throw TOO_LARGE;
+    if (depth > MAX_JSON_DEPTH) this.json = false;
+    if (types.isProxy(value)) throw new Unclonable('a Proxy');
+    if (Array.isArray(value)) return this.#readArray(value, depth, seen);
+    if (ArrayBuffer.isView(value)) return this.#readView(value, seen);
+    if (types.isSharedArrayBuffer(value)) return this.#readShared(value, seen);
+    if (types.isMap(value)) return this.#readMap(value, depth, seen);
+    if (types.isSet(value)) return this.#readSet(value, depth, seen);
+    if (isOrdinary(value)) return this.#readProperties(value, depth, seen);
+    // Buffers, dates, regular expressions, boxed primitives, errors: the serializer reads these
+    // without running any getter; what cannot be cloned at all, it refuses.
+    this.json = false;
+    seen.set(value, value);
+    return value;
+  }
+
+  #readArray(array: unknown[], depth: number, seen: Map<object, unknown>): unknown[] {
+    if (depth < this.trusted) {
+      // One of ours: dense and plain. Copied only if one of its items is.
+      seen.set(array, array);
+      let copy: unknown[] | undefined;
+      for (let i = 0; i < array.length; i++) {
+        const item = array[i];
+        const read = this.#item(item, i, depth + 1);
+        if (read !== item) (copy ??= array.slice())[i] = read;
+      }
+      if (copy !== undefined) seen.set(array, copy);
+      return copy ?? array;
+    }
+    const length = array.length;
+    if (length > MAX_ELEMENTS) throw TOO_LARGE;
+    const copy: unknown[] = new Array(length);
+    seen.set(array, copy);
+    // The engine lists an array's keys as its indices in order, then its named properties.
+    const keys = Object.keys(array);
+    if (keys.length === length && (length === 0 || keys[length - 1] === String(length - 1))) {
+      for (let i = 0; i < length; i++) copy[i] = this.#item(array[i], i, depth + 1);
+      return copy;
+    }
+    // Holes or named properties: the clone keeps both, JSON would not.
+    this.json = false;
+    for (const key of keys) {
+      const index = Number(key);
+      if (Number.isInteger(index) && index >= 0 && index < length && String(index) === key) copy[index] = this.#item(array[index], index, depth + 1);
+      else this.#property(copy as unknown as Record<string, unknown>, array, key, depth);
+    }
+    return copy;
+  }
+
+  #readProperties(object: object, depth: number, seen: Map<object, unknown>): object {
+    const copy: Record<string, unknown> = {};
+    seen.set(object, copy);
+    const keys = Object.keys(object);
+    if (keys.length > MAX_JSON_KEYS) this.json = false;
+    for (let k = 0; k < keys.length; k++) this.#property(copy, object, keys[k]!, depth);
+    return copy;
+  }
+
+  /** Copies `object[key]` into `copy` as an own data property (even `__proto__`). */
+  #property(copy: Record<string, unknown>, object: object, key: string, depth: number): void {
+    let read: unknown;
+    try {
+      read = this.read((object as Record<string, unknown>)[key], depth + 1);
+    } catch (error) {
+      throw at(error, key);
+    }
+    if (key === '__proto__') Object.defineProperty(copy, key, { value: read, writable: true, enumerable: true, configurable: true });
+    else copy[key] = read;
+  }
+
+  #item(item: unknown, index: number, depth: number): unknown {
+    try {
+      return this.read(item, depth);
+    } catch (error) {
+      throw at(error, index);
+    }
+  }
+
+  #readMap(map: Map<unknown, unknown>, depth: number, seen: Map<object, unknown>): Map<unknown, unknown> {
+    this.json = false;
+    const copy = new Map();
+    seen.set(map, copy);
+    for (const [key, item] of map) copy.set(this.read(key, depth + 1), this.read(item, depth + 1));
+    return copy;
+  }
+
+  #readSet(set: Set<unknown>, depth: number, seen: Map<object, unknown>): Set<unknown> {
+    this.json = false;
+    const copy = new Set();
+    seen.set(set, copy);
+    for (const item of set) copy.add(this.read(item, depth + 1));
+    return copy;
+  }
+
+  #readView(view: ArrayBufferView, seen: Map<object, unknown>): ArrayBufferView {
+    this.json = false;
+    if (types.isSharedArrayBuffer(view.buffer) && this.shared === undefined) throw new Unclonable('a view of a SharedArrayBuffer', SHARED_HINT);
+    seen.set(view, view);
+    return view;
+  }
+
+  #readShared(sab: SharedArrayBuffer, seen: Map<object, unknown>): BareShared {
+    this.json = false;
+    if (this.shared === undefined) throw new Unclonable('a SharedArrayBuffer', SHARED_HINT);
+    const marker = new BareShared(sab as unknown as ArrayBuffer);
+    seen.set(sab, marker);
+    return marker;
+  }
+}
+
+const SHARED_HINT = ': a SharedArrayBuffer cannot be shared with a child process (shared memory reaches worker threads only)';
+
+/** Adds `key` to the path of an `Unclonable` passing through; any other error goes on as it is. */
+function at(error: unknown, key: string | number): unknown {
+  if (error instanceof Unclonable) error.path.unshift(key);
+  return error;
+}
+
+/**
+ * An ordinary object, which the clone copies as a plain one: its own enumerable properties, not
+ * its prototype. Objects with internal state of the engine's (dates, boxed primitives, errors,
+ * and the built-ins that carry a `Symbol.toStringTag`: promises, weak maps, buffers, ...) are not:
+ * the serializer decides for them. A class with a `Symbol.toStringTag` of its own goes to the
+ * serializer too, which copies it as the clone does, only without the JSON fast path.
+ */
+function isOrdinary(value: object): boolean {
+  const proto = Object.getPrototypeOf(value);
+  if (proto === Object.prototype || proto === null) return true;
+  return !(Symbol.toStringTag in value) && !types.isDate(value) && !types.isRegExp(value) && !types.isNativeError(value) && !types.isBoxedPrimitive(value) && !types.isArgumentsObject(value);
+}
