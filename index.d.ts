@@ -100,6 +100,12 @@ export declare const COMPLETION_STATUS: number
 
 export declare const COMPLETION_VALUE: number
 
+/**
+ * Called by a child process first thing: it ends when `parent_pid` exits, even in the middle of
+ * a synchronous task; see `concurrent_futures_core::parent`. Answers whether the system can.
+ */
+export declare function exitWithParent(parentPid: number): boolean
+
 export declare const KIND_HAS_BLOCKS: number
 
 /**

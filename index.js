@@ -844,6 +844,7 @@ module.exports.COMPLETION_ID = nativeBinding.COMPLETION_ID
 module.exports.COMPLETION_ITEMS = nativeBinding.COMPLETION_ITEMS
 module.exports.COMPLETION_STATUS = nativeBinding.COMPLETION_STATUS
 module.exports.COMPLETION_VALUE = nativeBinding.COMPLETION_VALUE
+module.exports.exitWithParent = nativeBinding.exitWithParent
 module.exports.KIND_HAS_BLOCKS = nativeBinding.KIND_HAS_BLOCKS
 module.exports.maxWorkersAllowed = nativeBinding.maxWorkersAllowed
 module.exports.nextSharedMemoryId = nativeBinding.nextSharedMemoryId

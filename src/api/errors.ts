@@ -7,7 +7,11 @@ export class FuturesError extends Error {
 }
 
 /** The future was cancelled. */
-export class CancelledError extends FuturesError {}
+export class CancelledError extends FuturesError {
+  constructor(message = 'the future was cancelled', options?: ErrorOptions) {
+    super(message, options);
+  }
+}
 
 /** The operation is not allowed in the future's current state (e.g. `setResult` twice). */
 export class InvalidStateError extends FuturesError {}

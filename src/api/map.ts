@@ -7,6 +7,7 @@
  * are in flight (`n + 1` while a `next()` waits) and the input is read as results are delivered.
  */
 import { TimeoutError } from './errors.js';
+import { checkKnownKeys } from './option-keys.js';
 import { MAX_TIMER_MS, toTimeout } from './future.js';
 
 export interface MapOptions {
@@ -72,6 +73,8 @@ interface ParsedOptions {
   buffersize: number | undefined;
 }
 
+const MAP_OPTIONS = ['timeout', 'chunksize', 'buffersize'];
+
 /** Splits `map`'s arguments into inputs and options and validates both (synchronously). */
 export function parseMapArguments(rest: unknown[]): { sources: Array<Iterable<unknown> | AsyncIterable<unknown>>; options: ParsedOptions } {
   let raw: MapOptions = {};
@@ -80,6 +83,7 @@ export function parseMapArguments(rest: unknown[]): { sources: Array<Iterable<un
     raw = last as MapOptions;
     rest = rest.slice(0, -1);
   }
+  checkKnownKeys('map()', raw, MAP_OPTIONS);
   rest.forEach((input, i) => {
     if (!isIterable(input) && !isAsyncIterable(input)) {
       throw new TypeError(`map(): argument ${i + 2} must be an iterable or async iterable, got ${input === null ? 'null' : typeof input}`);

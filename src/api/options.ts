@@ -5,7 +5,8 @@
 import os from 'node:os';
 
 import { maxWorkersAllowed } from '../wire/native.js';
-import { describeTask } from './task.js';
+import { checkKnownKeys } from './option-keys.js';
+import { checkWorkerScope, type Described, describeTask } from './task.js';
 
 /** A check of one option: its value (`undefined` when not given) → what the pool keeps. */
 type Check<T> = (value: unknown, name: string) => T;
@@ -18,6 +19,7 @@ type Parsed<C extends Record<string, Check<unknown>>> = { [K in keyof C]: Return
 export function parseOptions<C extends Record<string, Check<unknown>>>(executor: string, options: unknown, checks: C): Parsed<C> {
   if (options === undefined) options = {};
   if (typeof options !== 'object' || options === null) throw new TypeError(`${executor} options must be an object`);
+  checkKnownKeys(executor, options, Object.keys(checks));
   const parsed = {} as Record<string, unknown>;
   for (const name of Object.keys(checks)) parsed[name] = checks[name]!((options as Record<string, unknown>)[name], name);
   return parsed as Parsed<C>;
@@ -32,8 +34,13 @@ export const maxWorkers: Check<number> = (value, name) => checkPositiveInteger(n
 /** `maxTasksPerWorker` / `maxTasksPerChild`: recycle a worker after this many tasks. */
 export const maxTasks: Check<number | undefined> = (value, name) => checkPositiveInteger(name, value, MAX_TASKS_PER_WORKER);
 
-/** `initializer`: its task descriptor. */
-export const initializer: Check<string | undefined> = (value, name) => (value === undefined ? undefined : describeTask(value, name));
+/** `initializer`: what it travels as; a function sent by source may read only the worker's globals. */
+export const initializer: Check<Described | undefined> = (value, name) => {
+  if (value === undefined) return undefined;
+  const described = describeTask(value, name);
+  checkWorkerScope(described, name, []);
+  return described;
+};
 
 /** `initargs`: an argument list, copied into a plain array as a call's rest parameter would be
  * (the items themselves are cloned later); a proxy of an array is read through its traps here, once. */

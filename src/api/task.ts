@@ -3,10 +3,16 @@
  * reachable from `globalThis` (sent by its path), or a `task()` reference to a module's export.
  * `describeTask` turns each into the descriptor a worker finds it again by.
  */
+import { type Stats, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
-import { type TaskDescriptor, writeDescriptor } from '../wire/task-descriptor.js';
+import { types } from 'node:util';
+
+import { writeDescriptor } from '../wire/task-descriptor.js';
+import { capturedNames } from './captures.js';
+import { readSource } from './task-source.js';
 
 export type TaskFunction = (...args: any[]) => any;
 
@@ -33,7 +39,9 @@ export type TaskFn<A extends unknown[] = any[], R = unknown> = ((...args: A) => 
 
 /**
  * A reference to the export `exportName` of a module (ESM or CommonJS; for CommonJS, `'default'`
- * is `module.exports`). Relative paths resolve against the current working directory, now.
+ * is `module.exports`). Relative paths resolve against the current working directory, now, and
+ * the module is looked for now: a path with no file behind it, or a package that cannot be
+ * found, is a `TypeError` from `task()` itself (not from the first task that uses it).
  *
  * `F` is the export's type, for the type checker: `task<typeof import('./m.js').f>('./m.js', 'f')`
  * makes `submit` and `map` check the arguments and type the results. Without it, anything goes.
@@ -47,65 +55,157 @@ export function task(module: string | URL, exportName = 'default'): TaskRef {
   else if (/^[a-zA-Z][a-zA-Z0-9+.-]*:/.test(module) && !path.isAbsolute(module)) specifier = module;
   else if (module.startsWith('.') || path.isAbsolute(module)) specifier = pathToFileURL(path.resolve(module)).href;
   else specifier = module;
+  checkModule(specifier, module);
   return new TaskRef(specifier, exportName);
 }
 
-const descriptors = new WeakMap<object, string>();
+/** Throws a `TypeError` when the module `specifier` (written `given`) cannot be there. */
+function checkModule(specifier: string, given: string | URL): void {
+  if (specifier.startsWith('file:')) {
+    const file = fileURLToPath(specifier);
+    let stats: Stats | undefined;
+    try {
+      stats = statSync(file);
+    } catch {
+      // Not there: said below.
+    }
+    if (stats?.isFile()) return;
+    const relative = typeof given === 'string' && given.startsWith('.') ? ` (resolved from '${given}' against ${process.cwd()})` : '';
+    const what = stats === undefined ? `there is no file at ${file}` : `${file} is a directory, not a module's file`;
+    throw new TypeError(`task(): ${what}${relative}; a task() path names the module's file, with its extension`);
+  }
+  if (/^[a-zA-Z][a-zA-Z0-9+.-]*:/.test(specifier)) return; // node:, data:, https:...: the runtime's to judge
+  try {
+    createRequire(path.join(process.cwd(), 'noop.js')).resolve(specifier);
+  } catch (error) {
+    // A package may be for `import` only (`exports` without `require`): only "not found" is sure.
+    if ((error as NodeJS.ErrnoException)?.code === 'MODULE_NOT_FOUND') {
+      throw new TypeError(`task(): cannot find the package '${specifier}' from ${process.cwd()}; a relative path starts with ./ or ../`);
+    }
+  }
+}
+
+/** What a task function travels as, and what it needs from the worker's global scope. */
+export interface Described {
+  /** The descriptor (JSON text) a worker finds the function by. */
+  readonly descriptor: string;
+  /** Names a function sent by source reads without declaring them (none for the rest). */
+  readonly reads: readonly string[];
+  /**
+   * The globals it defines when it runs, as far as its source tells (see `SourceShape.defines`):
+   * an initializer's make names the tasks may read. `null` when that cannot be told (a `task()`).
+   */
+  readonly defines: readonly string[] | null;
+}
+
+const described = new WeakMap<object, Described>();
 /** Closures made in a loop are new objects with the same source: describe each source once. */
-const bySource = new Map<string, string>();
+const bySource = new Map<string, Described>();
 let nativePaths: WeakMap<Function, string> | undefined;
 
 /**
- * @internal The descriptor of a task function. Throws `TypeError` for what cannot be submitted: a bound
- * function, a class, a native function not reachable from `globalThis`, or a non-function.
+ * @internal What a task function travels as. Throws `TypeError` for what cannot be submitted: a
+ * bound function, a class, a getter, a Proxy, a native function not reachable from `globalThis`,
+ * a function that uses `this` or a variable it captured, or a non-function.
  */
-export function describeTask(fn: unknown, what = 'submit()'): string {
+export function describeTask(fn: unknown, what = 'submit()'): Described {
   if ((typeof fn !== 'function' && !(fn instanceof TaskRef)) || fn === null) {
     throw new TypeError(`${what} expects a function or a task() reference, got ${fn === null ? 'null' : typeof fn}`);
   }
-  let descriptor = descriptors.get(fn);
-  if (descriptor === undefined) {
+  let known = described.get(fn);
+  if (known === undefined) {
     if (fn instanceof TaskRef) {
-      descriptor = writeDescriptor({ module: fn.module, export: fn.exportName });
-      descriptors.set(fn, descriptor);
+      known = { descriptor: writeDescriptor({ module: fn.module, export: fn.exportName }), reads: [], defines: null };
+      described.set(fn, known);
     } else {
-      descriptor = describeFunction(fn, what);
+      known = describeFunction(fn, what);
     }
   }
-  return descriptor;
+  return known;
 }
 
 const SUBMITTABLE =
   'submit a self-contained function (sent by its source), a built-in reachable from globalThis such as Math.pow, or task(module, exportName)';
+const SENT_BY_SOURCE = 'task functions are sent to workers by their source text, so they cannot use variables from the scope they were written in: pass values as arguments, or use task() to run a module export';
 
-function describeFunction(fn: Function, what: string): string {
+function describeFunction(fn: Function, what: string): Described {
+  if (types.isProxy(fn)) throw new TypeError(`${what}: a Proxy cannot be submitted (what it wraps is not sent with it); submit the function itself`);
   const source = Function.prototype.toString.call(fn);
   const known = bySource.get(source);
   if (known !== undefined) return known;
-  const described = describeSource(fn, source, what);
-  const descriptor = writeDescriptor(described);
+  const result = describeSource(fn, source, what);
   // A built-in's source is `[native code]`, the same for all: kept by the function instead.
-  if ('path' in described) descriptors.set(fn, descriptor);
-  else if (bySource.size < 10_000) bySource.set(source, descriptor);
-  return descriptor;
+  if (result.descriptor.startsWith('{"path"')) described.set(fn, result);
+  else if (bySource.size < 10_000) bySource.set(source, result);
+  return result;
 }
 
-function describeSource(fn: Function, source: string, what: string): TaskDescriptor {
-  if (/^class\b/.test(source)) throw new TypeError(`${what}: a class cannot be submitted; ${SUBMITTABLE}`);
-  // An accessor's source (`get x() {...}`) compiles to no function of its own in the worker.
-  if (/^(get|set)\s/.test(fn.name) && /^(static\s+)?(get|set)[\s[]/.test(source)) {
-    throw new TypeError(`${what}: a getter or setter cannot be submitted; ${SUBMITTABLE}`);
-  }
+function describeSource(fn: Function, source: string, what: string): Described {
   if (/\{\s*\[native code\]\s*\}$/.test(source)) {
     if (fn.name.startsWith('bound ')) {
       throw new TypeError(`${what}: a bound function cannot be submitted (its bound this and arguments cannot travel); pass the arguments to submit() instead`);
     }
     const found = nativePathOf(fn);
     if (found === undefined) throw new TypeError(`${what}: native function ${fn.name || '(anonymous)'} is not reachable from globalThis; ${SUBMITTABLE}`);
-    return { path: found };
+    return { descriptor: writeDescriptor({ path: found }), reads: [], defines: [] };
   }
-  return { source, name: fn.name };
+  const shape = readSource(source);
+  if (typeof shape === 'string') throw new TypeError(`${what}: ${shape}; ${SUBMITTABLE}`);
+  // A task is called as a plain function: `this` is `undefined` (strict) or the global object
+  // (sloppy), as a plain call would give it where it was written. A method is written to be
+  // called on its object, and an arrow's `this` is its scope's: neither travels.
+  if (shape.usesThis && (shape.method || shape.arrow)) {
+    const whose = shape.method ? 'a method that uses `this` (its object does not travel with it)' : 'an arrow function that uses `this` of the scope it was written in';
+    throw new TypeError(`${what}: ${whose} cannot be sent by its source text: pass what it needs as arguments, or use task()`);
+  }
+  for (const name of shape.read) {
+    const helper = compilerHelper(name);
+    if (helper !== undefined) throw new TypeError(`${what}: the function uses ${name}, ${helper}`);
+  }
+  // A name the worker has as a global, which the function took from its own scope instead.
+  const captured = capturedNames(fn, shape.free.filter(isWorkerGlobal)) ?? [];
+  if (captured.length > 0) {
+    throw new TypeError(`${what}: ${captured.join(', ')} ${captured.length > 1 ? 'are variables' : 'is a variable'} of the scope the function was written in, not the worker's global of that name; ${SENT_BY_SOURCE}`);
+  }
+  // Functions in sloppy mode have `caller` of their own; strict ones (all code of modules and
+  // classes) and arrows, methods and async functions do not, and are compiled strict. A sloppy
+  // one's assignments to undeclared names make globals, which the worker removes after each call.
+  const sloppy = Object.prototype.hasOwnProperty.call(fn, 'caller');
+  const descriptor = writeDescriptor(sloppy ? { source, name: fn.name, sloppy: true, assigns: shape.assigned } : { source, name: fn.name });
+  return { descriptor, reads: shape.read, defines: shape.defines };
 }
+
+/** Why `name` is a compiler's helper or renamed import, if it looks like one. */
+function compilerHelper(name: string): string | undefined {
+  if (/^(__[A-Za-z]+|_(asyncToGenerator|regeneratorRuntime|defineProperty|objectSpread2?|classCallCheck|createClass|interopRequireDefault|slicedToArray|toConsumableArray|extends|typeof)|regeneratorRuntime)$/.test(name)) {
+    return 'a helper your compiler added where the function was written (tslib, Babel, esbuild): compile to ES2017 or later so that it needs none, or put the function in a module and use task()';
+  }
+  if (/^[A-Za-z]\w*_\d+$/.test(name)) return 'which your compiler made of an import: a function sent by its source text cannot use imports; put it in a module and use task()';
+  return undefined;
+}
+
+/** The globals a worker has: this thread's own when this module loaded (the runtime's), plus `Object.prototype`'s. */
+const WORKER_GLOBALS = new Set(Object.getOwnPropertyNames(globalThis));
+
+function isWorkerGlobal(name: string): boolean {
+  return WORKER_GLOBALS.has(name) || name in Object.prototype;
+}
+
+/**
+ * @internal Throws a `TypeError` for a name a function sent by source reads that the worker does
+ * not have as a global: the runtime's, or one the executor's initializer defines
+ * (`initializerDefines`; `null` when that cannot be told, which lets every name pass).
+ */
+export function checkWorkerScope(task: Described, what: string, initializerDefines: readonly string[] | null): void {
+  if (initializerDefines === null || task.reads.length === 0) return;
+  const missing = task.reads.filter((name) => !isWorkerGlobal(name) && !WORKER_NAMES.includes(name) && !initializerDefines.includes(name));
+  if (missing.length > 0) {
+    throw new TypeError(`${what}: ${missing.join(', ')} ${missing.length > 1 ? 'are' : 'is'} not defined in the worker; ${SENT_BY_SOURCE}`);
+  }
+}
+
+/** Names a task finds in the worker besides the runtime's globals. */
+const WORKER_NAMES: readonly string[] = [];
 
 /** Breadth-first over `globalThis` (three levels: `String.prototype.at`), shortest path first. */
 function nativePathOf(fn: Function): string | undefined {

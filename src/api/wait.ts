@@ -1,5 +1,6 @@
 import { TimeoutError } from './errors.js';
 import { Future, MAX_TIMER_MS, toTimeout } from './future.js';
+import { checkKnownKeys } from './option-keys.js';
 
 export const FIRST_COMPLETED = 'FIRST_COMPLETED';
 export const FIRST_EXCEPTION = 'FIRST_EXCEPTION';
@@ -33,6 +34,7 @@ function uniqueFutures<F extends Future<any>>(fs: Iterable<F>, caller: string): 
  */
 export function wait<F extends Future<any>>(fs: Iterable<F>, options: WaitOptions = {}): Promise<DoneAndNotDone<F>> {
   try {
+    if (typeof options === 'object' && options !== null) checkKnownKeys('wait()', options, ['timeout', 'returnWhen']);
     const { returnWhen = ALL_COMPLETED } = options ?? {};
     const timeout = toTimeout(options?.timeout);
     if (returnWhen !== FIRST_COMPLETED && returnWhen !== FIRST_EXCEPTION && returnWhen !== ALL_COMPLETED) {
@@ -102,6 +104,7 @@ export interface AsCompletedIterator<F extends Future<any>> extends AsyncIterabl
  * order, each once. With `timeout` (counted from the first `next()`), throws `TimeoutError`.
  */
 export function asCompleted<F extends Future<any>>(fs: Iterable<F>, options: { timeout?: number } = {}): AsCompletedIterator<F> {
+  if (typeof options === 'object' && options !== null) checkKnownKeys('asCompleted()', options, ['timeout']);
   const timeout = toTimeout(options?.timeout);
   const futures = uniqueFutures(fs, 'asCompleted');
   return completionOrder(futures, timeout);

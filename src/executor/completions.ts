@@ -15,7 +15,7 @@ import os from 'node:os';
 import { Future } from '../api/future.js';
 import type { ChunkResults } from '../api/map.js';
 import type { WorkerHost } from '../hosts/host.js';
-import { type ChunkOutcome, readChunkOutcome } from '../wire/chunks.js';
+import { type ChunkOutcome, readChunkOutcome } from '../wire/outcomes.js';
 import { type Batch, type CompletionReader, Inbox } from '../wire/frames.js';
 import { type NativePool, STATUS_BROKEN } from '../wire/native.js';
 import type { Lifecycle } from './lifecycle.js';

@@ -10,8 +10,8 @@
 import type { MapSink, RangeReceiver } from '../api/map.js';
 import type { NativePool } from '../wire/native.js';
 import type { SharedMemoryTable } from '../wire/shared-memory.js';
-import type { Root } from '../wire/snapshot.js';
-import { encode, RECORD_CHUNK, RECORD_SPREAD } from '../wire/values.js';
+import { type Root, snapshotItems } from '../wire/snapshot.js';
+import { encodeSnapshot, RECORD_CHUNK, RECORD_SPREAD } from '../wire/values.js';
 import type { Lifecycle } from './lifecycle.js';
 import type { Records } from './records.js';
 import type { Submission } from './submission.js';
@@ -24,38 +24,42 @@ export interface MapSinkParts {
   lifecycle: Lifecycle;
 }
 
-/** The sink of one `map` run of task function `func`. */
+/**
+ * The sink of one `map` run of task function `func`. Each batch of items is read once
+ * (`snapshotItems`): what goes to the workers is encoded from that reading, whether as one JSON
+ * job or in chunks, so that no getter of an item runs twice.
+ */
 export function poolMapSink(func: number, { core, shared, submission, records, lifecycle }: MapSinkParts): MapSink {
   return {
     submit: (items, spread, offset, chunksize, receiver) => {
       lifecycle.checkOpen();
       const flags = RECORD_CHUNK | (spread ? RECORD_SPREAD : 0);
-      const root: Root = spread ? 'map argument lists' : 'map items';
-      if (chunksize === 'auto') {
-        let text: string | Uint8Array | undefined;
-        try {
-          text = encode(items, shared, root);
-        } catch {
-          // An item cannot be cloned: the chunks below find which, and fail it alone.
-        }
-        if (typeof text === 'string') return submission.pushJob(func, flags, text, { receiver, offset, remaining: items.length });
+      const root: Root & ('map items' | 'map argument lists') = spread ? 'map argument lists' : 'map items';
+      const read = snapshotItems(items, shared, root);
+      if (chunksize === 'auto' && read.json && read.refused === undefined) {
+        const text = encodeSnapshot({ value: read.items, json: true, denseArrays: true, whole: false }, shared) as string;
+        return submission.pushJob(func, flags, text, { receiver, offset, remaining: items.length });
       }
-      const sizes = chunksize === 'auto' ? core.planChunks(items.length) : [];
+      const ready = read.items;
+      const sizes = chunksize === 'auto' ? core.planChunks(ready.length) : [];
       const ids: number[] = [];
       // Not started: the record never runs. Started: its outcomes arrive after the run ended.
       const cancel = (): void => ids.forEach((id) => core.cancel(id) && records.forget(id));
-      for (let start = 0, i = 0; start < items.length; i++) {
+      for (let start = 0, i = 0; start < ready.length; i++) {
         const size = chunksize === 'auto' ? sizes[i]! : chunksize;
-        const chunk = items.slice(start, start + size);
-        const entry = { receiver, offset: offset + start, remaining: chunk.length };
+        const chunk = ready.slice(start, start + size);
         try {
-          ids.push(submission.push(func, chunk.length, chunk, entry, flags, root));
+          ids.push(submission.push(func, chunk.length, chunk, { receiver, offset: offset + start, remaining: chunk.length }, flags, root, read.whole));
         } catch {
+          // Only items too large for the walk (sent as they are) can fail here.
           pushOneByOne(submission, func, chunk, flags, root, receiver, offset + start, ids);
           return cancel;
         }
         start += size;
       }
+      // The item that cannot be cloned fails at its own position; the run ends there (its
+      // `next()` throws), so nothing after it goes.
+      if (read.refused !== undefined) receiver.deliver(offset + read.refused.index, 1, { values: [], failAll: { error: read.refused.error } });
       return cancel;
     },
   };

@@ -6,6 +6,7 @@
  */
 import { Executor, type ExecutorStats, type ShutdownOptions } from '../api/executor.js';
 import { CancelledError } from '../api/errors.js';
+import { checkKnownKeys } from '../api/option-keys.js';
 import { Future } from '../api/future.js';
 import type { MapSink } from '../api/map.js';
 import type { TaskFn } from '../api/task.js';
@@ -17,6 +18,15 @@ import { poolMapSink } from './map-sink.js';
 import { Records } from './records.js';
 import './shapes.js';
 import { Submission } from './submission.js';
+
+/**
+ * An executor collected without `shutdown()` (nothing references it, so nothing is pending: see
+ * `Lifecycle`) shuts its core down, and its idle workers exit, as Python's do once their executor
+ * is collected.
+ */
+const dropped = new FinalizationRegistry<{ core: NativePool; host: WorkerHost }>(({ core, host }) => {
+  for (const slot of core.shutdown(false).wake) host.wake(slot);
+});
 
 /**
  * The machinery both pools share. Not exported from the package root, but declared, since the
@@ -31,7 +41,8 @@ export abstract class PoolExecutor extends Executor {
   readonly #lifecycle: Lifecycle;
   readonly #submission: Submission;
 
-  protected constructor(maxWorkers: number, maxTasksPerWorker: number | undefined, host: WorkerHost) {
+  /** `initializerDefines`: the globals the initializer defines, which tasks sent by source may read (`null`: not known). */
+  protected constructor(maxWorkers: number, maxTasksPerWorker: number | undefined, host: WorkerHost, initializerDefines: readonly string[] | null) {
     super();
     this.maxWorkers = maxWorkers;
     // The core's wake-up holds the executor weakly, so that an executor nobody references can be
@@ -51,11 +62,19 @@ export abstract class PoolExecutor extends Executor {
     this.#records = records;
     this.#completions = completions;
     this.#lifecycle = lifecycle;
-    this.#submission = new Submission(core, host, records, completions, lifecycle, maxWorkers);
+    this.#submission = new Submission(core, host, records, completions, lifecycle, maxWorkers, initializerDefines);
+    // The host's workers outlive any reference to the executor, so the host holds it weakly too.
     host.attach(core, {
-      exited: (slot, exit) => this.#workerExited(slot, exit),
-      broke: (reason, cause, failRunning) => this.#break(reason, cause, failRunning),
+      exited: (slot, exit) => {
+        const executor = self.deref();
+        if (executor !== undefined) executor.#workerExited(slot, exit);
+      },
+      broke: (reason, cause, failRunning) => {
+        const executor = self.deref();
+        if (executor !== undefined) executor.#break(reason, cause, failRunning);
+      },
     });
+    dropped.register(this, { core, host }, this);
   }
 
   override submit<A extends unknown[], R>(fn: TaskFn<A, R>, ...args: A): Future<Awaited<R>> {
@@ -79,7 +98,10 @@ export abstract class PoolExecutor extends Executor {
   }
 
   /** Python's `shutdown`. Idempotent; a later call with `cancelFutures` still cancels. */
-  override async shutdown({ wait = true, cancelFutures = false }: ShutdownOptions = {}): Promise<void> {
+  override async shutdown(options: ShutdownOptions = {}): Promise<void> {
+    if (typeof options !== 'object' || options === null) throw new TypeError('shutdown(): options must be an object');
+    checkKnownKeys('shutdown()', options, ['wait', 'cancelFutures']);
+    const { wait = true, cancelFutures = false } = options;
     this.#submission.flush();
     this.#lifecycle.markShutdown();
     const { cancelled, cancelledRanges, wake } = this.#core.shutdown(Boolean(cancelFutures));

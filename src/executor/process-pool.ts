@@ -37,8 +37,8 @@ export class ProcessPoolExecutor extends PoolExecutor {
       initializer: check.initializer,
       initargs: check.argumentList,
     });
-    const host = new ProcessHost(parsed);
-    super(parsed.maxWorkers, parsed.maxTasksPerChild, host);
+    const host = new ProcessHost({ ...parsed, initializer: parsed.initializer?.descriptor });
+    super(parsed.maxWorkers, parsed.maxTasksPerChild, host, parsed.initializer === undefined ? [] : parsed.initializer.defines);
     this.#host = host;
   }
 

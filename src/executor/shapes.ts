@@ -42,7 +42,7 @@ export const shapes: ReadonlyMap<Function, object> = new Map<Function, object>(
     records,
     completions,
     lifecycle,
-    new Submission(core, thread, records, completions, lifecycle, 1),
+    new Submission(core, thread, records, completions, lifecycle, 1, []),
     batch,
     batch.records(),
     batch.completions(),

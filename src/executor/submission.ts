@@ -10,7 +10,7 @@
  * known here before the batch goes.
  */
 import { ShutdownError } from '../api/errors.js';
-import { describeTask } from '../api/task.js';
+import { checkWorkerScope, describeTask } from '../api/task.js';
 import type { WorkerHost } from '../hosts/host.js';
 import { FrameWriter } from '../wire/frames.js';
 import type { Root } from '../wire/snapshot.js';
@@ -41,6 +41,7 @@ export class Submission {
     private readonly completions: CompletionPump,
     private readonly lifecycle: Lifecycle,
     private readonly maxWorkers: number,
+    private readonly initializerDefines: readonly string[] | null,
   ) {
     this.#batch = new FrameWriter(host.stashBlock);
   }
@@ -49,7 +50,9 @@ export class Submission {
   functionIndex(fn: unknown, what?: string): number {
     const known = this.#functions.get(fn as object);
     if (known !== undefined) return known;
-    const descriptor = describeTask(fn, what);
+    const described = describeTask(fn, what);
+    checkWorkerScope(described, what ?? 'submit()', this.initializerDefines);
+    const { descriptor } = described;
     let index = this.#descriptors.get(descriptor);
     if (index === undefined) {
       index = this.core.registerFunction(descriptor);
@@ -63,11 +66,11 @@ export class Submission {
 
   /**
    * Batches a record of `items` items for `value` (`flags`: the codec's record flags; `root`: what
-   * the value is, see `snapshot`); answers its id. Throws, with nothing batched, when `value`
+   * the value is, see `snapshot`; `read`: see `writeValue`); answers its id. Throws, with nothing batched, when `value`
    * cannot be cloned.
    */
-  push(func: number, items: number, value: unknown, entry: Entry, flags = 0, root: Root = 'arguments'): number {
-    this.#batch.pushRecord(func, items, flags, value, this.host.sharedMemory, root);
+  push(func: number, items: number, value: unknown, entry: Entry, flags = 0, root: Root = 'arguments', read = false): number {
+    this.#batch.pushRecord(func, items, flags, value, this.host.sharedMemory, root, read);
     const id = this.#nextId++;
     this.records.add(id, entry);
     const batched = ++this.#batched;

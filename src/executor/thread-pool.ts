@@ -36,6 +36,7 @@ export class ThreadPoolExecutor extends PoolExecutor {
       initializer: check.initializer,
       initargs: check.argumentList,
     });
-    super(parsed.maxWorkers, parsed.maxTasksPerWorker, new ThreadHost(parsed));
+    const host = new ThreadHost({ ...parsed, initializer: parsed.initializer?.descriptor });
+    super(parsed.maxWorkers, parsed.maxTasksPerWorker, host, parsed.initializer === undefined ? [] : parsed.initializer.defines);
   }
 }

@@ -72,28 +72,57 @@ class ViewSerializer extends v8.Serializer {
 
 /**
  * Whether `view`, over a resizable buffer, follows its buffer's length (it was made without a
- * length), which the clone keeps. Nothing says so short of resizing: the buffer is resized by one
- * element and back, before anything else can run, its bytes kept as they were.
+ * length), which the clone keeps. Nothing says so short of resizing. A tracking view covers its
+ * buffer to within one element of the end; then, where the buffer may grow by an element, it
+ * grows and shrinks back (nothing is lost, and nothing else runs meanwhile). A buffer at its
+ * maximum length is not touched: a clone of the view is shrunk to where the view starts, which
+ * leaves a tracking view empty and a fixed one out of bounds.
  */
 function tracksLength(view: ArrayBufferView): boolean {
-  const buffer = view.buffer as ArrayBuffer & { resizable?: boolean; maxByteLength?: number; resize?(length: number): void };
-  if (buffer.resizable !== true || view.byteOffset + view.byteLength !== buffer.byteLength) return false;
+  const buffer = view.buffer as ResizableBuffer;
+  if (buffer.resizable !== true) return false;
   const width = view instanceof DataView ? 1 : (view as Uint8Array).BYTES_PER_ELEMENT;
   const length = buffer.byteLength;
-  const before = view.byteLength;
+  if (view.byteOffset + view.byteLength + width <= length) return false;
   if (length + width <= buffer.maxByteLength!) {
+    const before = view.byteLength;
     buffer.resize!(length + width);
     const after = view.byteLength;
     buffer.resize!(length);
     return after !== before;
   }
-  if (before < 2 * width) return false; // too short to tell: taken as fixed
-  const tail = new Uint8Array(buffer, length - width).slice();
-  buffer.resize!(length - width);
-  const after = view.byteLength;
+  const copy = structuredClone(view);
+  (copy.buffer as ResizableBuffer).resize!(view.byteOffset);
+  return inBounds(copy);
+}
+
+/**
+ * A length-tracking typed array over `buffer` (just received, so ours to resize): the constructor
+ * wants whole elements up to the buffer's end, which a tracking view does not need afterwards.
+ */
+function trackingView(Type: Uint8ArrayConstructor, buffer: ResizableBuffer, byteOffset: number, width: number): ArrayBufferView {
+  const length = buffer.byteLength;
+  const spare = (length - byteOffset) % width;
+  if (spare === 0 || length < byteOffset) return new Type(buffer, byteOffset);
+  const tail = new Uint8Array(buffer, length - spare).slice();
+  buffer.resize!(length - spare);
+  const view = new Type(buffer, byteOffset);
   buffer.resize!(length);
-  new Uint8Array(buffer, length - width).set(tail);
-  return after === before - width;
+  new Uint8Array(buffer, length - spare).set(tail);
+  return view;
+}
+
+type ResizableBuffer = ArrayBuffer & { resizable?: boolean; maxByteLength?: number; resize?(length: number): void };
+
+/** Whether `view` is within its buffer (reading a DataView out of bounds throws, and so does slicing a typed array). */
+function inBounds(view: ArrayBufferView): boolean {
+  try {
+    if (view instanceof DataView) void view.byteLength;
+    else (view as Uint8Array).slice(0, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 class ViewDeserializer extends v8.Deserializer {
@@ -114,7 +143,8 @@ class ViewDeserializer extends v8.Deserializer {
       const byteLength = this.readDouble();
       const tracking = this.readUint32() === 1;
       if (Type === DataView) return tracking ? new DataView(buffer, byteOffset) : new DataView(buffer, byteOffset, byteLength);
-      return tracking ? new (Type as Uint8ArrayConstructor)(buffer, byteOffset) : new (Type as Uint8ArrayConstructor)(buffer, byteOffset, byteLength / width);
+      if (!tracking) return new (Type as Uint8ArrayConstructor)(buffer, byteOffset, byteLength / width);
+      return trackingView(Type as Uint8ArrayConstructor, buffer as ResizableBuffer, byteOffset, width);
     }
     if (this.shared === undefined) throw cloneError('unexpected SharedArrayBuffer reference');
     const sab = this.shared.get(this.readDouble());

@@ -42,33 +42,73 @@ export interface ErrorDescriptor {
 }
 
 function isError(value: unknown): value is Error {
-  return value instanceof Error || types.isNativeError(value);
+  return types.isNativeError(value) || (!types.isProxy(value) && value instanceof Error);
 }
 
-/** Turns any thrown value into a cloneable descriptor. */
+/**
+ * Turns any thrown value into a descriptor: a non-error as itself (`thrown`), an error as its
+ * class, name, message, stack, own enumerable properties, cause and (for an `AggregateError`)
+ * errors. Never throws: whatever cannot be read (a getter that throws) is left out, alone. The
+ * descriptor may still hold what cannot be cloned (see `wireError`).
+ */
 export function describeError(error: unknown, depth = 0, chain: unknown[] = []): ErrorDescriptor {
-  if (!isError(error) || depth > 8) return { thrown: error };
-  const descriptor: ErrorDescriptor = {
-    ctor: builtinName(error),
-    name: error.name,
-    message: error.message,
-    stack: error.stack,
-    props: { ...error },
-  };
-  delete descriptor.props!.cause; // assigned (enumerable) rather than given to the constructor: kept below
+  try {
+    if (!isError(error) || depth > 8) return { thrown: error };
+  } catch {
+    return { thrown: error }; // a prototype chain that throws when looked at
+  }
+  const descriptor: ErrorDescriptor = { ctor: attempt(() => builtinName(error)) };
+  const name = attempt(() => error.name);
+  const message = attempt(() => error.message);
+  const stack = attempt(() => error.stack);
+  if (typeof name === 'string') descriptor.name = name;
+  if (typeof message === 'string') descriptor.message = message;
+  if (typeof stack === 'string') descriptor.stack = stack;
+  descriptor.props = ownProperties(error);
   chain.push(error);
   // A cause that is the error itself or one of its effects (a cycle) is left out: a descriptor
   // is a tree.
-  if (Object.prototype.hasOwnProperty.call(error, 'cause') && !chain.includes(error.cause)) {
-    descriptor.cause = describeError(error.cause, depth + 1, chain);
+  const cause = attempt(() => (Object.prototype.hasOwnProperty.call(error, 'cause') ? { value: error.cause } : undefined));
+  if (cause !== undefined && !chain.includes(cause.value)) descriptor.cause = describeError(cause.value, depth + 1, chain);
+  if (attempt(() => error instanceof AggregateError)) {
+    const errors = attempt(() => (error as AggregateError).errors);
+    if (Array.isArray(errors)) descriptor.errors = errors.map((e) => describeError(e, depth + 1, [...chain]));
   }
-  if (error instanceof AggregateError) descriptor.errors = error.errors.map((e) => describeError(e, depth + 1, [...chain]));
   return descriptor;
+}
+
+/** `error`'s own enumerable properties but `cause` (kept apart), each read once; one that throws is left out. */
+function ownProperties(error: Error): Record<string, unknown> {
+  const props: Record<string, unknown> = {};
+  const keys = attempt(() => Object.keys(error)) ?? [];
+  for (const key of keys) {
+    if (key === 'cause') continue;
+    try {
+      setOwn(props, key, (error as unknown as Record<string, unknown>)[key]);
+    } catch {
+      // a getter that throws: this property alone is left out
+    }
+  }
+  return props;
+}
+
+/** Defines `object[key] = value` as an own data property, even for `__proto__`. */
+function setOwn(object: object, key: string, value: unknown): void {
+  Object.defineProperty(object, key, { value, writable: true, enumerable: true, configurable: true });
+}
+
+/** What `read` gives, or `undefined` when it throws. */
+function attempt<T>(read: () => T): T | undefined {
+  try {
+    return read();
+  } catch {
+    return undefined;
+  }
 }
 
 function builtinName(error: Error): string | undefined {
   if (typeof DOMException !== 'undefined' && error instanceof DOMException) return 'DOMException';
-  if (error.name === 'DataCloneError' && error instanceof TypeError) return 'TypeError';
+  if (error instanceof TypeError && attempt(() => error.name) === 'DataCloneError') return 'TypeError';
   if (error instanceof AggregateError) return 'AggregateError';
   for (let proto = Object.getPrototypeOf(error); proto !== null; proto = Object.getPrototypeOf(proto)) {
     const name = proto.constructor?.name;
@@ -91,7 +131,8 @@ export function rebuildError(descriptor: ErrorDescriptor): unknown {
   if (descriptor.cause !== undefined) {
     Object.defineProperty(error, 'cause', { value: rebuildError(descriptor.cause), writable: true, configurable: true, enumerable: false });
   }
-  if (descriptor.props) Object.assign(error, descriptor.props);
+  // Each as an own data property: a key named `__proto__` is a property, never the prototype.
+  if (descriptor.props) for (const key of Object.keys(descriptor.props)) setOwn(error, key, descriptor.props[key]);
   if (descriptor.stack !== undefined) {
     Object.defineProperty(error, 'stack', { value: descriptor.stack, writable: true, configurable: true, enumerable: false });
   }

@@ -18,7 +18,8 @@
 import { cloneError } from './errors.js';
 import { layout, takeBlocks } from './native.js';
 import type { SharedMemoryTable } from './shared-memory.js';
-import { decode, decodeOutcome, writeValue } from './values.js';
+import { decodeOutcome } from './outcomes.js';
+import { decode, writeValue } from './values.js';
 import { forgetView, MAX_KEPT_BYTES, viewOf } from './views.js';
 import type { BlockCount } from './raw-items.js';
 import type { Root } from './snapshot.js';
@@ -72,14 +73,15 @@ export class FrameWriter {
    * what the value is (see `snapshot`). Throws, with nothing appended, for a value that cannot be
    * cloned.
    */
-  pushRecord(func: number, items: number, flags: number, value: unknown, shared: SharedMemoryTable | undefined, root: Root): void {
+  /** `read`: `value` was read already (see `writeValue`). */
+  pushRecord(func: number, items: number, flags: number, value: unknown, shared: SharedMemoryTable | undefined, root: Root, read = false): void {
     const start = this.#offset;
     this.#reserve(RECORD_VALUE);
     this.view.setUint32(start + RECORD_FUNC, func, true);
     this.view.setUint32(start + RECORD_ITEMS, items, true);
     this.#offset = start + RECORD_VALUE;
     try {
-      writeValue(this, value, shared, flags, root);
+      writeValue(this, value, shared, flags, root, undefined, read);
     } catch (error) {
       this.#offset = start;
       throw error;

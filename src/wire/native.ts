@@ -18,12 +18,12 @@ export const ADDON_PATH_KEY = 'concurrentFuturesAddon';
 /** Where a child process finds the addon's path (in its environment). */
 export const ADDON_PATH_ENV = 'CONCURRENT_FUTURES_ADDON';
 
-const givenPath: unknown = isMainThread ? takeFromEnvironment() : (workerData as Record<string, unknown> | null)?.[ADDON_PATH_KEY];
+const givenPath: unknown = isMainThread ? takeFromEnvironment(ADDON_PATH_ENV) : (workerData as Record<string, unknown> | null)?.[ADDON_PATH_KEY];
 
-/** The path a process host gave its child; removed, so that tasks see the environment they were given. */
-function takeFromEnvironment(): string | undefined {
-  const value = process.env[ADDON_PATH_ENV];
-  delete process.env[ADDON_PATH_ENV];
+/** A variable a process host set for its child; removed, so that tasks see the environment they were given. */
+export function takeFromEnvironment(name: string): string | undefined {
+  const value = process.env[name];
+  delete process.env[name];
   return value;
 }
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -48,7 +48,7 @@ export const addonPath: string | undefined =
 
 export type NativePool = Addon.NativePool;
 export type WorkerExit = Addon.WorkerExit;
-export const { NativePool, releaseIdleMemory, stashBlock, takeBlocks, maxWorkersAllowed, nextSharedMemoryId } = binding;
+export const { NativePool, releaseIdleMemory, stashBlock, takeBlocks, maxWorkersAllowed, nextSharedMemoryId, exitWithParent } = binding;
 export const { SUBMIT_SHUTDOWN, SUBMIT_BROKEN, SUBMIT_NOT_AN_ARRAY, TAKE_IDLE, TAKE_EXIT, STATE_RUNNING, STATUS_BROKEN } = binding;
 /** The frame layouts; only `frames.ts` reads these. */
 export const layout = binding;

@@ -37,6 +37,8 @@ export interface Snapshot {
   value: unknown;
   /** `JSON.stringify(value)` gives back what structured clone would. */
   json: boolean;
+  /** Every array in it is dense, with no named properties: the raw encodings carry them exactly. */
+  denseArrays: boolean;
   /** The value was too large for the walk: `value` is the original, for the serializer alone. */
   whole: boolean;
 }
@@ -61,12 +63,57 @@ export function snapshot(value: unknown, shared: SharedMemoryTable | undefined, 
   const walk = new Walk(shared, trusted);
   try {
     const copy = walk.read(value, 0);
-    return { value: copy, json: walk.json, whole: false };
+    return { value: copy, json: walk.json, denseArrays: walk.denseArrays, whole: false };
   } catch (error) {
-    if (error === TOO_LARGE) return { value, json: false, whole: true };
+    if (error === TOO_LARGE) return { value, json: false, denseArrays: false, whole: true };
     if (error instanceof Unclonable) throw cloneError(`${where(error.path, root)}: ${error.what} could not be cloned${error.hint}`);
     throw error;
   }
+}
+
+/** What reading `map`'s items found: see `snapshotItems`. */
+export interface ItemsSnapshot {
+  /** The items read (copies; an item too large for the walk as it is), up to the first that cannot be cloned. */
+  items: unknown[];
+  /** JSON carries `items` exactly. */
+  json: boolean;
+  /** Some item was too large for the walk (and is as it was given). */
+  whole: boolean;
+  /** The first item that cannot be read (its `DataCloneError`, or what its getter threw). */
+  refused?: { index: number; error: unknown };
+}
+
+/**
+ * Reads `map`'s items once, each as `snapshot` reads a value (`root`: each item is one argument,
+ * or an argument list), one after another: the items before one that cannot be read (it cannot be
+ * cloned, or a getter throws) are read, and still go; an item too large for the walk is left
+ * whole, alone.
+ */
+export function snapshotItems(items: unknown[], shared: SharedMemoryTable | undefined, root: 'map items' | 'map argument lists'): ItemsSnapshot {
+  const walk = new Walk(shared, TRUSTED[root]);
+  const read: unknown[] = [];
+  let whole = false;
+  for (let i = 0; i < items.length; i++) {
+    // Each item is cloned apart, as each call's arguments are: an object two items share
+    // arrives as one object in each.
+    walk.forget();
+    try {
+      read.push(walk.read(items[i], 1));
+    } catch (error) {
+      if (error === TOO_LARGE) {
+        read.push(items[i]);
+        whole = true;
+        continue;
+      }
+      // What cannot be cloned, or what a getter threw: that item fails alone.
+      if (error instanceof Unclonable) {
+        error.path.unshift(i);
+        error = cloneError(`${where(error.path, root)}: ${error.what} could not be cloned${error.hint}`);
+      }
+      return { items: read, json: false, whole, refused: { index: i, error } };
+    }
+  }
+  return { items: read, json: !whole && walk.json, whole };
 }
 
 /** Thrown by the walk to leave the value whole. */
@@ -81,7 +128,7 @@ class Unclonable {
   ) {}
 }
 
-const FUNCTION_HINT = ': functions are not values a worker can receive (submit the function itself, or import it inside the task from a module)';
+const FUNCTION_HINT = ': functions are not values a worker can receive; to run a function in the worker, submit it, or put it in a module and submit task(module, exportName)';
 
 function where(path: Array<string | number>, root: Root): string {
   let text: string;
@@ -97,6 +144,8 @@ function where(path: Array<string | number>, root: Root): string {
 class Walk {
   /** JSON carries everything read so far exactly. */
   json = !('toJSON' in Object.prototype) && !('toJSON' in Array.prototype);
+  /** No array read so far has holes or named properties. */
+  denseArrays = true;
   #objects = 0;
   /** Copies by original, once the first object is met. */
   #seen: Map<object, unknown> | undefined;
@@ -105,6 +154,12 @@ class Walk {
     private readonly shared: SharedMemoryTable | undefined,
     private readonly trusted: number,
   ) {}
+
+  /** Starts a new value: objects met so far are not known in it. */
+  forget(): void {
+    this.#seen = undefined;
+    this.#objects = 0;
+  }
 
   read(value: unknown, depth: number): unknown {
     switch (typeof value) {
@@ -144,6 +199,7 @@ class Walk {
     if (types.isMap(value)) return this.#readMap(value, depth, seen);
     if (types.isSet(value)) return this.#readSet(value, depth, seen);
     if (isOrdinary(value)) return this.#readProperties(value, depth, seen);
+    if (types.isNativeError(value)) return this.#readError(value as Error, depth, seen);
     // Buffers, dates, regular expressions, boxed primitives, errors: the serializer reads these
     // without running any getter; what cannot be cloned at all, it refuses.
     this.json = false;
@@ -174,8 +230,9 @@ class Walk {
       for (let i = 0; i < length; i++) copy[i] = this.#item(array[i], i, depth + 1);
       return copy;
     }
-    // Holes or named properties: the clone keeps both, JSON would not.
+    // Holes or named properties: the clone keeps both, JSON and the raw encodings would not.
     this.json = false;
+    this.denseArrays = false;
     for (const key of keys) {
       const index = Number(key);
       if (Number.isInteger(index) && index >= 0 && index < length && String(index) === key) copy[index] = this.#item(array[index], index, depth + 1);
@@ -211,6 +268,27 @@ class Walk {
     } catch (error) {
       throw at(error, index);
     }
+  }
+
+  /**
+   * An error, as the clone reads one: its `name` (read as any property), and its `message`,
+   * `stack` and `cause` where they are data properties; nothing else. Copied, so that its cause
+   * is read by this walk (an object it shares with the rest of the value stays one object).
+   */
+  #readError(error: Error, depth: number, seen: Map<object, unknown>): Error {
+    this.json = false;
+    const copy = new Error();
+    seen.set(error, copy);
+    delete (copy as { stack?: string }).stack;
+    const name = error.name;
+    Object.defineProperty(copy, 'name', { value: name, writable: true, configurable: true });
+    for (const key of ['message', 'stack', 'cause'] as const) {
+      const found = dataProperty(error, key);
+      if (found === undefined) continue;
+      const value = key === 'cause' ? this.read(found.value, depth + 1) : found.value;
+      Object.defineProperty(copy, key, { value, writable: true, configurable: true });
+    }
+    return copy;
   }
 
   #readMap(map: Map<unknown, unknown>, depth: number, seen: Map<object, unknown>): Map<unknown, unknown> {
@@ -251,6 +329,15 @@ const SHARED_HINT = ': a SharedArrayBuffer cannot be shared with a child process
 function at(error: unknown, key: string | number): unknown {
   if (error instanceof Unclonable) error.path.unshift(key);
   return error;
+}
+
+/** The data property `key` of `object` or of its prototypes, as the clone looks for one; `undefined` for none, or an accessor. */
+function dataProperty(object: object, key: string): { value: unknown } | undefined {
+  for (let o: object | null = object; o !== null; o = Object.getPrototypeOf(o)) {
+    const descriptor = Object.getOwnPropertyDescriptor(o, key);
+    if (descriptor !== undefined) return 'value' in descriptor ? { value: descriptor.value } : undefined;
+  }
+  return undefined;
 }
 
 /**

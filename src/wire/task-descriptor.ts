@@ -3,8 +3,11 @@
  * by each worker on first use.
  */
 export type TaskDescriptor =
-  /** A self-contained function, compiled once per worker. */
-  | { source: string; name: string }
+  /**
+   * A self-contained function, compiled once per worker: strict, unless it was written sloppy;
+   * then `assigns` names the undeclared names it assigns, which the worker deletes after each call.
+   */
+  | { source: string; name: string; sloppy?: true; assigns?: string[] }
   /** A built-in reachable from `globalThis` by this property path, e.g. `Math.pow`. */
   | { path: string }
   /** A module's export (`task()`), imported once per worker. */

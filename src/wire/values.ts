@@ -18,7 +18,6 @@
  */
 import { deserialize, serialize } from './clone.js';
 import { type Root, type Snapshot, snapshot, TRUSTED } from './snapshot.js';
-import { cloneError, describeError, type ErrorDescriptor, rebuildError } from './errors.js';
 import type { FrameBlocks, FrameWriter } from './frames.js';
 import { allNumbers, BLOCK_MIN_BYTES, decodeRawItems, integral, isPlainArray, rawItemBytes, rawItemsBytes, readDoubles, writeDoubles, writeRawItem, writeRawItems } from './raw-items.js';
 import type { SharedMemoryTable } from './shared-memory.js';
@@ -49,7 +48,7 @@ export function encode(value: unknown, shared?: SharedMemoryTable, root: Root = 
   return encodeSnapshot(snapshot(value, shared, TRUSTED[root], root), shared);
 }
 
-function encodeSnapshot(snap: Snapshot, shared: SharedMemoryTable | undefined): string | Uint8Array {
+export function encodeSnapshot(snap: Snapshot, shared: SharedMemoryTable | undefined): string | Uint8Array {
   return snap.json ? JSON.stringify(snap.value) : serialize(snap.value, shared);
 }
 
@@ -88,9 +87,16 @@ export function decode(kind: number, buf: Buffer, start: number, end: number, sh
  * Writes `value` into `out` as one value frame, its kind ORed with `flags`, in the fastest
  * encoding that carries it exactly (read once: see `snapshot`). Throws a `DataCloneError`, with
  * nothing written, for a value that cannot be cloned. `root` says what the value is (see
- * `snapshot`); `trusted` overrides how many levels of its arrays are this package's own.
+ * `snapshot`); `trusted` overrides how many levels of its arrays are this package's own. `read`:
+ * the value holds what `snapshotItems` read, and items it left whole; it goes to the serializer.
  */
-export function writeValue(out: FrameWriter, value: unknown, shared: SharedMemoryTable | undefined, flags: number, root: Root, trusted = TRUSTED[root]): void {
+export function writeValue(out: FrameWriter, value: unknown, shared: SharedMemoryTable | undefined, flags: number, root: Root, trusted = TRUSTED[root], read = false): void {
+  if (read) {
+    // Read already (`snapshotItems`), with an item too large for the walk: the serializer
+    // alone reads it, once more, and nothing else.
+    const data = encodeSnapshot({ value, json: false, denseArrays: false, whole: true }, shared);
+    return out.pushEncoded(kindOf(data) | flags, data);
+  }
   if (typeof value === 'number') {
     const at = out.openValue(KIND_F64 | flags, 8, 0);
     out.view.setFloat64(at, value, true);
@@ -99,11 +105,11 @@ export function writeValue(out: FrameWriter, value: unknown, shared: SharedMemor
   // An argument list of ours holding numbers only (`fn(i)`, `fn(x, y)`): no copy needed.
   if (trusted > 0 && isPlainArray(value) && allNumbers(value)) return writeNumbers(out, value, flags);
   const snap = snapshot(value, shared, trusted, root);
-  const read = snap.value;
-  if (!snap.whole) {
-    const list = isPlainArray(read);
-    if (list && allNumbers(read)) return writeNumbers(out, read, flags);
-    if (writeRaw(out, read, list, shared, flags)) return;
+  const copy = snap.value;
+  if (snap.denseArrays) {
+    const list = isPlainArray(copy);
+    if (list && allNumbers(copy)) return writeNumbers(out, copy, flags);
+    if (writeRaw(out, copy, list, shared, flags)) return;
   }
   const data = encodeSnapshot(snap, shared);
   out.pushEncoded(kindOf(data) | flags, data);
@@ -137,60 +143,3 @@ function writeRaw(out: FrameWriter, value: unknown, list: boolean, shared: Share
   }
   return true;
 }
-
-/** Encodes a thrown value as an outcome; falls back to dropping what cannot be cloned. */
-export function encodeError(error: unknown, shared?: SharedMemoryTable): { kind: number; data: string | Uint8Array } {
-  const descriptor = describeError(error);
-  let data: string | Uint8Array;
-  try {
-    data = encode(descriptor, shared);
-  } catch {
-    try {
-      data = encode(cloneableDescriptor(descriptor, shared), shared);
-    } catch {
-      data = encode({ ctor: 'Error', name: descriptor.name, message: descriptor.message, stack: descriptor.stack });
-    }
-  }
-  return { kind: kindOf(data) | OUTCOME_ERROR, data };
-}
-
-/**
- * `descriptor` without what cannot be cloned: each own property that cannot is dropped alone
- * (the others, the class, the cause, stay), and a thrown value that cannot becomes a `TypeError`.
- */
-function cloneableDescriptor(descriptor: ErrorDescriptor, shared?: SharedMemoryTable): ErrorDescriptor {
-  if ('thrown' in descriptor) {
-    return canEncode(descriptor.thrown, shared)
-      ? descriptor
-      : describeError(new TypeError(`task threw a value that cannot be cloned: ${safeString(descriptor.thrown)}`));
-  }
-  const out: ErrorDescriptor = { ...descriptor };
-  if (out.props !== undefined) out.props = Object.fromEntries(Object.entries(out.props).filter(([, value]) => canEncode(value, shared)));
-  if (out.cause !== undefined) out.cause = cloneableDescriptor(out.cause, shared);
-  if (out.errors !== undefined) out.errors = out.errors.map((e) => cloneableDescriptor(e, shared));
-  return out;
-}
-
-function canEncode(value: unknown, shared?: SharedMemoryTable): boolean {
-  try {
-    encode(value, shared);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function safeString(value: unknown): string {
-  try {
-    return String(value);
-  } catch {
-    return typeof value;
-  }
-}
-
-/** Decodes an outcome: `[true, value]` or `[false, error]`. */
-export function decodeOutcome(kind: number, buf: Buffer, start: number, end: number, shared?: SharedMemoryTable, blocks?: FrameBlocks): [boolean, unknown] {
-  const value = decode(kind, buf, start, end, shared, blocks);
-  return kind & OUTCOME_ERROR ? [false, rebuildError(value as ErrorDescriptor)] : [true, value];
-}
-

@@ -6,9 +6,17 @@ import type { TaskDescriptor } from '../wire/task-descriptor.js';
 
 export type Callable = (...args: unknown[]) => unknown;
 
-/** Turns a descriptor back into a callable (see `api/task.ts`). */
-export async function resolve(descriptor: TaskDescriptor): Promise<Callable> {
-  if ('source' in descriptor) return compile(descriptor.source, descriptor.name);
+/**
+ * Turns a descriptor back into a callable (see `api/task.ts`). `initializer`: the globals a
+ * sloppy function makes are kept (that is what an initializer is for); a task's are removed
+ * after each call, so that no task leaves globals behind for the next.
+ */
+export async function resolve(descriptor: TaskDescriptor, initializer = false): Promise<Callable> {
+  if ('source' in descriptor) {
+    const fn = compile(descriptor.source, descriptor.name, descriptor.sloppy === true);
+    const assigns = descriptor.assigns ?? [];
+    return initializer || assigns.length === 0 ? fn : leavingNoGlobals(fn, assigns);
+  }
   if ('path' in descriptor) {
     const keys = descriptor.path.split('.');
     const owner = keys.slice(0, -1).reduce<any>((object, key) => object?.[key], globalThis);
@@ -31,17 +39,44 @@ export async function resolve(descriptor: TaskDescriptor): Promise<Callable> {
   return fn as Callable;
 }
 
-/** Compiles a function's source in the global scope (so it sees no module variables). */
-function compile(source: string, name: string): Callable {
+/**
+ * Compiles a function's source in the global scope (so it sees no module variables), in strict
+ * mode unless it was written in sloppy code: what it does with `this` and undeclared names is
+ * then what it did where it was written.
+ */
+function compile(source: string, name: string, sloppy: boolean): Callable {
+  const mode = sloppy ? '' : '"use strict";';
   try {
-    return (0, eval)(`(${source}\n)`) as Callable;
+    return (0, eval)(`${mode}(${source}\n)`) as Callable;
   } catch (error) {
     if (!(error instanceof SyntaxError)) throw error;
     // A method written with the shorthand syntax: `f(x) { ... }`, `async f() {}`, `*f() {}`.
-    const holder = (0, eval)(`({ ${source}\n})`) as Record<string, Callable>;
+    const holder = (0, eval)(`${mode}({ ${source}\n})`) as Record<string, Callable>;
     const fn = holder[name] ?? Object.values(holder)[0];
     if (typeof fn !== 'function') throw error;
     return fn;
   }
 }
 
+
+/** `fn`, which assigns the undeclared `names`; those of them it makes globals are deleted after each call. */
+function leavingNoGlobals(fn: Callable, names: readonly string[]): Callable {
+  return (...args) => {
+    const made = names.filter((name) => !Object.prototype.hasOwnProperty.call(globalThis, name));
+    const remove = (): void => {
+      for (const name of made) delete (globalThis as Record<string, unknown>)[name];
+    };
+    let result: unknown;
+    try {
+      result = fn(...args);
+    } catch (error) {
+      remove();
+      throw error;
+    }
+    if (result === null || (typeof result !== 'object' && typeof result !== 'function') || typeof (result as PromiseLike<unknown>).then !== 'function') {
+      remove();
+      return result;
+    }
+    return Promise.resolve(result).finally(remove);
+  };
+}

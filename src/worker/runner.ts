@@ -3,12 +3,12 @@
  * their descriptors (compiled or imported once, then cached), decodes arguments, calls, awaits a
  * returned promise, and encodes each outcome as a frame for the core.
  */
-import { type ChunkOutcome, pushChunkOutcome } from '../wire/chunks.js';
-import { describeError } from '../wire/errors.js';
+import type { ErrorDescriptor } from '../wire/errors.js';
 import { type Batch, FrameWriter, type RecordReader, type StashBlock } from '../wire/frames.js';
 import type { SharedMemoryTable } from '../wire/shared-memory.js';
 import { readDescriptor } from '../wire/task-descriptor.js';
-import { encodeError, OUTCOME_SKIPPED, RECORD_CHUNK, RECORD_SPREAD } from '../wire/values.js';
+import { type Amend, type ChunkOutcome, encodeError, errorDescriptor, pushChunkOutcome } from '../wire/outcomes.js';
+import { OUTCOME_SKIPPED, RECORD_CHUNK, RECORD_SPREAD } from '../wire/values.js';
 import { type Callable, resolve } from './functions.js';
 
 const CAPTURE_HINT =
@@ -33,7 +33,7 @@ export class Runner {
   }
 
   async runInitializer(descriptor: string, args: unknown[]): Promise<void> {
-    const fn = await resolve(readDescriptor(descriptor));
+    const fn = await resolve(readDescriptor(descriptor), true);
     await fn(...args);
   }
 
@@ -108,7 +108,7 @@ export class Runner {
               },
               (error: unknown) => {
                 values[i] = null;
-                failures.push([i, describeError(this.#hint(error, func))]);
+                failures.push([i, errorDescriptor(error, this.shared, this.#hint(error, func))]);
                 return runFrom(i + 1);
               },
             );
@@ -116,7 +116,7 @@ export class Runner {
           values[i] = value;
         } catch (error) {
           values[i] = null;
-          failures.push([i, describeError(this.#hint(error, func))]);
+          failures.push([i, errorDescriptor(error, this.shared, this.#hint(error, func))]);
         }
       }
       try {
@@ -139,23 +139,25 @@ export class Runner {
   }
 
   #pushError(error: unknown, func?: number): undefined {
-    const { kind, data } = encodeError(func === undefined ? error : this.#hint(error, func), this.shared);
+    const { kind, data } = encodeError(error, this.shared, func === undefined ? undefined : this.#hint(error, func));
     this.outcomes.pushEncoded(kind, data);
     return undefined;
   }
 
   /**
    * A `ReferenceError` from a function sent by source is most likely a captured variable: its
-   * message (and the stack's first line) gets the reason after the task's own text.
+   * message (and the stack's first line) gets the reason after the task's own text. Only what is
+   * sent changes: the error itself may be frozen, or the task's to keep.
    */
-  #hint(error: unknown, func: number): unknown {
-    if (error instanceof ReferenceError && this.#fromSource.has(func) && !error.message.includes(CAPTURE_HINT)) {
-      const header = `${error.name}: ${error.message}`;
-      const { stack } = error; // read first: V8 formats it on first use, from the message then
-      error.message = `${error.message} (${CAPTURE_HINT})`;
-      if (typeof stack === 'string' && stack.startsWith(header)) error.stack = `${error.name}: ${error.message}${stack.slice(header.length)}`;
-    }
-    return error;
+  #hint(error: unknown, func: number): Amend | undefined {
+    if (!this.#fromSource.has(func) || !isReferenceError(error)) return undefined;
+    return (descriptor: ErrorDescriptor) => {
+      const { name = 'ReferenceError', message = '', stack } = descriptor;
+      if (message.includes(CAPTURE_HINT)) return;
+      const header = `${name}: ${message}`;
+      descriptor.message = `${message} (${CAPTURE_HINT})`;
+      if (typeof stack === 'string' && stack.startsWith(header)) descriptor.stack = `${name}: ${descriptor.message}${stack.slice(header.length)}`;
+    };
   }
 
   async #load(func: number): Promise<Callable> {
@@ -171,4 +173,12 @@ export class Runner {
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return value !== null && (typeof value === 'object' || typeof value === 'function') && typeof (value as PromiseLike<unknown>).then === 'function';
+}
+
+function isReferenceError(error: unknown): boolean {
+  try {
+    return error instanceof ReferenceError;
+  } catch {
+    return false; // a Proxy whose prototype cannot be looked at
+  }
 }

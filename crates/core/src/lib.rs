@@ -31,6 +31,7 @@ pub mod frames;
 pub mod json;
 pub mod limits;
 mod memory;
+pub mod parent;
 mod pool;
 mod registry;
 pub mod scheduler;

@@ -74,6 +74,13 @@ pub fn max_workers_allowed() -> u32 {
     concurrent_futures_core::limits::max_workers_allowed()
 }
 
+/// Called by a child process first thing: it ends when `parent_pid` exits, even in the middle of
+/// a synchronous task; see `concurrent_futures_core::parent`. Answers whether the system can.
+#[napi]
+pub fn exit_with_parent(parent_pid: u32) -> bool {
+    concurrent_futures_core::parent::exit_with_parent(parent_pid)
+}
+
 /// A new id for a `SharedArrayBuffer`, unique in the process, whichever thread asks: the main
 /// thread and the workers each name the shared memory they send by such ids.
 #[napi]

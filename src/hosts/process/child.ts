@@ -5,15 +5,21 @@
  */
 import { describeError } from '../../wire/errors.js';
 import { Batch } from '../../wire/frames.js';
+import { exitWithParent, takeFromEnvironment } from '../../wire/native.js';
 import { decodeEncoded } from '../../wire/values.js';
 import { Runner } from '../../worker/runner.js';
 import { reportStrayErrors } from '../../worker/stray-errors.js';
-import type { ChildMessage, ParentMessage } from './protocol.js';
+import { type ChildMessage, PARENT_PID_ENV, type ParentMessage } from './protocol.js';
 
 if (typeof process.send !== 'function') {
   console.error('concurrent-futures: child.js is started by ProcessPoolExecutor, not directly');
   process.exit(1);
 }
+
+// The parent's exit ends this process at once, even in the middle of a synchronous task (the
+// `disconnect` below needs the event loop to turn); on Windows only `disconnect` does.
+const parentPid = Number(takeFromEnvironment(PARENT_PID_ENV));
+if (Number.isInteger(parentPid) && parentPid > 0) exitWithParent(parentPid);
 
 reportStrayErrors(`child process ${process.pid}`);
 

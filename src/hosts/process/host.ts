@@ -13,7 +13,7 @@ import { Inbox } from '../../wire/frames.js';
 import { ADDON_PATH_ENV, addonPath, type NativePool, TAKE_EXIT, TAKE_IDLE } from '../../wire/native.js';
 import { encode } from '../../wire/values.js';
 import type { HostEvents, WorkerHost } from '../host.js';
-import type { ChildMessage, ParentMessage } from './protocol.js';
+import { type ChildMessage, PARENT_PID_ENV, type ParentMessage } from './protocol.js';
 
 const CHILD_FILE = path.join(__dirname, 'child.js');
 
@@ -80,7 +80,7 @@ export class ProcessHost implements WorkerHost {
     try {
       child = fork(CHILD_FILE, [], {
         execArgv: this.options.execArgv,
-        env: { ...(this.options.env ?? process.env), ...(addonPath === undefined ? {} : { [ADDON_PATH_ENV]: addonPath }) },
+        env: { ...(this.options.env ?? process.env), [PARENT_PID_ENV]: String(process.pid), ...(addonPath === undefined ? {} : { [ADDON_PATH_ENV]: addonPath }) },
         serialization: 'advanced',
         stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       });

@@ -4,6 +4,9 @@
  * and relays them, with the descriptors of the task functions the child has not been sent yet.
  */
 
+/** Where a child finds its parent's pid (in its environment), to end with it. */
+export const PARENT_PID_ENV = 'CONCURRENT_FUTURES_PARENT_PID';
+
 /** From the executor to a child. */
 export type ParentMessage =
   | { t: 'init'; initializer: string; initargs: string | Uint8Array }

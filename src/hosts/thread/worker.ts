@@ -36,6 +36,21 @@ async function park(): Promise<void> {
 }
 
 const noop = (): void => {};
+
+/**
+ * Awaits a task that returned a promise with the event loop kept alive meanwhile: a task waiting
+ * on nothing but an `unref()`'d timer, or on a promise that never settles, would otherwise let the
+ * loop empty and the thread exit, which breaks the pool. It keeps its worker instead, as a child
+ * process's task does.
+ */
+async function whileAlive<T>(pending: Promise<T>): Promise<T> {
+  const keepAlive = setInterval(noop, 2 ** 30);
+  try {
+    return await pending;
+  } finally {
+    clearInterval(keepAlive);
+  }
+}
 /** `Atomics.waitAsync` (ES2024; Node 16+), typed here: the project's `lib` is older. */
 const waitAsync = (Atomics as unknown as { waitAsync(array: Int32Array, index: number, value: number): { value: string | Promise<string> } }).waitAsync;
 
@@ -84,8 +99,9 @@ async function main(): Promise<void> {
     if (taken === TAKE_EXIT) return;
     const started = performance.now();
     const batch = inbox.receive(taken)!;
+    const ran = runner.runBatch(batch, claim);
     // Awaited even when it ran synchronously: microtasks the tasks queued run between batches.
-    const items = await runner.runBatch(batch, claim);
+    const items = typeof ran === 'number' ? await ran : await whileAlive(ran);
     inbox.done(batch);
     pool.complete(slot, outcomes.bytes, outcomes.length, outcomes.id);
     outcomes.clear();
