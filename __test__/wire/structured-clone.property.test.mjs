@@ -1,0 +1,277 @@
+// Property: whatever a task receives (an argument, a map item) or returns (a result, a map
+// result) is exactly what `structuredClone` gives, on both pools, over random values.
+//
+// Values are made from recipes (fixtures/recipes.mjs `buildValue`; fixtures/arbitraries.mjs
+// generates them) and compared through a canonical description (`describeValue`): identity,
+// prototypes, own properties with their attributes, holes, -0 and NaN, buffers and views
+// (length-tracking included), ... A value `structuredClone` refuses must fail its future (or make
+// `submit` throw) too.
+//
+// Discrepancies already known (fixtures/known-bugs.mjs, each with a `test.failing` repro in
+// known-bugs.test.mjs) are counted, not failed, when a value arrives exactly as the bug delivers
+// it; anything else fails. CF_PROPERTY_STRICT=1 fails them all.
+//
+// A fixed seed and a bounded number of runs in `npm test`. By hand:
+//   CF_PROPERTY_SEED=random npx ava --verbose __test__/wire/structured-clone.property.test.mjs
+//   CF_PROPERTY_SEED=12345 CF_PROPERTY_RUNS=10 npx ava ...     (10 times the usual runs)
+//   CF_PROPERTY_SEED=12345 CF_PROPERTY_PATH=3:1:0 npx ava ...  (replays one counterexample)
+// The seed used is printed with `t.log` (`--verbose` shows it).
+import test from 'ava';
+import fc from 'fast-check';
+
+import { ProcessPoolExecutor, ThreadPoolExecutor } from '../../esm/index.mjs';
+import { recipe } from './fixtures/arbitraries.mjs';
+import { knownBugDescriptions, readsExplained } from './fixtures/known-bugs.mjs';
+import { buildValue, describeValue } from './fixtures/recipes.mjs';
+
+const FIXED_SEED = 20_250_601;
+
+function chooseSeed() {
+  const wanted = process.env.CF_PROPERTY_SEED;
+  if (wanted === undefined || wanted === '') return FIXED_SEED;
+  if (wanted === 'random') return (Date.now() ^ (Math.random() * 0x7fffffff)) | 0;
+  const seed = Number(wanted);
+  if (!Number.isInteger(seed)) throw new TypeError(`CF_PROPERTY_SEED must be an integer or 'random', not ${wanted}`);
+  return seed;
+}
+const SEED = chooseSeed();
+const RUNS_FACTOR = Number(process.env.CF_PROPERTY_RUNS ?? 1) || 1;
+const PATH = process.env.CF_PROPERTY_PATH || undefined;
+const STRICT = Boolean(process.env.CF_PROPERTY_STRICT);
+const runs = (n) => Math.max(1, Math.round(n * RUNS_FACTOR));
+
+/** Runs per property: one value each for submit, a list of up to 12 for map. */
+const SUBMIT_RUNS = runs(1000);
+const MAP_RUNS = runs(120);
+
+const POOLS = [
+  ['ThreadPoolExecutor', () => new ThreadPoolExecutor({ maxWorkers: 2 })],
+  ['ProcessPoolExecutor', () => new ProcessPoolExecutor({ maxWorkers: 2 })],
+];
+const CHUNKSIZES = [1, 7, 'auto'];
+
+/** A description standing for "refused": the clone throws, the future fails. */
+const THROWS = 'throws';
+
+/** What the receiving side should see: `structuredClone(value)`, described; or THROWS. */
+function expectedOf(value) {
+  let copy;
+  try {
+    copy = structuredClone(value);
+  } catch {
+    return THROWS;
+  }
+  return describeValue(copy);
+}
+
+/** Throws, showing where they part, when two descriptions differ. */
+function same(arrived, expected, what) {
+  if (arrived === expected) return;
+  let at = 0;
+  while (at < arrived.length && arrived[at] === expected[at]) at++;
+  const around = (text) => JSON.stringify(text.slice(Math.max(0, at - 160), at + 160));
+  throw new Error(`${what}: what arrived differs from structuredClone's at character ${at} of the description\n  arrived:  ${around(arrived)}\n  expected: ${around(expected)}`);
+}
+
+/**
+ * One value to send, from its recipe's JSON `text`. What the receiving side should see is
+ * computed from a build of its own (so that sending, which must not change the value, cannot
+ * change the expectation either), the known bugs' versions from a fresh build, when needed.
+ * `value` (the one to send as an argument) counts the reads of its getters in `reads`.
+ */
+function aCase(text, direction) {
+  const reads = [];
+  const value = direction === 'argument' ? buildValue(text, reads) : undefined;
+  // How often structuredClone reads each getter: once, or never where it does not look
+  // (a property overwritten, an error's own property, ...).
+  const cloneReads = [];
+  const expected = expectedOf(buildValue(text, cloneReads));
+  let known;
+  return {
+    text,
+    direction,
+    value,
+    reads,
+    cloneReads,
+    expected,
+    /** `[bug id(s), description]` for each known bug (and combination) that changes this value. */
+    get known() {
+      return (known ??= STRICT ? [] : knownBugDescriptions(buildValue(text), direction).filter(([, d]) => d !== expected));
+    },
+    /** Whether the receiving side may refuse it (structuredClone does, or a known bug makes it so). */
+    get mayBeRefused() {
+      return expected === THROWS || this.known.some(([, d]) => d === THROWS);
+    },
+  };
+}
+
+/**
+ * Checks that each getter of an argument `c` that arrived was read as often as structured clone
+ * reads it: once (a stateful getter would otherwise arrive with a later value), or not at all.
+ */
+function readOnce(c, what, tally, map) {
+  if (c.reads.every((n, i) => n === c.cloneReads[i])) return;
+  if (!STRICT) {
+    const bug = readsExplained(c, map);
+    if (bug) return count(tally, bug);
+  }
+  throw new Error(`${what}: its getters were read ${JSON.stringify(c.reads)} times, where structuredClone reads them ${JSON.stringify(c.cloneReads)} times`);
+}
+
+/**
+ * Checks that `arrived` (a description, or THROWS with the error in `failure`) is what
+ * `structuredClone` gives for `c` (see `aCase`). A discrepancy that is exactly a known bug's is
+ * counted in `tally` instead (unless CF_PROPERTY_STRICT is set).
+ */
+function verdict(arrived, failure, c, what, tally) {
+  if (arrived === c.expected) return;
+  const bug = c.known.find(([, description]) => arrived === description);
+  if (bug) return count(tally, bug[0]);
+  if (arrived === THROWS) throw new Error(`${what}: failed where structuredClone does not: ${failure?.stack ?? failure}`);
+  same(arrived, c.expected, what);
+}
+
+const count = (tally, id) => void tally.set(id, (tally.get(id) ?? 0) + 1);
+
+/** `[description or THROWS, the error]` of what `make()` (a promise, or a call that throws) gives. */
+async function settle(make, describe = (x) => x) {
+  try {
+    return [describe(await make()), undefined];
+  } catch (error) {
+    return [THROWS, error];
+  }
+}
+
+/**
+ * A map's outcomes: each delivered value, then THROWS with its error if `next()` threw (the map
+ * is then finished: nothing after it is delivered). `sync`: the `map()` call itself threw.
+ */
+async function settleMap(make, describe = (x) => x) {
+  const out = [];
+  let iterator;
+  try {
+    iterator = make();
+  } catch (error) {
+    return Object.assign([[THROWS, error]], { sync: true });
+  }
+  try {
+    for await (const item of iterator) out.push([describe(item), undefined]);
+  } catch (error) {
+    out.push([THROWS, error]);
+  }
+  return out;
+}
+
+/**
+ * Checks a map's outcomes against its cases: every item is delivered as `verdict` wants, up to
+ * the first that is refused (which ends the map), or all of them.
+ */
+function mapVerdict(outcomes, cases, chunksize, tally) {
+  const direction = cases[0].direction;
+  const what = (i) => `map ${direction} ${i} of ${cases.length} (chunksize ${chunksize})`;
+  if (outcomes.sync) {
+    // As Python's map: every item is submitted inside the call, so one that cannot be sent throws there.
+    if (cases.some((c) => c.mayBeRefused)) return;
+    throw new Error(`${what(0)}: map() threw where structuredClone refuses none of the items: ${outcomes[0][1]?.stack}`);
+  }
+  const last = outcomes.length - 1;
+  outcomes.slice(0, last).forEach(([arrived, failure], i) => verdict(arrived, failure, cases[i], what(i), tally));
+  const [arrived, failure] = outcomes[last];
+  if (arrived !== THROWS) {
+    verdict(arrived, failure, cases[last], what(last), tally);
+    if (outcomes.length !== cases.length) throw new Error(`the map gave ${outcomes.length} outcome(s) for ${cases.length} item(s)`);
+    return;
+  }
+  if (cases[last].mayBeRefused) return verdict(arrived, failure, cases[last], what(last), tally);
+  // Known bug: a refused item fails the items before it in its chunk, from the chunk's first.
+  const sameChunk = (k) => (chunksize === 'auto' ? k >= last : Math.floor(k / chunksize) === Math.floor(last / chunksize) && last % chunksize === 0);
+  const refused = cases.findIndex((c, k) => k > last && sameChunk(k) && c.mayBeRefused);
+  if (!STRICT && refused !== -1) return count(tally, 'refused-map-item-fails-its-chunk');
+  verdict(arrived, failure, cases[last], what(last), tally);
+}
+
+/**
+ * Runs `property` (an `fc.asyncProperty`) with the chosen seed; a failure is reported with the
+ * shrunk recipe(s) as JSON, the seed and the path to replay it.
+ */
+async function check(t, property, numRuns, tally) {
+  t.log(`seed ${SEED}${PATH ? `, path ${PATH}` : ''}, ${numRuns} runs${STRICT ? ', strict' : ''}`);
+  const details = await fc.check(property, { seed: SEED, path: PATH, numRuns, timeout: 20_000 });
+  if (details.failed) {
+    t.log(`replay: CF_PROPERTY_SEED=${details.seed} CF_PROPERTY_PATH=${details.counterexamplePath}`);
+    t.log(`counterexample (recipes as JSON): ${JSON.stringify(details.counterexample)}`);
+    t.log(String(details.errorInstance?.message ?? details.errorInstance));
+    t.fail(fc.defaultReportMessage(details));
+  } else t.pass();
+  // Counted over every run, shrinking included.
+  for (const [id, count] of tally) t.log(`known bug ${id}: ${count} value(s) arrived as it delivers them (see fixtures/known-bugs.mjs)`);
+}
+
+async function withPool(make, body) {
+  const ex = make();
+  try {
+    await body(ex);
+  } finally {
+    await ex.shutdown();
+  }
+}
+
+const aMapInput = fc.array(recipe, { minLength: 1, maxLength: 12 });
+
+for (const [name, make] of POOLS) {
+  test.serial(`${name}: an argument arrives as structuredClone gives it`, (t) =>
+    withPool(make, async (ex) => {
+      const tally = new Map();
+      const property = fc.asyncProperty(recipe, async (r) => {
+        const c = aCase(JSON.stringify(r), 'argument');
+        const [arrived, failure] = await settle(() => ex.submit(describeValue, c.value));
+        verdict(arrived, failure, c, 'argument', tally);
+        if (arrived !== THROWS) readOnce(c, 'argument', tally);
+      });
+      await check(t, property, SUBMIT_RUNS, tally);
+    }),
+  );
+
+  test.serial(`${name}: a result arrives as structuredClone gives it`, (t) =>
+    withPool(make, async (ex) => {
+      const tally = new Map();
+      const property = fc.asyncProperty(recipe, async (r) => {
+        const c = aCase(JSON.stringify(r), 'result');
+        const [arrived, failure] = await settle(() => ex.submit(buildValue, c.text), (v) => describeValue(v));
+        verdict(arrived, failure, c, 'result', tally);
+      });
+      await check(t, property, SUBMIT_RUNS, tally);
+    }),
+  );
+
+  for (const chunksize of CHUNKSIZES) {
+    test.serial(`${name}: map items (chunksize ${chunksize}) arrive as structuredClone gives them`, (t) =>
+      withPool(make, async (ex) => {
+        const tally = new Map();
+        const property = fc.asyncProperty(aMapInput, async (rs) => {
+          const cases = rs.map((r) => aCase(JSON.stringify(r), 'argument'));
+          const values = cases.map((c) => c.value);
+          const outcomes = await settleMap(() => ex.map(describeValue, values, { chunksize }));
+          mapVerdict(outcomes, cases, chunksize, tally);
+          outcomes.forEach(([arrived], i) => {
+            const chunk = chunksize === 'auto' ? cases : cases.slice(i - (i % chunksize), i - (i % chunksize) + chunksize);
+            if (arrived !== THROWS) readOnce(cases[i], `map argument ${i} of ${cases.length}`, tally, { chunksize, chunk });
+          });
+        });
+        await check(t, property, MAP_RUNS, tally);
+      }),
+    );
+
+    test.serial(`${name}: map results (chunksize ${chunksize}) arrive as structuredClone gives them`, (t) =>
+      withPool(make, async (ex) => {
+        const tally = new Map();
+        const property = fc.asyncProperty(aMapInput, async (rs) => {
+          const cases = rs.map((r) => aCase(JSON.stringify(r), 'result'));
+          const texts = cases.map((c) => c.text);
+          mapVerdict(await settleMap(() => ex.map(buildValue, texts, { chunksize }), (v) => describeValue(v)), cases, chunksize, tally);
+        });
+        await check(t, property, MAP_RUNS, tally);
+      }),
+    );
+  }
+}
