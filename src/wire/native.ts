@@ -26,8 +26,33 @@ export function takeFromEnvironment(name: string): string | undefined {
   delete process.env[name];
   return value;
 }
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const binding: typeof Addon = require(typeof givenPath === 'string' && givenPath !== '' ? givenPath : loaderPath());
+const binding: typeof Addon = load(typeof givenPath === 'string' && givenPath !== '' ? givenPath : loaderPath());
+
+/** The addon, or an error that names the platform package to install. */
+function load(file: string): typeof Addon {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return require(file) as typeof Addon;
+  } catch (error) {
+    const wanted = platformPackage();
+    const what = wanted === undefined ? `no prebuilt binary is published for ${process.platform}-${process.arch}` : `install the package for this platform: npm install ${wanted}`;
+    throw new Error(`concurrent-futures: the native addon could not be loaded; ${what} (an npm install that skipped optional dependencies leaves it out)`, { cause: error });
+  }
+}
+
+/** The npm package of this platform's prebuilt binary (see `napi.targets` in package.json). */
+function platformPackage(): string | undefined {
+  const libc = process.platform === 'linux' ? ((process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined)?.header?.glibcVersionRuntime ? '-gnu' : '-musl') : '';
+  const names: Record<string, string> = {
+    'linux-x64': `linux-x64${libc}`,
+    'linux-arm64': `linux-arm64${libc}`,
+    'darwin-x64': 'darwin-x64',
+    'darwin-arm64': 'darwin-arm64',
+    'win32-x64': 'win32-x64-msvc',
+  };
+  const name = names[`${process.platform}-${process.arch}`];
+  return name === undefined || name.endsWith('-musl') ? undefined : `concurrent-futures-${name}`;
+}
 
 /**
  * The generated loader at the package root, found from this file's folder up: this module also
