@@ -3,8 +3,8 @@
 //
 // 1. Builds what is stale (the addon, the TypeScript), with the toolchain.
 // 2. Copies the addon into its per-platform package (npm/<platform>/) with `napi artifacts`.
-// 3. `npm pack`s the main package and the platform package.
-// 4. Installs both tarballs into a fresh temporary project: offline, with an empty npm cache, an
+// 3. `npm pack`s the main package, the platform package and the runtime dependencies (acorn).
+// 4. Installs the tarballs into a fresh temporary project: offline, with an empty npm cache, an
 //    unreachable registry, and cargo/rustc removed from PATH, so nothing can be fetched or built.
 // 5. There, runs an ESM sample and a CommonJS sample (tasks submitted to a ThreadPoolExecutor,
 //    including task() references to modules of that project) and type-checks a TypeScript sample
@@ -132,14 +132,16 @@ fs.mkdirSync(packs);
 const cleanEnv = Object.fromEntries(Object.entries(process.env).filter(([key]) => !/^npm_/i.test(key)));
 const npmCommand = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 
-function pack(dir) {
-  const out = run(npmCommand, ['pack', '--json', '--pack-destination', packs], { cwd: dir, env: cleanEnv });
+/** `npm pack`s `dir`; `extra`: more arguments (a dependency is packed as installed, without its scripts). */
+function pack(dir, extra = []) {
+  const out = run(npmCommand, ['pack', '--json', '--pack-destination', packs, ...extra], { cwd: dir, env: cleanEnv });
   const [info] = JSON.parse(out.slice(out.indexOf('[')));
   return info;
 }
 
 let mainTarball;
 let platformTarball;
+const dependencyTarballs = [];
 step('npm pack', () => {
   const main = pack(root);
   const files = main.files.map((f) => f.path);
@@ -153,6 +155,13 @@ step('npm pack', () => {
   check(native.files.some((f) => f.path === addonFile), `${native.id} lacks ${addonFile}`);
   platformTarball = path.join(packs, native.filename);
   ok(`packed ${native.id}`, native.files.map((f) => f.path).join(', '));
+  // The runtime dependencies (acorn, which has none of its own), packed from node_modules: the
+  // install below reaches no registry.
+  for (const name of Object.keys(pkg.dependencies ?? {})) {
+    const dependency = pack(path.join(root, 'node_modules', name), ['--ignore-scripts']);
+    dependencyTarballs.push(path.join(packs, dependency.filename));
+    ok(`packed ${dependency.id}`, 'a runtime dependency');
+  }
 });
 
 // ---- 4. a fresh project, no toolchain, no registry
@@ -196,17 +205,24 @@ step('npm install (offline, empty cache, unreachable registry)', () => {
       'http://127.0.0.1:9/',
       mainTarball,
       platformTarball,
+      ...dependencyTarballs,
     ],
     { cwd: app, env: appEnv },
   );
   const installed = path.join(app, 'node_modules', pkg.name);
   const manifest = JSON.parse(fs.readFileSync(path.join(installed, 'package.json'), 'utf8'));
-  for (const field of ['dependencies', 'optionalDependencies', 'peerDependencies']) {
+  // Only the dependencies package.json names here, each without dependencies of its own.
+  check(JSON.stringify(manifest.dependencies ?? {}) === JSON.stringify(pkg.dependencies ?? {}), `the packed dependencies differ: ${JSON.stringify(manifest.dependencies)}`);
+  for (const name of Object.keys(pkg.dependencies ?? {})) {
+    const dependency = JSON.parse(fs.readFileSync(path.join(app, 'node_modules', name, 'package.json'), 'utf8'));
+    check(Object.keys(dependency.dependencies ?? {}).length === 0, `${name} brings dependencies of its own: ${JSON.stringify(dependency.dependencies)}`);
+  }
+  for (const field of ['optionalDependencies', 'peerDependencies']) {
     check(Object.keys(manifest[field] ?? {}).length === 0, `the main package declares ${field}: ${JSON.stringify(manifest[field])}`);
   }
   check(!fs.readdirSync(installed, { recursive: true }).some((f) => String(f).endsWith('.node')), 'the installed main package contains a .node file');
   check(fs.existsSync(path.join(app, 'node_modules', platformPackage, addonFile)), `node_modules/${platformPackage}/${addonFile} is missing`);
-  ok(`installed ${pkg.name} and ${platformPackage}`, 'no dependencies, nothing fetched');
+  ok(`installed ${pkg.name} and ${platformPackage}`, `dependencies: ${Object.keys(pkg.dependencies ?? {}).join(', ') || 'none'}; nothing fetched`);
 });
 
 // ---- 5. samples in the installed project
