@@ -91,28 +91,34 @@ export interface ItemsSnapshot {
  */
 export function snapshotItems(items: unknown[], shared: SharedMemoryTable | undefined, root: 'map items' | 'map argument lists'): ItemsSnapshot {
   const walk = new Walk(shared, TRUSTED[root]);
-  const read: unknown[] = [];
+  // A copy of the list only once an item reads as something else (an object copied): a list of
+  // primitives is sent as it is.
+  let read: unknown[] | undefined;
   let whole = false;
   for (let i = 0; i < items.length; i++) {
+    const item = items[i];
     // Each item is cloned apart, as each call's arguments are: an object two items share
     // arrives as one object in each.
-    walk.forget();
+    if (typeof item === 'object' && item !== null) walk.forget();
+    let value: unknown;
     try {
-      read.push(walk.read(items[i], 1));
+      value = walk.read(item, 1);
     } catch (error) {
-      if (error === TOO_LARGE) {
-        read.push(items[i]);
-        whole = true;
-        continue;
+      if (error !== TOO_LARGE) {
+        // What cannot be cloned, or what a getter threw: that item fails alone.
+        if (error instanceof Unclonable) {
+          error.path.unshift(i);
+          error = cloneError(`${where(error.path, root)}: ${error.what} could not be cloned${error.hint}`);
+        }
+        return { items: (read ?? items).slice(0, i), json: false, whole, refused: { index: i, error } };
       }
-      // What cannot be cloned, or what a getter threw: that item fails alone.
-      if (error instanceof Unclonable) {
-        error.path.unshift(i);
-        error = cloneError(`${where(error.path, root)}: ${error.what} could not be cloned${error.hint}`);
-      }
-      return { items: read, json: false, whole, refused: { index: i, error } };
+      whole = true;
+      value = item;
     }
+    if (read !== undefined) read.push(value);
+    else if (value !== item) (read = items.slice(0, i)).push(value);
   }
+  if (read === undefined) read = items;
   return { items: read, json: !whole && walk.json, whole };
 }
 
