@@ -31,6 +31,7 @@ const ZOO = {
   'plain object with integer-like keys (engine order)': { ...one(0), root: obj([['b', n(1)], ['10', n(2)], ['2', n(3)], ['a', n(4)], ['-1', n(5)], ['01', n(6)]]) },
   'null-prototype object': { ...one(0), root: obj([['a', n(1)]], { proto: 'null' }) },
   'class instance: own enumerable properties, plain prototype': { ...one(0), root: obj([['x', n(1)], ['y', s('two')]], { proto: 'class' }) },
+  'instance of a class with a Symbol.toStringTag: a plain object': { ...one(0), root: obj([['x', n(1)], ['y', ['date', 0]]], { proto: 'tagged' }) },
   'object inheriting enumerable properties and toJSON': { ...one(0), root: obj([['own', n(1)]], { proto: 'inherit' }) },
   'own key __proto__ (prototype unchanged)': { ...one(0), root: obj([['__proto__', obj([['evil', n(1)]])], ['a', n(2)]]) },
   'non-enumerable, symbol-keyed and function-valued hidden properties dropped': {
