@@ -14,6 +14,7 @@ export const {
   Future,
   FuturesError,
   InvalidStateError,
+  move,
   repeat,
   ProcessPoolExecutor,
   ShutdownError,

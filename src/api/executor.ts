@@ -1,7 +1,9 @@
 /** Python's `Executor`: the abstract base both pools (and any custom executor) extend. */
-import type { Future } from './future.js';
+import { Future } from './future.js';
 import { MapRun, parseMapArguments, type MapOptions, type MapSink } from './map.js';
+import { checkKnownKeys } from './option-keys.js';
 import type { TaskFn } from './task.js';
+import { checkTransferList, isMoved, movedBuffers, unmoved } from './transfer.js';
 
 export type { MapOptions } from './map.js';
 
@@ -24,6 +26,23 @@ export interface ExecutorStats {
   /** Items finished since the executor was created. */
   completed: number;
 }
+
+/** Per-task options of `run`. */
+export interface TaskOptions {
+  /**
+   * Cancels the task while it has not started (its future's `CancelledError` has the signal's
+   * reason as its `cause`); already aborted, the future `run` returns is cancelled already.
+   */
+  signal?: AbortSignal;
+  /**
+   * `ArrayBuffer`s to move to the worker instead of copying them, as with `postMessage`: once the
+   * task is submitted they are detached here (their memory is given back at once). A
+   * `ProcessPoolExecutor` copies them and leaves them as they are.
+   */
+  transfer?: ArrayBuffer[];
+}
+
+const TASK_OPTIONS = ['signal', 'transfer'];
 
 /** One (async) iterable per parameter of the task function: `map`'s inputs, zipped. */
 export type MapInputs<A extends unknown[]> = { [K in keyof A]: Iterable<A[K]> | AsyncIterable<A[K]> };
@@ -52,6 +71,37 @@ export abstract class Executor {
     return new MapRun<Awaited<R>>(this._mapSink(fn), sources, options);
   }
 
+  /**
+   * `submit(fn, ...args)` with per-task options: `signal` cancels it while it waits, `transfer`
+   * moves the `ArrayBuffer`s listed (an argument wrapped in `move()` moves its buffer too).
+   */
+  run<A extends unknown[], R>(fn: TaskFn<A, R>, args: A, options: TaskOptions = {}): Future<Awaited<R>> {
+    if (!Array.isArray(args)) throw new TypeError(`run(): args must be an array of the task's arguments, got ${args === null ? 'null' : typeof args}`);
+    if (typeof options !== 'object' || options === null) throw new TypeError('run(): options must be an object');
+    checkKnownKeys('run()', options, TASK_OPTIONS);
+    const { signal, transfer = [] } = options;
+    if (signal !== undefined && !(signal instanceof AbortSignal)) throw new TypeError('run(): signal must be an AbortSignal');
+    const moving = checkTransferList('run()', transfer);
+    const unwrapped = args.map((arg) => {
+      if (!isMoved(arg)) return arg;
+      for (const buffer of movedBuffers(arg)) if (!moving.includes(buffer)) moving.push(buffer);
+      return unmoved(arg);
+    }) as A;
+    if (signal?.aborted) {
+      this._checkTask(fn);
+      const future = new Future<Awaited<R>>();
+      future._cancelBecause(signal.reason);
+      return future;
+    }
+    const future = moving.length > 0 ? this._submitMoving(fn, unwrapped, moving) : this.submit(fn, ...unwrapped);
+    if (signal !== undefined) {
+      const abort = (): void => void future._cancelBecause(signal.reason);
+      signal.addEventListener('abort', abort, { once: true });
+      future.addDoneCallback(() => signal.removeEventListener('abort', abort));
+    }
+    return future;
+  }
+
   abstract shutdown(options?: ShutdownOptions): Promise<void>;
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -60,6 +110,19 @@ export abstract class Executor {
 
   /** @internal Throws when nothing may be submitted any more. */
   _checkOpen(): void {}
+
+  /** @internal Throws what `submit(fn)` would throw for the executor's state or for `fn`, without submitting. */
+  _checkTask(_fn: unknown): void {
+    this._checkOpen();
+  }
+
+  /**
+   * @internal `submit(fn, ...args)`, moving `buffers` (checked already) where the executor can:
+   * by default they are copied and left as they are.
+   */
+  _submitMoving<A extends unknown[], R>(fn: TaskFn<A, R>, args: A, _buffers: ArrayBuffer[]): Future<Awaited<R>> {
+    return this.submit(fn, ...args);
+  }
 
   /** @internal Where `map` sends its items; by default, one `submit` per item. */
   _mapSink(fn: TaskFn<any[], unknown>): MapSink {

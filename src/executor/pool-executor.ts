@@ -92,6 +92,29 @@ export abstract class PoolExecutor extends Executor {
   }
 
   /** @internal */
+  override _checkTask(fn: unknown): void {
+    this.#lifecycle.checkOpen();
+    this.#submission.functionIndex(fn, 'run()');
+  }
+
+  /** @internal Where workers are threads, the buffers move with the record; children get copies. */
+  override _submitMoving<A extends unknown[], R>(fn: TaskFn<A, R>, args: A, buffers: ArrayBuffer[]): Future<Awaited<R>> {
+    const { moved } = this.#host;
+    if (moved === undefined) return this.submit(fn, ...args);
+    moved.begin(buffers);
+    let future: Future<Awaited<R>>;
+    try {
+      future = this.submit(fn, ...args);
+    } catch (error) {
+      moved.end(false);
+      throw error;
+    }
+    const ids = moved.end(true);
+    if (ids.length > 0) future.addDoneCallback(() => moved.release(ids));
+    return future;
+  }
+
+  /** @internal */
   override _mapSink(fn: TaskFn<any[], unknown>): MapSink {
     const func = this.#submission.functionIndex(fn, 'map()');
     return poolMapSink(func, { core: this.#core, shared: this.#host.sharedMemory, submission: this.#submission, records: this.#records, lifecycle: this.#lifecycle });

@@ -46,6 +46,12 @@ export interface WorkerHost {
   readonly pollsCompletions: boolean;
   /** How large views travel as blocks, where workers share this process's memory; `undefined`: they do not. */
   readonly stashBlock: StashBlock | undefined;
+  /**
+   * Where `ArrayBuffer`s can be moved to workers (`run`'s `transfer`; threads): `begin` before
+   * the record is written, `end` after (`sent`: it was; answers the ids moved), `release` once
+   * it settled. `undefined`: moved buffers are copied and left as they are (child processes).
+   */
+  readonly moved: { begin(buffers: readonly ArrayBuffer[]): void; end(sent: boolean): number[]; release(ids: readonly number[]): void } | undefined;
   /** Shared memory passed by reference (threads), or `undefined`: refused (child processes). */
   readonly sharedMemory: SharedMemoryTable | undefined;
   /** Workers started and not yet reported as exited. */

@@ -27,6 +27,7 @@ export class BareShared extends Uint8Array {}
 const VIEW_COPIED = 0;
 const VIEW_SHARED = 1;
 const BARE_SHARED = 2;
+const VIEW_MOVED = 3;
 
 /** The index of `view`'s class in `VIEW_TYPES`. */
 export function viewType(view: ArrayBufferView): number {
@@ -57,6 +58,16 @@ class ViewSerializer extends v8.Serializer {
       this.writeDouble(this.shared.idOf(buffer));
       this.writeDouble(byteOffset);
       this.writeDouble(byteLength);
+      return;
+    }
+    const moved = this.shared?.movingId?.(buffer);
+    if (moved !== undefined) {
+      this.writeUint32(VIEW_MOVED);
+      this.writeUint32(viewType(view));
+      this.writeDouble(moved);
+      this.writeDouble(byteOffset);
+      this.writeDouble(byteLength);
+      this.writeUint32(tracksLength(view) ? 1 : 0);
       return;
     }
     // The buffer goes through the serializer itself, as the clone's does: written once per
@@ -126,6 +137,9 @@ function inBounds(view: ArrayBufferView): boolean {
 }
 
 class ViewDeserializer extends v8.Deserializer {
+  /** Buffers moved with this message, by id: views of one buffer share it. */
+  #moved: Map<number, ArrayBuffer> | undefined;
+
   constructor(
     data: Buffer,
     private readonly shared: SharedMemoryTable | undefined,
@@ -137,8 +151,8 @@ class ViewDeserializer extends v8.Deserializer {
     const how = this.readUint32();
     const Type = VIEW_TYPES[this.readUint32()] as ViewConstructor;
     const width = Type === DataView ? 1 : (Type as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT;
-    if (how === VIEW_COPIED) {
-      const buffer = this.readValue() as ArrayBuffer;
+    if (how === VIEW_COPIED || how === VIEW_MOVED) {
+      const buffer = how === VIEW_COPIED ? (this.readValue() as ArrayBuffer) : this.#takeMoved(this.readDouble());
       const byteOffset = this.readDouble();
       const byteLength = this.readDouble();
       const tracking = this.readUint32() === 1;
@@ -153,6 +167,16 @@ class ViewDeserializer extends v8.Deserializer {
     if (how === BARE_SHARED) return sab;
     if (Type === DataView) return new DataView(sab as unknown as ArrayBuffer, byteOffset, byteLength);
     return new (Type as Uint8ArrayConstructor)(sab as unknown as ArrayBuffer, byteOffset, byteLength / width);
+  }
+
+  #takeMoved(id: number): ArrayBuffer {
+    let buffer = this.#moved?.get(id);
+    if (buffer === undefined) {
+      if (this.shared?.takeMoved === undefined) throw cloneError('unexpected moved ArrayBuffer');
+      buffer = this.shared.takeMoved(id);
+      (this.#moved ??= new Map()).set(id, buffer);
+    }
+    return buffer;
   }
 }
 

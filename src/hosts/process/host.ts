@@ -48,6 +48,7 @@ export class ProcessHost implements WorkerHost {
   readonly lingering = 0;
   readonly pollsCompletions = false;
   readonly stashBlock = undefined;
+  readonly moved = undefined;
   readonly sharedMemory = undefined;
   readonly #children = new Map<number, Child>();
   /** Where the core writes the batches taken for the children. */
