@@ -13,7 +13,7 @@ import type { SharedMemoryTable } from './shared-memory.js';
  * Typed arrays and `DataView`s are written as host objects, so that a view over shared memory
  * travels as `[shared id, offset, length]` and is rebuilt over the same memory: Node 20's
  * `v8.Deserializer` cannot resolve `SharedArrayBuffer` ids itself. A bare `SharedArrayBuffer` is
- * first wrapped in a `BareShared` view (see `wrapBareShared`) and unwrapped on arrival.
+ * first wrapped in a `BareShared` view (see `wrapBare`) and unwrapped on arrival.
  */
 export const VIEW_TYPES = [
   Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array, Uint32Array,
@@ -21,13 +21,13 @@ export const VIEW_TYPES = [
 ] as const;
 export type ViewConstructor = (typeof VIEW_TYPES)[number];
 
-/** A bare `SharedArrayBuffer`, wrapped so that it travels as a host object (see `wrapBareShared`). */
+/** A bare `SharedArrayBuffer`, wrapped so that it travels as a host object (see `wrapBare`). */
 export class BareShared extends Uint8Array {}
 
 const VIEW_COPIED = 0;
 const VIEW_SHARED = 1;
 const BARE_SHARED = 2;
-const VIEW_MOVED = 3;
+
 
 /** The index of `view`'s class in `VIEW_TYPES`. */
 export function viewType(view: ArrayBufferView): number {
@@ -58,16 +58,6 @@ class ViewSerializer extends v8.Serializer {
       this.writeDouble(this.shared.idOf(buffer));
       this.writeDouble(byteOffset);
       this.writeDouble(byteLength);
-      return;
-    }
-    const moved = this.shared?.movingId?.(buffer);
-    if (moved !== undefined) {
-      this.writeUint32(VIEW_MOVED);
-      this.writeUint32(viewType(view));
-      this.writeDouble(moved);
-      this.writeDouble(byteOffset);
-      this.writeDouble(byteLength);
-      this.writeUint32(tracksLength(view) ? 1 : 0);
       return;
     }
     // The buffer goes through the serializer itself, as the clone's does: written once per
@@ -137,9 +127,6 @@ function inBounds(view: ArrayBufferView): boolean {
 }
 
 class ViewDeserializer extends v8.Deserializer {
-  /** Buffers moved with this message, by id: views of one buffer share it. */
-  #moved: Map<number, ArrayBuffer> | undefined;
-
   constructor(
     data: Buffer,
     private readonly shared: SharedMemoryTable | undefined,
@@ -151,8 +138,8 @@ class ViewDeserializer extends v8.Deserializer {
     const how = this.readUint32();
     const Type = VIEW_TYPES[this.readUint32()] as ViewConstructor;
     const width = Type === DataView ? 1 : (Type as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT;
-    if (how === VIEW_COPIED || how === VIEW_MOVED) {
-      const buffer = how === VIEW_COPIED ? (this.readValue() as ArrayBuffer) : this.#takeMoved(this.readDouble());
+    if (how === VIEW_COPIED) {
+      const buffer = this.readValue() as ArrayBuffer;
       const byteOffset = this.readDouble();
       const byteLength = this.readDouble();
       const tracking = this.readUint32() === 1;
@@ -168,16 +155,6 @@ class ViewDeserializer extends v8.Deserializer {
     if (Type === DataView) return new DataView(sab as unknown as ArrayBuffer, byteOffset, byteLength);
     return new (Type as Uint8ArrayConstructor)(sab as unknown as ArrayBuffer, byteOffset, byteLength / width);
   }
-
-  #takeMoved(id: number): ArrayBuffer {
-    let buffer = this.#moved?.get(id);
-    if (buffer === undefined) {
-      if (this.shared?.takeMoved === undefined) throw cloneError('unexpected moved ArrayBuffer');
-      buffer = this.shared.takeMoved(id);
-      (this.#moved ??= new Map()).set(id, buffer);
-    }
-    return buffer;
-  }
 }
 
 /** A copy of `value` in which every bare `SharedArrayBuffer` is a `BareShared` view. */
@@ -188,7 +165,7 @@ function wrapBareShared(value: unknown, seen = new Map<object, unknown>()): unkn
   if (Array.isArray(value)) {
     const copy: unknown[] = new Array(value.length);
     seen.set(value, copy);
-    for (let i = 0; i < value.length; i++) if (i in value) copy[i] = wrapBareShared(value[i], seen);
+    for (const key of Object.keys(value)) setOwn(copy, key, wrapBareShared((value as unknown as Record<string, unknown>)[key], seen));
     return copy;
   }
   if (value instanceof Map) {
@@ -207,27 +184,52 @@ function wrapBareShared(value: unknown, seen = new Map<object, unknown>()): unkn
   if (proto !== Object.prototype && proto !== null) return value;
   const copy: Record<string, unknown> = {};
   seen.set(value, copy);
-  for (const key of Object.keys(value)) copy[key] = wrapBareShared((value as Record<string, unknown>)[key], seen);
+  for (const key of Object.keys(value)) setOwn(copy, key, wrapBareShared((value as Record<string, unknown>)[key], seen));
   return copy;
 }
 
-/** `value` as `v8.Serializer` bytes (structured clone); a `DataCloneError` when it cannot be cloned. */
-export function serialize(value: unknown, shared: SharedMemoryTable | undefined): Buffer {
+/** `object[key] = value` as an own data property, even for `__proto__`. */
+function setOwn(object: object, key: string, value: unknown): void {
+  if (key === '__proto__') Object.defineProperty(object, key, { value, writable: true, enumerable: true, configurable: true });
+  else (object as Record<string, unknown>)[key] = value;
+}
+
+/**
+ * `value` as `v8.Serializer` bytes (structured clone); a `DataCloneError` when it cannot be cloned.
+ * After the header, the ids of the buffers the message moves (see `SharedMemoryTable.moving`):
+ * the serializer writes each, bare or under views, as a transfer of its own, which the
+ * deserializer is given before it reads the value, as `postMessage` does.
+ */
+export function serialize(value: unknown, shared: SharedMemoryTable | undefined, wrapped = false): Buffer {
   const serializer = new ViewSerializer(shared);
   serializer.writeHeader();
+  const moving = shared?.moving?.() ?? NOTHING_MOVES;
+  serializer.writeUint32(moving.length);
+  for (let i = 0; i < moving.length; i++) {
+    serializer.writeDouble(shared!.movingId!(moving[i]!)!);
+    serializer.transferArrayBuffer(i, moving[i]!);
+  }
   try {
     serializer.writeValue(value);
   } catch (error) {
-    if (serializer.bareShared && shared !== undefined) return serialize(wrapBareShared(value), shared);
+    if (serializer.bareShared && shared !== undefined && !wrapped) return serialize(wrapBareShared(value), shared, true);
     if (serializer.bareShared) throw cloneError('a SharedArrayBuffer cannot be shared with a child process');
     throw asCloneError(error);
   }
   return serializer.releaseBuffer();
 }
 
+const NOTHING_MOVES: readonly ArrayBuffer[] = [];
+
 /** The value `serialize` wrote into bytes `[start, end)` of `buf`. */
 export function deserialize(buf: Buffer, start: number, end: number, shared: SharedMemoryTable | undefined): unknown {
   const deserializer = new ViewDeserializer(buf.subarray(start, end), shared);
   deserializer.readHeader();
+  const moved = deserializer.readUint32();
+  for (let i = 0; i < moved; i++) {
+    const id = deserializer.readDouble();
+    if (shared?.takeMoved === undefined) throw cloneError('unexpected moved ArrayBuffer');
+    deserializer.transferArrayBuffer(i, shared.takeMoved(id));
+  }
   return deserializer.readValue();
 }

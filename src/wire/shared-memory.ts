@@ -10,6 +10,8 @@ export interface SharedMemoryTable {
    * `api/transfer.ts`). A moved buffer travels beside the frame, as the runtime moves it.
    */
   movingId?(buffer: ArrayBuffer): number | undefined;
+  /** The buffers the value being written may move (none: an empty list). */
+  moving?(): readonly ArrayBuffer[];
   /** The buffer moved to this side under `id` (once); a `DataCloneError` when it cannot be had. */
   takeMoved?(id: number): ArrayBuffer;
   /** The id of `sab`, given one (and announced to the other side) on first use. */

@@ -38,6 +38,11 @@ export class MovedBuffers {
     this.#ids = undefined;
   }
 
+  /** The buffers the value being written may move. */
+  get moving(): readonly ArrayBuffer[] {
+    return this.#moving ?? [];
+  }
+
   /** The id `buffer` moves under in the value being written; `undefined`: it is copied. */
   idOf(buffer: ArrayBuffer): number | undefined {
     if (this.#moving === undefined || !this.#moving.includes(buffer)) return undefined;

@@ -32,6 +32,10 @@ export class SharedMemoryRegistry implements SharedMemoryTable {
     return this.moved?.idOf(buffer);
   }
 
+  moving(): readonly ArrayBuffer[] {
+    return this.moved?.moving ?? [];
+  }
+
   takeMoved(id: number): ArrayBuffer {
     if (this.moved === undefined) throw cloneError('unexpected moved ArrayBuffer');
     return this.moved.take(id);
