@@ -109,6 +109,7 @@ for (const [name, Pool, moves] of POOLS) {
 
       if (ex instanceof ThreadPoolExecutor) {
         const blocker = ex.submit((g) => Atomics.wait(g, 0, 0, 10_000), gate);
+        while (!blocker.running()) await new Promise((resolve) => setTimeout(resolve, 5));
         const controller = new AbortController();
         const waiting = ex.run((x) => x * 2, [21], { signal: controller.signal });
         const reason = new Error('stop');
