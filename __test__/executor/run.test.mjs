@@ -118,7 +118,8 @@ for (const [name, Pool, moves] of POOLS) {
         t.is((await t.throwsAsync(waiting, { instanceOf: CancelledError })).cause, reason);
         Atomics.store(gate, 0, 1);
         Atomics.notify(gate, 0);
-        t.is(await blocker, 'ok');
+        // 'not-equal' when the gate opened before the task reached its wait.
+        t.true(['ok', 'not-equal'].includes(await blocker));
       }
       const done = new AbortController();
       const finished = ex.run((x) => x + 1, [1], { signal: done.signal });
