@@ -72,6 +72,11 @@ export declare class NativePool {
   drain(polling: boolean, inbox: Buffer): number | Buffer
   /** A worker has exited (main thread, from its `exit` event). */
   workerExited(slot: number): WorkerExit
+  /**
+   * A worker has exited, in a pool that replaces crashed workers (see
+   * `Pool::worker_exited_replacing`).
+   */
+  workerCrashed(slot: number): WorkerCrash
   breakPool(failRunning: boolean): void
   shutdown(cancelFutures: boolean): ShutdownResult
   stats(): PoolStats
@@ -81,7 +86,7 @@ export declare const BATCH_HAS_BLOCKS: number
 
 export declare const BATCH_HEADER: number
 
-/** A range of a `map` job's items cancelled by `shutdown`. */
+/** A record, or a range of a `map` job's items: cancelled by `shutdown`, or failed by a crash. */
 export interface CancelledRange {
   id: number
   first: number
@@ -192,6 +197,16 @@ export declare function takeBlocks(): Array<Buffer>
 export declare const VALUE_HEADER: number
 
 export declare const VALUE_LEN: number
+
+/** What `workerCrashed` answers. */
+export interface WorkerCrash {
+  /** The worker died while starting: the pool is now broken. */
+  broke: boolean
+  /** The records (or ranges of a job's items) it was running, which failed with it. */
+  crashed: Array<CancelledRange>
+  /** A replacement to start, when work is still queued (a dispatch, as above). */
+  dispatch: number
+}
 
 /** What `workerExited` answers. */
 export interface WorkerExit {

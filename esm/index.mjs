@@ -22,6 +22,7 @@ export const {
   TaskRef,
   ThreadPoolExecutor,
   TimeoutError,
+  WorkerCrashedError,
   wait,
 } = cjs;
 

@@ -1,4 +1,4 @@
-export { BrokenExecutor, BrokenProcessPool, BrokenThreadPool, CancelledError, FuturesError, InvalidStateError, ShutdownError, TimeoutError } from './api/errors.js';
+export { BrokenExecutor, BrokenProcessPool, BrokenThreadPool, CancelledError, FuturesError, InvalidStateError, ShutdownError, TimeoutError, WorkerCrashedError, type WorkerEnd } from './api/errors.js';
 export { Future } from './api/future.js';
 export { Executor, type ExecutorStats, type MapInputs, type MapOptions, type ShutdownOptions, type TaskOptions } from './api/executor.js';
 export { ThreadPoolExecutor, type ThreadPoolOptions } from './executor/thread-pool.js';

@@ -3,7 +3,7 @@
  * this process, or child processes). The executor decides which slot to start or wake (the core
  * answers that); the host starts, wakes and stops the workers and reports how each one ended.
  */
-import type { BrokenExecutor } from '../api/errors.js';
+import type { BrokenExecutor, WorkerEnd } from '../api/errors.js';
 import type { NativePool } from '../wire/native.js';
 import type { StashBlock } from '../wire/frames.js';
 import type { SharedMemoryTable } from '../wire/shared-memory.js';
@@ -68,5 +68,7 @@ export interface WorkerHost {
   /** Ends every worker at once (the pool broke). */
   stopAll(): void;
   /** The pool's `Broken*` error. */
-  brokenError(message: string, cause?: unknown): BrokenExecutor;
+  brokenError(message: string, cause?: unknown, end?: WorkerEnd): BrokenExecutor;
+  /** What its workers are, in messages: 'worker thread', 'child process'. */
+  readonly workerKind: string;
 }

@@ -7,7 +7,7 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import path from 'node:path';
 
-import { BrokenProcessPool, type BrokenExecutor } from '../../api/errors.js';
+import { BrokenProcessPool, type BrokenExecutor, type WorkerEnd } from '../../api/errors.js';
 import { type ErrorDescriptor, rebuildError } from '../../wire/errors.js';
 import { Inbox } from '../../wire/frames.js';
 import { ADDON_PATH_ENV, addonPath, type NativePool, TAKE_EXIT, TAKE_IDLE } from '../../wire/native.js';
@@ -47,6 +47,7 @@ interface Child {
 export class ProcessHost implements WorkerHost {
   readonly lingering = 0;
   readonly pollsCompletions = false;
+  readonly workerKind = 'child process';
   readonly stashBlock = undefined;
   readonly moved = undefined;
   readonly sharedMemory = undefined;
@@ -132,8 +133,8 @@ export class ProcessHost implements WorkerHost {
     for (const slot of this.#children.keys()) this.stop(slot);
   }
 
-  brokenError(message: string, cause?: unknown): BrokenExecutor {
-    return new BrokenProcessPool(message, cause === undefined ? undefined : { cause });
+  brokenError(message: string, cause?: unknown, end?: WorkerEnd): BrokenExecutor {
+    return new BrokenProcessPool(message, { ...(cause === undefined ? {} : { cause }), ...end });
   }
 
   /**

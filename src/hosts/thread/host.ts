@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { MessageChannel, type MessagePort, receiveMessageOnPort, type ResourceLimits, Worker } from 'node:worker_threads';
 
-import { BrokenThreadPool, type BrokenExecutor } from '../../api/errors.js';
+import { BrokenThreadPool, type BrokenExecutor, type WorkerEnd } from '../../api/errors.js';
 import { type ErrorDescriptor, rebuildError } from '../../wire/errors.js';
 import { encode } from '../../wire/values.js';
 import { ADDON_PATH_KEY, addonPath, type NativePool, stashBlock } from '../../wire/native.js';
@@ -37,6 +37,7 @@ export class ThreadHost implements WorkerHost {
   // Idle workers may spin briefly on the cores the main thread does not need.
   readonly lingering = Math.max(1, os.availableParallelism() - 1);
   readonly pollsCompletions = true;
+  readonly workerKind = 'worker thread';
   readonly stashBlock = stashBlock;
   readonly sharedMemory: SharedMemoryRegistry;
   readonly moved = new MainThreadMoves(() => this.#workers.forEach((live) => this.#drainPort(live)));
@@ -136,8 +137,8 @@ export class ThreadHost implements WorkerHost {
     for (const slot of this.#workers.keys()) this.stop(slot);
   }
 
-  brokenError(message: string, cause?: unknown): BrokenExecutor {
-    return new BrokenThreadPool(message, cause === undefined ? undefined : { cause });
+  brokenError(message: string, cause?: unknown, end?: WorkerEnd): BrokenExecutor {
+    return new BrokenThreadPool(message, { ...(cause === undefined ? {} : { cause }), ...end });
   }
 
   /** Shared memory the main thread sends for the first time: every worker learns its id. */
