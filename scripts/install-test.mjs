@@ -145,7 +145,7 @@ const dependencyTarballs = [];
 step('npm pack', () => {
   const main = pack(root);
   const files = main.files.map((f) => f.path);
-  for (const needed of ['package.json', 'index.js', 'index.d.ts', 'dist/index.js', 'dist/index.d.ts', 'dist/hosts/thread/worker.js', 'dist/hosts/process/child.js', 'esm/index.mjs']) {
+  for (const needed of ['package.json', 'LICENSE', 'index.js', 'index.d.ts', 'dist/index.js', 'dist/index.d.ts', 'esm/index.d.mts', 'dist/hosts/thread/worker.js', 'dist/hosts/process/child.js', 'esm/index.mjs']) {
     check(files.includes(needed), `the main package lacks ${needed}: ${files.join(', ')}`);
   }
   check(!files.some((f) => f.endsWith('.node')), `the main package must not carry a binary: ${files.filter((f) => f.endsWith('.node'))}`);
@@ -162,6 +162,40 @@ step('npm pack', () => {
     dependencyTarballs.push(path.join(packs, dependency.filename));
     ok(`packed ${dependency.id}`, 'a runtime dependency');
   }
+});
+
+// ---- 3b. the packed tarball, linted as the registry would serve it
+step('publint on the packed tarball', () => {
+  // publint's API on the tarball itself (not the directory): what it lints is what users get.
+  const script = `
+    import { publint } from 'publint';
+    import { formatMessage } from 'publint/utils';
+    import fs from 'node:fs';
+    const tarball = fs.readFileSync(process.argv[1]);
+    const { messages, pkg } = await publint({ pack: { tarball: tarball.buffer.slice(tarball.byteOffset, tarball.byteOffset + tarball.byteLength) }, level: 'suggestion', strict: true });
+    for (const message of messages) console.log(message.type + ': ' + formatMessage(message, pkg));
+    process.exitCode = messages.length === 0 ? 0 : 1;
+  `;
+  const out = run(process.execPath, ['--input-type=module', '-e', script, mainTarball], { cwd: root, env: cleanEnv });
+  check(out.trim() === '', out);
+  ok('publint: no errors, warnings or suggestions');
+});
+
+step('@arethetypeswrong/cli on the packed tarball', () => {
+  // Every resolution mode (node10, node16 from CJS and from ESM, bundler); no @types lookup (offline).
+  const attw = path.join(root, 'node_modules', '@arethetypeswrong', 'cli', 'dist', 'index.js');
+  const result = spawnSync(process.execPath, [attw, mainTarball, '--format', 'json', '--no-definitely-typed', '--profile', 'strict'], { cwd: root, env: cleanEnv, encoding: 'utf8', timeout: 120_000 });
+  let report;
+  try {
+    report = JSON.parse(result.stdout);
+  } catch {
+    fail(`attw printed no JSON (exit ${result.status}):\n${result.stdout}${result.stderr}`);
+  }
+  const problems = report.analysis?.problems ?? [];
+  check(result.status === 0 && problems.length === 0, `attw found ${problems.length} problem(s):\n${JSON.stringify(problems, null, 2)}`);
+  const resolutions = Object.values(report.analysis.entrypoints).flatMap((entry) => Object.entries(entry.resolutions).map(([mode, r]) => `${mode}: ${r.resolution?.fileName ?? 'unresolved'}`));
+  check(resolutions.some((line) => /^node16-esm: .*\.d\.mts$/.test(line)), `ESM consumers under node16 do not get ES module declarations:\n${resolutions.join('\n')}`);
+  ok('attw: no problems under node10, node16 (CJS and ESM) and bundler', 'ESM types from esm/index.d.mts');
 });
 
 // ---- 4. a fresh project, no toolchain, no registry
