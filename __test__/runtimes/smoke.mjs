@@ -1,6 +1,6 @@
 // A smoke subset of the API, for every runtime (scripts/runtimes.mjs runs it with Node 20, 22, 24,
 // Bun and Deno). A plain script, not an ava test: it needs nothing but the runtime and the package.
-// Each check prints "ok <name>" or "FAIL <name>: <reason>"; the exit code is the number of
+// Each check prints "ok <name>" or "FAIL <name> -- <reason>"; the exit code is the number of
 // failures. It must also end by itself (an idle executor never keeps the process alive): the
 // runner reports a script that does not as a hang.
 //
@@ -193,7 +193,7 @@ for (const { name, body } of checks) {
     console.log(`ok   ${name}`);
   } catch (error) {
     failures++;
-    console.log(`FAIL ${name}: ${String(error?.stack ?? error).split('\n').slice(0, 3).join(' | ')}`);
+    console.log(`FAIL ${name} -- ${String(error?.stack ?? error).split('\n').slice(0, 3).join(' | ')}`);
   } finally {
     clearTimeout(timer);
   }
