@@ -9,6 +9,8 @@
 // 5. There, runs an ESM sample and a CommonJS sample (tasks submitted to a ThreadPoolExecutor,
 //    including task() references to modules of that project) and type-checks a TypeScript sample
 //    against the installed declarations with the repo's tsc.
+// 6. Bundles an app of that project with esbuild (minified, the package left external) and runs it.
+// Before installing, publint and attw lint the packed tarball (3b).
 //
 // Prints each check; exits non-zero on the first failure (and keeps the temporary project).
 import { spawnSync } from 'node:child_process';
@@ -23,6 +25,8 @@ const napiCli = path.join(root, 'node_modules', '@napi-rs', 'cli', 'dist', 'cli.
 const tsc = path.join(root, 'node_modules', 'typescript', 'bin', 'tsc');
 // The CLI's own triple parser, so that the target ↔ platform mapping is napi's.
 const { parseTriple } = await import(pathToFileURL(path.join(root, 'node_modules', '@napi-rs', 'cli', 'dist', 'index.js')).href);
+// The repository's esbuild, for the bundled app (the app's project reaches no registry).
+const esbuild = await import('esbuild');
 const started = Date.now();
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'concurrent-futures-install-'));
 let current = 'setup';
@@ -387,6 +391,49 @@ step('tsc --noEmit on the TypeScript sample', () => {
   const declarations = path.join(fs.realpathSync(path.join(app, 'node_modules', pkg.name)), 'dist', 'index.d.ts');
   check(out.split('\n').some((line) => path.resolve(line.trim()) === declarations), `tsc did not use the installed declarations (${declarations})`);
   ok('TypeScript: the installed declarations type-check a sample (typed submit, task<typeof f>, map, asCompleted)');
+});
+
+// ---- 6. a bundled app: esbuild bundles the app's own code, the package stays external
+step('a bundled app (esbuild, the package external)', () => {
+  fs.writeFileSync(path.join(app, 'greet.mjs'), `export const greet = (name) => \`hello, \${name}\`;\n`);
+  fs.writeFileSync(
+    path.join(app, 'bundled-app.mjs'),
+    `import { ThreadPoolExecutor, task } from '${pkg.name}';
+import { greet } from './greet.mjs';
+
+const ex = new ThreadPoolExecutor({ maxWorkers: 2 });
+const squares = [];
+for await (const square of ex.map((x) => x * x, [1, 2, 3])) squares.push(square);
+// A task module is not bundled: it is a file beside the bundle, as import.meta.url says.
+const scaled = await ex.submit(task(new URL('./tasks.mjs', import.meta.url), 'scale'), 6, 7);
+const sum = await ex.submit(function add(a, b) { return a + b; }, 1, 2);
+await ex.shutdown();
+console.log(JSON.stringify({ greeting: greet('bundle'), squares, scaled, sum }));
+`,
+  );
+  const out = path.join(app, 'out');
+  fs.mkdirSync(out);
+  // As the README says: --bundle --platform=node --format=esm --external:concurrent-futures.
+  const result = esbuild.buildSync({
+    entryPoints: [path.join(app, 'bundled-app.mjs')],
+    outfile: path.join(out, 'app.mjs'),
+    bundle: true,
+    minify: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    external: [pkg.name],
+    absWorkingDir: app,
+    logLevel: 'silent',
+  });
+  check(result.errors.length === 0 && result.warnings.length === 0, `esbuild: ${JSON.stringify([...result.errors, ...result.warnings])}`);
+  fs.copyFileSync(path.join(app, 'tasks.mjs'), path.join(out, 'tasks.mjs'));
+  const bundle = fs.readFileSync(path.join(out, 'app.mjs'), 'utf8');
+  check(bundle.includes('hello, ') && /from\s*"concurrent-futures"/.test(bundle), 'the bundle does not hold the app code with the package as an external import');
+  check(!bundle.includes('ProcessPoolExecutor'), 'the package itself was bundled in');
+  const printed = run(process.execPath, [path.join('out', 'app.mjs')], { cwd: app, env: appEnv, timeout: 60_000 });
+  check(printed.trim() === JSON.stringify({ greeting: 'hello, bundle', squares: [1, 4, 9], scaled: 42, sum: 3 }), `the bundled app printed ${printed}`);
+  ok('a minified esbuild bundle of an app runs: map, submit, a task() module beside the bundle', `${(bundle.length / 1024).toFixed(1)} KiB`);
 });
 
 fs.rmSync(tmp, { recursive: true, force: true });
