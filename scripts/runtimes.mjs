@@ -4,8 +4,8 @@
 //   node scripts/runtimes.mjs [--require node22,node24,...] [--markdown] [runtime...]
 //
 // Runtimes: node (the one running this script), node22 and node24 (the registry's
-// `node-<platform>-<arch>` package at that major), bun and deno (their npm packages, which bring
-// the platform's binary as an optional dependency). Each is installed from the npm registry into
+// `node-<platform>-<arch>` package at that major), bun and deno (their npm packages at majors 1
+// and 2, which bring the platform's binary as an optional dependency). Each is installed from the npm registry into
 // .cache/runtimes/<name>/ (git-ignored) the first time, and taken from there afterwards (offline).
 // Then, on each: every script in examples/, the smoke subset of the API tests
 // (__test__/runtimes/smoke.mjs: one row per check, and whether the script ends by itself), and the
@@ -52,8 +52,8 @@ const RUNTIMES = {
   node: { bin: () => process.execPath, args: [] },
   node22: { spec: `${nodePackage}@22`, bin: (dir) => path.join(dir, 'node_modules', nodePackage, 'bin', `node${exe}`), args: [] },
   node24: { spec: `${nodePackage}@24`, bin: (dir) => path.join(dir, 'node_modules', nodePackage, 'bin', `node${exe}`), args: [] },
-  bun: { spec: 'bun', bin: (dir) => findIn(path.join(dir, 'node_modules', '@oven'), path.join('bin', `bun${exe}`)), args: [] },
-  deno: { spec: 'deno', bin: (dir) => findIn(path.join(dir, 'node_modules', '@deno'), `deno${exe}`), args: ['run', '--allow-all'] },
+  bun: { spec: 'bun@1', bin: (dir) => findIn(path.join(dir, 'node_modules', '@oven'), path.join('bin', `bun${exe}`)), args: [] },
+  deno: { spec: 'deno@2', bin: (dir) => findIn(path.join(dir, 'node_modules', '@deno'), `deno${exe}`), args: ['run', '--allow-all'] },
 };
 const names = wanted.length > 0 ? wanted : Object.keys(RUNTIMES);
 for (const name of [...names, ...required]) {
