@@ -180,6 +180,14 @@ check('process: a crash (process.exit in a task)', async () => {
   await fresh.shutdown();
 });
 
+check('idle executors left open (the script must still end by itself)', async () => {
+  // Not shut down: an idle executor of either kind never keeps the process alive. The runner
+  // reports a script that does not end.
+  const ex = new ThreadPoolExecutor({ maxWorkers: 2 });
+  const px = new ProcessPoolExecutor({ maxWorkers: 1 });
+  equal([await ex.submit((x) => x + 1, 1), await px.submit((x) => x * 2, 2)], [2, 4], 'results');
+});
+
 // Each check is guarded against a hang (never a verdict on speed: 60 s for checks of milliseconds).
 let failures = 0;
 for (const { name, body } of checks) {
