@@ -43,21 +43,24 @@ export abstract class Executor {
    * `fn` over the zipped iterables (shortest wins), results in input order. A trailing plain
    * object is the options: `{ timeout, chunksize, buffersize }`.
    *
-   * The first four forms type each input from its parameter (extra inputs, beyond the
-   * parameters, may be anything). A spread of inputs (`...lists`, whose count the checker does not
-   * know) takes the next two: each item is checked against the union of the parameters' types.
-   * So a typed function never takes items its parameters do not accept. The last two are
-   * API.md's explicit `map<R>(...)`, reached only with `R` given (`R` is never inferred there):
-   * they check the function's result against `R` and leave the inputs as any iterables.
+   * The first two forms type each input from its parameter (they come first: a function whose
+   * parameters are not annotated takes its types from them). The next two are API.md's explicit
+   * `map<R>(...)`, reached only with `R` given (`R` is never inferred there): they check the
+   * function's result against `R` and leave the inputs as any iterables. A spread of inputs
+   * (`...lists`, whose count the checker does not know) takes the next two: each item is checked
+   * against the union of the parameters' types. The last two type each input from its parameter,
+   * with extra inputs beyond the parameters (of any items); the last is the one a mismatch is
+   * reported against ("string is not assignable to number"). So a typed function never takes
+   * items its parameters do not accept.
    */
   map<A extends unknown[], R>(fn: TaskFn<A, R>, ...iterables: MapInputs<A>): AsyncIterableIterator<Awaited<R>>;
   map<A extends unknown[], R>(fn: TaskFn<A, R>, ...iterablesThenOptions: [...MapInputs<A>, MapOptions]): AsyncIterableIterator<Awaited<R>>;
-  map<A extends unknown[], R>(fn: TaskFn<A, R>, ...iterables: [...MapInputs<A>, ...MapInput[]]): AsyncIterableIterator<Awaited<R>>;
-  map<A extends unknown[], R>(fn: TaskFn<A, R>, ...iterablesThenOptions: [...MapInputs<A>, ...MapInput[], MapOptions]): AsyncIterableIterator<Awaited<R>>;
-  map<A extends unknown[], R, I extends MapInput<A[number]>[]>(fn: TaskFn<A, R>, ...iterables: I & SpreadOnly<I>): AsyncIterableIterator<Awaited<R>>;
-  map<A extends unknown[], R, I extends MapInput<A[number]>[]>(fn: TaskFn<A, R>, ...iterablesThenOptions: [...I, MapOptions] & SpreadOnly<I>): AsyncIterableIterator<Awaited<R>>;
   map<R = never>(fn: TaskFn<any[], NotInferred<R>>, ...iterables: MapInput[]): AsyncIterableIterator<Awaited<R>>;
   map<R = never>(fn: TaskFn<any[], NotInferred<R>>, ...iterablesThenOptions: [...MapInput[], MapOptions]): AsyncIterableIterator<Awaited<R>>;
+  map<A extends unknown[], R, I extends MapInput<A[number]>[]>(fn: TaskFn<A, R>, ...iterables: I & SpreadOnly<I>): AsyncIterableIterator<Awaited<R>>;
+  map<A extends unknown[], R, I extends MapInput<A[number]>[]>(fn: TaskFn<A, R>, ...iterablesThenOptions: [...I, MapOptions] & SpreadOnly<I>): AsyncIterableIterator<Awaited<R>>;
+  map<A extends unknown[], R>(fn: TaskFn<A, R>, ...iterablesThenOptions: [...MapInputs<A>, ...MapInput[], MapOptions]): AsyncIterableIterator<Awaited<R>>;
+  map<A extends unknown[], R>(fn: TaskFn<A, R>, ...iterables: [...MapInputs<A>, ...MapInput[]]): AsyncIterableIterator<Awaited<R>>;
   map<R>(fn: TaskFn<any[], R>, ...rest: unknown[]): AsyncIterableIterator<Awaited<R>> {
     const { sources, options } = parseMapArguments(rest);
     this._checkOpen();
