@@ -9,7 +9,8 @@
 // .cache/runtimes/<name>/ (git-ignored) the first time, and taken from there afterwards (offline).
 // Then, on each: every script in examples/, the smoke subset of the API tests
 // (__test__/runtimes/smoke.mjs: one row per check, and whether the script ends by itself), and the
-// README's quick start blocks. Prints a table of what passed where; with --markdown, as Markdown.
+// README's quick start blocks, in a project of their own where the package is installed in
+// node_modules as npm lays it out (packed, with its platform package). Prints a table of what passed where; with --markdown, as Markdown.
 // Exits non-zero when a runtime named by --require failed anything (or could not be installed).
 // The package must be built (npm run build) first; the checks run this checkout's dist/.
 import { spawnSync } from 'node:child_process';
@@ -124,6 +125,41 @@ function quickStart() {
   return { main: blocks[0], awaitUsing: blocks[1], module };
 }
 
+/**
+ * A node_modules folder as `npm install concurrent-futures` makes it, from this checkout: the
+ * packed package (what `npm pack` takes), its platform package (npm/<platform>/ with the built
+ * addon) and its dependencies. Made once per run; each quick start project gets a copy, so that
+ * every runtime resolves a package in node_modules, as a user's app does.
+ */
+let installedDir;
+function installed() {
+  if (installedDir !== undefined) return installedDir;
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'cf-runtimes-pack-'));
+  process.on('exit', () => fs.rmSync(work, { recursive: true, force: true }));
+  const out = spawnSync(npm, ['pack', '--json', '--pack-destination', work], { cwd: root, env: cleanEnv, encoding: 'utf8' });
+  if (out.status !== 0) throw new Error(`npm pack failed: ${out.stderr}`);
+  const [{ filename }] = JSON.parse(out.stdout.slice(out.stdout.indexOf('[')));
+  const modules = path.join(work, 'node_modules');
+  const pkgDir = path.join(modules, 'concurrent-futures');
+  fs.mkdirSync(pkgDir, { recursive: true });
+  const untar = spawnSync('tar', ['-xzf', path.join(work, filename), '-C', pkgDir, '--strip-components=1']);
+  if (untar.status !== 0) throw new Error(`tar: ${untar.stderr}`);
+  // The addon this checkout built, as its platform package (the loader looks there).
+  const addon = fs.readdirSync(root).find((f) => /^concurrent-futures\..+\.node$/.test(f));
+  if (addon === undefined) throw new Error('no built addon in the checkout: run npm run build first');
+  const platform = addon.split('.')[1];
+  const platformDir = path.join(modules, `concurrent-futures-${platform}`);
+  fs.mkdirSync(platformDir);
+  fs.copyFileSync(path.join(root, 'npm', platform, 'package.json'), path.join(platformDir, 'package.json'));
+  fs.copyFileSync(path.join(root, addon), path.join(platformDir, addon));
+  const manifest = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
+  for (const dependency of Object.keys(manifest.dependencies ?? {})) {
+    fs.cpSync(path.join(root, 'node_modules', dependency), path.join(modules, dependency), { recursive: true });
+  }
+  installedDir = modules;
+  return installedDir;
+}
+
 /** Whether the runtime has `await using` (Node 24+, Bun, Deno). */
 function hasAwaitUsing(name, version) {
   return !name.startsWith('node') || Number(version.replace(/^v/, '').split('.')[0]) >= 24;
@@ -154,13 +190,12 @@ function checkRuntime(name, bin) {
   rows.push({ check: 'smoke: ends by itself when idle', ok: !smoke.hung, detail: smoke.hung ? 'still running after 180 s' : `${smoke.ms} ms` });
 
   const { main, awaitUsing, module } = quickStart();
-  // A project of its own, with this checkout as its node_modules/concurrent-futures: the blocks
-  // run exactly as written, importing the package by its name.
+  // A project of its own, with the package installed as npm would lay it out (see `installed`):
+  // the blocks run exactly as written, importing the package by its name.
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `cf-${name}-`));
   try {
     fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: 'quick-start', private: true, type: 'module', dependencies: { 'concurrent-futures': '*' } }));
-    fs.mkdirSync(path.join(dir, 'node_modules'));
-    fs.symlinkSync(root, path.join(dir, 'node_modules', 'concurrent-futures'), 'junction');
+    fs.cpSync(installed(), path.join(dir, 'node_modules'), { recursive: true });
     fs.writeFileSync(path.join(dir, 'hash.mjs'), module);
     fs.writeFileSync(path.join(dir, 'quick-start.mjs'), main);
     fs.writeFileSync(path.join(dir, 'await-using.mjs'), awaitUsing);
