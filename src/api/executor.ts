@@ -47,7 +47,11 @@ const TASK_OPTIONS = ['signal', 'transfer'];
 /** One (async) iterable per parameter of the task function: `map`'s inputs, zipped. */
 export type MapInputs<A extends unknown[]> = { [K in keyof A]: Iterable<A[K]> | AsyncIterable<A[K]> };
 /** Any one of `map`'s inputs. */
-type MapInput = Iterable<unknown> | AsyncIterable<unknown>;
+type MapInput<T = unknown> = Iterable<T> | AsyncIterable<T>;
+/** `T`, where the checker infers nothing (TypeScript 5.4's `NoInfer`, for older compilers too). */
+type NotInferred<T> = [T][T extends unknown ? 0 : never];
+/** Inputs given as a spread of unknown count (`...lists`); `never` for a list of fixed length. */
+type SpreadOnly<I extends unknown[]> = number extends I['length'] ? unknown : never;
 
 /** Python's `Executor`: submit callables, map over iterables, shut down. */
 export abstract class Executor {
@@ -58,13 +62,24 @@ export abstract class Executor {
    * `fn` over the zipped iterables (shortest wins), results in input order. A trailing plain
    * object is the options: `{ timeout, chunksize, buffersize }`.
    *
-   * The first two forms type the inputs from the function's parameters; the last two take what
-   * those cannot: an explicit `map<R>`, a spread of inputs, more inputs than parameters.
+   * The first two forms type each input from its parameter (they come first: a function whose
+   * parameters are not annotated takes its types from them). The next two are API.md's explicit
+   * `map<R>(...)`, reached only with `R` given (`R` is never inferred there): they check the
+   * function's result against `R` and leave the inputs as any iterables. A spread of inputs
+   * (`...lists`, whose count the checker does not know) takes the next two: each item is checked
+   * against the union of the parameters' types. The last two type each input from its parameter,
+   * with extra inputs beyond the parameters (of any items); the last is the one a mismatch is
+   * reported against ("string is not assignable to number"). So a typed function never takes
+   * items its parameters do not accept.
    */
   map<A extends unknown[], R>(fn: TaskFn<A, R>, ...iterables: MapInputs<A>): AsyncIterableIterator<Awaited<R>>;
   map<A extends unknown[], R>(fn: TaskFn<A, R>, ...iterablesThenOptions: [...MapInputs<A>, MapOptions]): AsyncIterableIterator<Awaited<R>>;
-  map<R>(fn: TaskFn<any[], R>, ...iterables: MapInput[]): AsyncIterableIterator<Awaited<R>>;
-  map<R>(fn: TaskFn<any[], R>, ...iterablesThenOptions: [...MapInput[], MapOptions]): AsyncIterableIterator<Awaited<R>>;
+  map<R = never>(fn: TaskFn<any[], NotInferred<R>>, ...iterables: MapInput[]): AsyncIterableIterator<Awaited<R>>;
+  map<R = never>(fn: TaskFn<any[], NotInferred<R>>, ...iterablesThenOptions: [...MapInput[], MapOptions]): AsyncIterableIterator<Awaited<R>>;
+  map<A extends unknown[], R, I extends MapInput<A[number]>[]>(fn: TaskFn<A, R>, ...iterables: I & SpreadOnly<I>): AsyncIterableIterator<Awaited<R>>;
+  map<A extends unknown[], R, I extends MapInput<A[number]>[]>(fn: TaskFn<A, R>, ...iterablesThenOptions: [...I, MapOptions] & SpreadOnly<I>): AsyncIterableIterator<Awaited<R>>;
+  map<A extends unknown[], R>(fn: TaskFn<A, R>, ...iterablesThenOptions: [...MapInputs<A>, ...MapInput[], MapOptions]): AsyncIterableIterator<Awaited<R>>;
+  map<A extends unknown[], R>(fn: TaskFn<A, R>, ...iterables: [...MapInputs<A>, ...MapInput[]]): AsyncIterableIterator<Awaited<R>>;
   map<R>(fn: TaskFn<any[], R>, ...rest: unknown[]): AsyncIterableIterator<Awaited<R>> {
     const { sources, options } = parseMapArguments(rest);
     this._checkOpen();

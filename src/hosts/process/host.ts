@@ -103,14 +103,14 @@ export class ProcessHost implements WorkerHost {
       c.exitCode = exitCode;
       c.signal = signal;
       // Outcomes may still be in the channel: wait for `close`, which comes once it is drained.
-      if (c.outstanding) child.channel?.ref();
+      if (c.outstanding) child.channel?.ref?.();
       else this.#exited(c);
     });
     child.on('close', () => this.#exited(c));
     // An idle executor never keeps the process alive: while work is pending the core's wake-up
     // is referenced (see `executor/lifecycle.ts`), which keeps the loop running for the replies.
     child.unref();
-    child.channel?.unref(); // after `on('message')`, which would reference the channel
+    child.channel?.unref?.(); // after `on('message')`, which would reference the channel (Bun's channel has no unref)
     if (this.options.initializer !== undefined) {
       this.#send(c, { t: 'init', initializer: this.options.initializer, initargs: this.#initargs });
     }
@@ -210,7 +210,7 @@ export class ProcessHost implements WorkerHost {
     if (c.gone) return;
     c.ending = true;
     c.process.ref(); // its exit must be seen, even when nothing else keeps the loop alive
-    if (c.outstanding) c.process.channel?.ref();
+    if (c.outstanding) c.process.channel?.ref?.();
     c.process.kill(signal);
     // A child that handles or ignores the signal still ends: at once when idle, else after its batch.
     if (!c.outstanding) this.#send(c, { t: 'exit' });
