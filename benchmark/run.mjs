@@ -93,9 +93,11 @@ if (opts.baseline) setBaseline(opts.baseline);
 const { WORKLOADS } = await import('./workloads/index.mjs');
 
 // ---------------------------------------------------------------- driver
+// --only takes workload ids (case-insensitive: W11T is W11t) and groups (W11 = W11 and W11t).
 const ids = WORKLOADS.map((w) => w.id);
-for (const id of opts.only || []) if (!ids.includes(id)) usage(`unknown workload ${id} (known: ${ids.join(', ')})`);
-const selected = WORKLOADS.filter((w) => !opts.only || opts.only.includes(w.id));
+const picks = (w, id) => w.id.toUpperCase() === id || w.group === id;
+for (const id of opts.only || []) if (!WORKLOADS.some((w) => picks(w, id))) usage(`unknown workload ${id} (known: ${ids.join(', ')})`);
+const selected = WORKLOADS.filter((w) => !opts.only || opts.only.some((id) => picks(w, id)));
 
 let contenders = [...opts.contenders];
 // Ours (and the baseline's build, 'before') must load; a build that does not is skipped with the reason.
@@ -190,7 +192,7 @@ for (const wl of selected) {
           continue;
         }
         (samples[c] ||= []).push(v);
-        log(`  [${elapsed()}] ${wl.id} ${rep + 1}/${reps} ${label.padEnd(10)} ${(wl.sampleFmt || wl.fmt)(v)}`);
+        log(`  [${elapsed()}] ${wl.id} ${rep + 1}/${reps} ${label.padEnd(10)} ${((c === 'reference' && wl.refFmt) || wl.sampleFmt || wl.fmt)(v)}`);
       } catch (e) {
         failed[c] = { error: errMsg(e) };
         log(`  ! ${wl.id} ${label}: ${errMsg(e)}`);
