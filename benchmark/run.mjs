@@ -5,7 +5,7 @@
 //                          [--workers N] [--reps N] [--out FILE.json] [--baseline DIR]
 //
 // Compares our ThreadPoolExecutor / ProcessPoolExecutor (../esm/index.mjs) with
-// piscina, tinypool, workerpool and poolifier on workloads W1..W8, with the same
+// piscina, tinypool, workerpool and poolifier on the workloads of workloads/index.mjs, with the same
 // worker count for everyone. Contenders alternate within each repetition (the start
 // rotates from one repetition to the next) and every sample uses a fresh pool whose
 // workers are started and warmed up before the clock starts (except W6, which times
