@@ -71,6 +71,8 @@ function largePayload(variant) {
         rssBeforeMB: median(js.map((j) => j.rssBeforeMB)),
         peakRssMB: median(js.map((j) => j.peakRssMB)),
         inputsDetached: js.map((j) => j.inputsDetached),
+        // false: the process's peak came before the clock, so the growth is an upper bound.
+        peakDuringRun: js.map((j) => j.peakRssMB > j.peakBeforeRunMB),
       };
     },
     cellSuffix(r) {
@@ -81,7 +83,7 @@ function largePayload(variant) {
       // Said once, under W11 (or under W11t when W11 did not run).
       if (!transfer || !results.W11)
         lines.push(
-          `W11/W11t cell: tasks/s and the peak RSS growth over the RSS at the start of the clock (${TASKS} inputs of ${MB_PER_ARRAY} MB held, pool warm), ` +
+          `W11/W11t cell: tasks/s and the peak RSS growth over the RSS at the start of the clock (the ${TASKS} inputs of ${MB_PER_ARRAY} MB created, pool warm, garbage collected), ` +
             'each sample in a fresh process; W11t moves arguments (transfer lists) and results (poolifier 5.3 cannot move results: copied).',
         );
       // A transfer list a library ignored would show as inputs still attached after the run.
