@@ -230,6 +230,13 @@ for (const wl of selected) {
   for (const r of [...Object.values(res.contenders), ...Object.values(res.variants || {})]) {
     if (r.figure !== undefined && base) r.ratio = wl.better === 'higher' ? r.figure / base : base / r.figure;
   }
+  // A second figure some workloads chart beside the first (W11: peak RSS growth), by the same rule.
+  if (wl.secondFigure) {
+    const { field, better, label } = wl.secondFigure;
+    const base2 = res.contenders.piscina?.[field];
+    res.secondFigure = { field, better, label };
+    for (const r of Object.values(res.contenders)) if (r[field] > 0 && base2 > 0) r.secondRatio = better === 'higher' ? r[field] / base2 : base2 / r[field];
+  }
   // --baseline: ours relative to before, > 1 means ours is better (the same rule as the ratios)
   if (opts.baseline) {
     const o = res.contenders.ours?.figure;

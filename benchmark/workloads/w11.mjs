@@ -42,6 +42,8 @@ function largePayload(variant) {
       how: 'node --expose-gc benchmark/large-payload-probe.mjs <contender> --variant ' + variant + ', one fresh process per sample',
     },
     fmt: fmt.rate,
+    // Charted beside tasks/s: peak RSS growth relative to piscina's (piscina / contender).
+    secondFigure: { field: 'peakRssGrowthMB', better: 'lower', label: 'peak RSS growth' },
     async skip(c) {
       if (transfer && isOurs(c)) {
         const cf = await loadOurs(c);
