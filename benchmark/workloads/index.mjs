@@ -7,8 +7,10 @@
 // variants { name: base contender } (extra players, run when their base is; reported in the
 // notes), extra(median, contender) -> more fields for results.json, cellSuffix(result),
 // refFigure(), refFmt (the reference cell's format, when its unit is not the workload's),
-// sampleFmt, ratioBase: 'reference' (W8: vs CPython instead of piscina), notes(result) -> lines
-// under the table, group (`--only GROUP` runs every workload of the group: W11 and W11t).
+// sampleFmt, ratioBase: 'reference' (W8: vs CPython instead of piscina), notes(result, all
+// results) -> lines under the table, group (`--only GROUP` runs every workload of the group: W11
+// and W11t), secondFigure { field, better, label } (a field of extra()'s, charted relative to
+// piscina's beside the ratio: W11's peak RSS growth).
 //
 // Import this module only after lib/config.mjs's configure(): repetitions, titles and
 // parameters depend on --quick.
