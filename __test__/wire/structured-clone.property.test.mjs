@@ -232,8 +232,8 @@ function buffersOf(value, found = [], seen = new Set()) {
     if (types.isArrayBuffer(buffer) && !found.includes(buffer)) found.push(buffer);
     return found;
   }
-  if (value instanceof Map) for (const [k, v] of value) buffersOf(v, buffersOf(k, found, seen), seen);
-  else if (value instanceof Set) for (const v of value) buffersOf(v, found, seen);
+  if (types.isMap(value)) for (const [k, v] of value) buffersOf(v, buffersOf(k, found, seen), seen);
+  else if (types.isSet(value)) for (const v of value) buffersOf(v, found, seen);
   for (const d of Object.values(Object.getOwnPropertyDescriptors(value))) if ('value' in d) buffersOf(d.value, found, seen);
   return found;
 }

@@ -74,10 +74,11 @@ class ViewSerializer extends v8.Serializer {
 /**
  * Whether `view`, over a resizable buffer, follows its buffer's length (it was made without a
  * length), which the clone keeps. Nothing says so short of resizing. A tracking view covers its
- * buffer to within one element of the end; then, where the buffer may grow by an element, it
- * grows and shrinks back (nothing is lost, and nothing else runs meanwhile). A buffer at its
- * maximum length is not touched: a clone of the view is shrunk to where the view starts, which
- * leaves a tracking view empty and a fixed one out of bounds.
+ * buffer to within one element of the end; then, where the buffer may grow to where such a view
+ * would gain an element, it grows and shrinks back (nothing is lost, and nothing else runs
+ * meanwhile). Otherwise the buffer is not touched: a clone of the view is shrunk to where the view
+ * starts, which leaves a tracking view empty and a fixed one out of bounds; an empty view that can
+ * never gain an element is taken as fixed (no one could tell the difference).
  */
 function tracksLength(view: ArrayBufferView): boolean {
   const buffer = view.buffer as ResizableBuffer;
@@ -85,13 +86,18 @@ function tracksLength(view: ArrayBufferView): boolean {
   const width = view instanceof DataView ? 1 : (view as Uint8Array).BYTES_PER_ELEMENT;
   const length = buffer.byteLength;
   if (view.byteOffset + view.byteLength + width <= length) return false;
-  if (length + width <= buffer.maxByteLength!) {
+  // Where a tracking view would gain an element: the next whole element past the end.
+  const gains = view.byteOffset + (Math.floor((length - view.byteOffset) / width) + 1) * width;
+  if (gains <= buffer.maxByteLength!) {
     const before = view.byteLength;
-    buffer.resize!(length + width);
+    buffer.resize!(gains);
     const after = view.byteLength;
     buffer.resize!(length);
     return after !== before;
   }
+  // An empty view that could never gain an element: tracking or not, nothing can tell (shrunk,
+  // both stay empty or fall out of bounds together), and structuredClone keeps it fixed.
+  if (view.byteLength === 0) return false;
   const copy = structuredClone(view);
   (copy.buffer as ResizableBuffer).resize!(view.byteOffset);
   return inBounds(copy);
