@@ -44,4 +44,4 @@ pub use memory::LargeBlocksMapped;
 pub use memory::release_idle_memory;
 pub use pool::{CrashReport, ExitReport, Pool, ShutdownReport, Stats, SubmitError, Take};
 pub use registry::{Dispatch, Slot};
-pub use task::{Block, Payload, State, TaskId};
+pub use task::{Payload, State, TaskId};

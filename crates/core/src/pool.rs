@@ -25,7 +25,7 @@ pub enum SubmitError {
 }
 
 /// What a worker gets from [`Pool::take`].
-#[derive(Debug)]
+#[derive(Debug, PartialEq, Eq)]
 pub enum Take {
     /// Run these payloads, then report their outcomes in the same order with [`Pool::complete`].
     Work(Vec<std::sync::Arc<Payload>>),
@@ -35,17 +35,6 @@ pub enum Take {
     Exit,
 }
 
-/// Batches are equal when they hold the same payloads (the same records), not equal bytes.
-impl PartialEq for Take {
-    fn eq(&self, other: &Take) -> bool {
-        match (self, other) {
-            (Take::Work(a), Take::Work(b)) => a.len() == b.len() && a.iter().zip(b).all(|(a, b)| std::sync::Arc::ptr_eq(a, b)),
-            _ => std::mem::discriminant(self) == std::mem::discriminant(other),
-        }
-    }
-}
-
-impl Eq for Take {}
 
 /// What happened when a worker's thread ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 
 use concurrent_futures_core::frames;
-use concurrent_futures_core::{Block, Outcome, Payload, Pool, Take};
+use concurrent_futures_core::{Outcome, Payload, Pool, Take};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
@@ -125,7 +125,7 @@ impl NativePool {
         let payloads = records
             .iter()
             .map(|r| {
-                let blocks = stash.blocks_of(&r.value)?.into_iter().map(Block::new).collect();
+                let blocks = stash.blocks_of(&r.value)?;
                 Ok(Payload { func: r.func, items: r.items, kind: r.value.kind, data: r.value.data.to_vec(), blocks })
             })
             .collect::<Result<Vec<_>>>()?;
