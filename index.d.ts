@@ -79,6 +79,8 @@ export declare class NativePool {
   workerCrashed(slot: number): WorkerCrash
   breakPool(failRunning: boolean): void
   shutdown(cancelFutures: boolean): ShutdownResult
+  /** How long records waited and ran, and how busy the workers were. */
+  timing(): PoolTiming
   stats(): PoolStats
 }
 
@@ -131,6 +133,13 @@ export interface PoolStats {
   queued: number
   running: number
   completed: number
+}
+
+/** What `timing` answers. */
+export interface PoolTiming {
+  waitTime: TimePercentiles
+  runTime: TimePercentiles
+  utilization: number
 }
 
 export declare const RECORD_FUNC: number
@@ -196,6 +205,16 @@ export declare const TAKE_IDLE: number
  * serves better (500/s, no copy at all).
  */
 export declare function takeBlocks(): Array<Buffer>
+
+/** Percentiles of wait or run times, in milliseconds (see `Pool::timing`). */
+export interface TimePercentiles {
+  count: number
+  mean: number
+  p50: number
+  p90: number
+  p99: number
+  max: number
+}
 
 export declare const VALUE_HEADER: number
 

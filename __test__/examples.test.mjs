@@ -45,6 +45,13 @@ const expectations = {
       'completion order: the future settled at 150 ms comes before the 500 ms task',
     );
   },
+  'live-stats.mjs': ({ stdout }, t) => {
+    t.regex(stdout, /^queued +\d+ +running \d +done +\d+ +wait p50\/p99 [\d.]+\/[\d.]+ ms +run p50\/p90\/p99 [\d.]+\/[\d.]+\/[\d.]+ ms +utilization \d+%$/m, 'stats printed while the tasks run');
+    t.regex(stdout, /^final: queued +0 +running 0 +done 120 /m);
+    t.regex(stdout, /^timed 120 tasks$/m);
+    const [, p50, p90, p99] = stdout.match(/^final: .* run p50\/p90\/p99 ([\d.]+)\/([\d.]+)\/([\d.]+) ms/m) ?? [];
+    t.true(Number(p50) >= 1.9 && Number(p99) >= 19, `2 ms tasks and a tenth of 20 ms ones: p50 ${p50}, p90 ${p90}, p99 ${p99}`);
+  },
   'process-crash.mjs': ({ stdout }, t) => {
     t.regex(stdout, /crash caught: BrokenProcessPool: /);
     t.regex(stdout, /pending futures: 4 of 4 failed with BrokenProcessPool/);

@@ -734,7 +734,9 @@ test('maxWorkers and maxTasksPerWorker are checked, naming the option', (t) => {
 
 test('workers start lazily, idle ones are reused, never more than maxWorkers', async (t) => {
   await withPool({ maxWorkers: 3 }, async (ex) => {
-    t.deepEqual(ex.stats(), { workers: 0, idle: 0, queued: 0, running: 0, completed: 0 });
+    const { workers, idle, queued, running, completed, runTime, waitTime, utilization } = ex.stats();
+    t.deepEqual({ workers, idle, queued, running, completed }, { workers: 0, idle: 0, queued: 0, running: 0, completed: 0 });
+    t.deepEqual([runTime.count, waitTime.count, runTime.p99, utilization], [0, 0, 0, 0], 'nothing timed yet');
     await ex.submit((x) => x, 1);
     await ex.submit((x) => x, 2);
     await ex.submit((x) => x, 3);

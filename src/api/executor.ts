@@ -25,6 +25,22 @@ export interface ExecutorStats {
   running: number;
   /** Items finished since the executor was created. */
   completed: number;
+  /** Per item, from submission to start, in milliseconds (an HdrHistogram's percentiles). */
+  waitTime: TimePercentiles;
+  /** Per item, from start to end, in milliseconds (a chunk's time shared among its items). */
+  runTime: TimePercentiles;
+  /** The share of the pool's capacity (`maxWorkers` since the first submit) spent running tasks, 0 to 1. */
+  utilization: number;
+}
+
+/** Percentiles of a duration in milliseconds, over `count` items (all 0 before any). */
+export interface TimePercentiles {
+  count: number;
+  mean: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
 }
 
 /** Per-task options of `run`. */

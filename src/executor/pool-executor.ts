@@ -146,11 +146,12 @@ export abstract class PoolExecutor extends Executor {
     if (wait) await this.#lifecycle.whenIdle();
   }
 
-  /** Workers, idle workers, queued / running / completed items. */
+  /** Workers, idle workers, queued / running / completed items; wait and run time percentiles, utilization. */
   stats(): ExecutorStats {
     this.#submission.flush();
     const { workers, idle, queued, running, completed } = this.#core.stats();
-    return { workers, idle, queued, running, completed };
+    const { waitTime, runTime, utilization } = this.#core.timing();
+    return { workers, idle, queued, running, completed, waitTime, runTime, utilization };
   }
 
   /** @internal */

@@ -37,6 +37,7 @@ mod registry;
 pub mod scheduler;
 mod sync;
 mod task;
+mod timing;
 
 pub use completion::{Completion, Outcome, Status};
 #[cfg(all(target_os = "linux", target_env = "gnu", not(loom)))]
@@ -45,3 +46,4 @@ pub use memory::release_idle_memory;
 pub use pool::{CrashReport, ExitReport, Pool, ShutdownReport, Stats, SubmitError, Take};
 pub use registry::{Dispatch, Slot};
 pub use task::{Payload, State, TaskId};
+pub use timing::{Percentiles, TimingSummary};

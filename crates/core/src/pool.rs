@@ -14,6 +14,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 use crate::completion::{Completion, CompletionQueue, Outcome, Status};
 use crate::registry::{Dispatch, Held, Registry, Slot, WorkerState};
 use crate::scheduler::{batch_size, LINGER};
+use crate::timing::{Timing, TimingSummary};
 use crate::sync::{lock, Arc, AtomicBool, AtomicU64, AtomicUsize, Mutex, Ordering};
 use crate::task::{Payload, State, Task, TaskId};
 
@@ -80,6 +81,8 @@ pub struct Stats {
 #[derive(Debug)]
 struct Job {
     id: TaskId,
+    /// When it was submitted (its ranges' wait is counted from here).
+    queued_at: std::time::Instant,
     func: u32,
     kind: u8,
     text: Vec<u8>,
@@ -105,7 +108,7 @@ impl Job {
         data.push(b']');
         self.next += count;
         let payload = Payload { func: self.func, items: count as u32, kind: self.kind, data, blocks: Vec::new() };
-        Task::job_range(self.id, first as u32, payload)
+        Task::job_range(self.id, first as u32, payload, self.queued_at)
     }
 }
 
@@ -176,6 +179,10 @@ pub struct Pool {
     max_lingering: usize,
     /// Whether the executor has work in flight, as it last said (see [`Pool::set_active`]).
     active: AtomicBool,
+    /// How long records waited and ran (see `timing.rs`), and the first submission. Measurements
+    /// only, not part of the protocol: std's lock and cell even under loom.
+    timing: std::sync::Mutex<Timing>,
+    first_submit: std::sync::OnceLock<std::time::Instant>,
 }
 
 impl Drop for Pool {
@@ -216,6 +223,8 @@ impl Pool {
             linger: LINGER,
             max_lingering: 1,
             active: AtomicBool::new(false),
+            timing: std::sync::Mutex::new(Timing::new()),
+            first_submit: std::sync::OnceLock::new(),
         }
     }
 
@@ -267,6 +276,7 @@ impl Pool {
             return Err(SubmitError::Shutdown);
         }
         let count = payloads.len();
+        self.first_submit.get_or_init(std::time::Instant::now);
         let first = {
             let mut table = lock(&self.table);
             let first = table.0 + 1;
@@ -288,6 +298,7 @@ impl Pool {
     /// completes as its own [`Completion`] with the job's id and the range's first item.
     pub fn submit_job(&self, func: u32, kind: u8, text: Vec<u8>) -> Option<Result<(TaskId, Vec<Dispatch>), SubmitError>> {
         let items = crate::json::split_array(&text)?;
+        self.first_submit.get_or_init(std::time::Instant::now);
         let mut shared = lock(&self.shared);
         if shared.broken {
             return Some(Err(SubmitError::Broken));
@@ -305,7 +316,7 @@ impl Pool {
             return Some(Ok((id, Vec::new())));
         }
         self.queued_items.fetch_add(count, Ordering::Relaxed);
-        shared.queue.push_back(Entry::Job(Job { id, func, kind, text, items, next: 0 }));
+        shared.queue.push_back(Entry::Job(Job { id, queued_at: std::time::Instant::now(), func, kind, text, items, next: 0 }));
         // As submitting `count` records would: wake or start a worker per item, up to the limit.
         let dispatches = (0..count).map_while(|_| Some(shared.workers.dispatch()).filter(|d| *d != Dispatch::Nothing));
         Some(Ok((id, dispatches.collect())))
@@ -550,6 +561,7 @@ impl Pool {
             }
             held
         };
+        self.record_timing(&held);
         // Records this worker did not start (cancelled, or stolen by another) have no outcome here.
         let batch = held.into_iter().zip(outcomes).filter(|(held, _)| held.mine).map(|(held, outcome)| {
             let Outcome { kind, data, blocks } = outcome.into();
@@ -564,6 +576,25 @@ impl Pool {
         if !batch.is_empty() && self.completions.push(batch) {
             (self.waker)();
         }
+    }
+
+    /// Times the records of a batch a worker completed: each ran from its start to the start of
+    /// the next one it ran, the last to now.
+    fn record_timing(&self, held: &[Held]) {
+        let now = std::time::Instant::now();
+        let mut timing = self.timing.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut ran = held.iter().filter(|h| h.mine).filter_map(|h| Some((&h.task, h.task.started_at()?))).peekable();
+        while let Some((task, started)) = ran.next() {
+            let end = ran.peek().map_or(now, |&(_, next)| next);
+            timing.record(task.items(), started.saturating_duration_since(task.queued_at()), end.saturating_duration_since(started));
+        }
+    }
+
+    /// How long records waited and ran so far, and how busy the workers were (see `timing.rs`).
+    pub fn timing(&self) -> TimingSummary {
+        let max_workers = lock(&self.shared).workers.max_workers;
+        let timing = self.timing.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        timing.summary(max_workers, self.first_submit.get().copied(), std::time::Instant::now())
     }
 
     /// Takes every completion so far (main thread, when woken).

@@ -64,6 +64,11 @@ pub struct Task {
     func: u32,
     items: u32,
     state: AtomicU8,
+    /// When it was submitted (a job's range: when its job was), and when it started, in
+    /// nanoseconds after that (0: not yet), for `stats()`. A timestamp, not part of the state
+    /// machine: std's atomic even under loom.
+    queued_at: std::time::Instant,
+    started_ns: std::sync::atomic::AtomicU64,
     /// Shared with the batches that carry it to a worker, so that a large payload is not copied
     /// under the pool's lock. std's `Arc` even under loom: immutable data, nothing to model.
     payload: std::sync::Arc<Payload>,
@@ -77,17 +82,38 @@ impl Task {
             func: payload.func,
             items: payload.items,
             state: AtomicU8::new(State::Pending as u8),
+            queued_at: std::time::Instant::now(),
+            started_ns: std::sync::atomic::AtomicU64::new(0),
             payload: std::sync::Arc::new(payload),
         }
     }
 
-    /// A range of items `first..first + payload.items` of job `job`, taken by a worker: it is
-    /// RUNNING from the start (a job's items are claimed by moving the job's cursor).
-    pub fn job_range(job: TaskId, first: u32, payload: Payload) -> Self {
+    /// A range of items `first..first + payload.items` of job `job` (submitted at `queued_at`),
+    /// taken by a worker: it is RUNNING from the start (a job's items are claimed by moving the
+    /// job's cursor).
+    pub fn job_range(job: TaskId, first: u32, payload: Payload, queued_at: std::time::Instant) -> Self {
         let mut task = Task::new(job, payload);
         task.range_of = Some((job, first));
         task.state = AtomicU8::new(State::Running as u8);
+        task.queued_at = queued_at;
+        task.note_start();
         task
+    }
+
+    /// When it was submitted.
+    pub fn queued_at(&self) -> std::time::Instant {
+        self.queued_at
+    }
+
+    /// When it started, if it did.
+    pub fn started_at(&self) -> Option<std::time::Instant> {
+        let ns = self.started_ns.load(std::sync::atomic::Ordering::Relaxed);
+        (ns > 0).then(|| self.queued_at + std::time::Duration::from_nanos(ns))
+    }
+
+    fn note_start(&self) {
+        let ns = u64::try_from(self.queued_at.elapsed().as_nanos()).unwrap_or(u64::MAX).max(1);
+        self.started_ns.store(ns, std::sync::atomic::Ordering::Relaxed);
     }
 
     pub fn id(&self) -> TaskId {
@@ -115,7 +141,11 @@ impl Task {
 
     /// PENDING → RUNNING. `true` means this caller owns the task and must run it.
     pub fn try_start(&self) -> bool {
-        self.transition(State::Pending, State::Running)
+        let started = self.transition(State::Pending, State::Running);
+        if started {
+            self.note_start();
+        }
+        started
     }
 
     /// PENDING → CANCELLED. `true` when the task is cancelled (now or before), `false` when it is

@@ -1420,3 +1420,22 @@ fn a_worker_dying_while_starting_breaks_the_pool_even_when_workers_are_replaced(
     assert!(report.broke && report.crashed.is_empty());
     assert_eq!(ids(&pool.drain_completions()), [id]);
 }
+
+#[test]
+fn timing_counts_the_items_run_and_how_long_they_waited() {
+    let pool = pool(1);
+    assert_eq!(pool.timing().run.count, 0);
+    for tag in 1..=3 {
+        submit(&pool, tag);
+    }
+    std::thread::sleep(Duration::from_millis(5));
+    let mut ran = Vec::new();
+    while let Take::Work(batch) = pool.take(0, 0) {
+        ran.extend(run(&pool, 0, Take::Work(batch)));
+    }
+    assert_eq!(ran, [1, 2, 3]);
+    let timing = pool.timing();
+    assert_eq!((timing.run.count, timing.wait.count), (3, 3));
+    assert!(timing.wait.p50 >= 5.0, "each waited the 5 ms slept before the first take: {:?}", timing.wait);
+    assert!(timing.utilization > 0.0 && timing.utilization <= 1.0);
+}

@@ -88,3 +88,28 @@ pub struct PoolStats {
     pub running: u32,
     pub completed: f64,
 }
+
+/// Percentiles of wait or run times, in milliseconds (see `Pool::timing`).
+#[napi(object)]
+pub struct TimePercentiles {
+    pub count: f64,
+    pub mean: f64,
+    pub p50: f64,
+    pub p90: f64,
+    pub p99: f64,
+    pub max: f64,
+}
+
+impl From<concurrent_futures_core::Percentiles> for TimePercentiles {
+    fn from(p: concurrent_futures_core::Percentiles) -> Self {
+        TimePercentiles { count: p.count as f64, mean: p.mean, p50: p.p50, p90: p.p90, p99: p.p99, max: p.max }
+    }
+}
+
+/// What `timing` answers.
+#[napi(object)]
+pub struct PoolTiming {
+    pub wait_time: TimePercentiles,
+    pub run_time: TimePercentiles,
+    pub utilization: f64,
+}

@@ -9,7 +9,7 @@ use concurrent_futures_core::{Outcome, Payload, Pool, Take};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
-use crate::answers::{self, CancelledRange, PoolStats, ShutdownResult, WorkerCrash, WorkerExit, SUBMIT_NOT_AN_ARRAY, TAKE_EXIT, TAKE_IDLE};
+use crate::answers::{self, CancelledRange, PoolStats, PoolTiming, ShutdownResult, WorkerCrash, WorkerExit, SUBMIT_NOT_AN_ARRAY, TAKE_EXIT, TAKE_IDLE};
 use crate::blocks::{self, Received, Stash};
 use crate::main_wake::MainWake;
 
@@ -251,6 +251,13 @@ impl NativePool {
             cancelled_ranges: report.cancelled_ranges.into_iter().map(|(id, first, count)| CancelledRange { id: id as f64, first, count }).collect(),
             wake: report.wake,
         }
+    }
+
+    /// How long records waited and ran, and how busy the workers were.
+    #[napi]
+    pub fn timing(&self) -> PoolTiming {
+        let t = self.pool.timing();
+        PoolTiming { wait_time: t.wait.into(), run_time: t.run.into(), utilization: t.utilization }
     }
 
     #[napi]
