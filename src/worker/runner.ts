@@ -66,6 +66,11 @@ class ChunkWalk {
 
   /** At a checkpoint: whether the outcomes so far should be handed over now. */
   handOverDue(): boolean {
+    if (this.values.length === 0 && this.#stride === 1) {
+      // Before the first item (or after a hand-over): nothing to time or hand over yet.
+      this.#countdown = 1;
+      return false;
+    }
     const now = performance.now();
     this.#stride = now - this.#lastLook < QUICK_CHECKPOINTS_MS ? Math.min(this.#stride * 2, MAX_STRIDE) : 1;
     this.#countdown = this.#stride;
