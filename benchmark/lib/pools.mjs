@@ -30,6 +30,12 @@ export const OURS_FNS = {
   fib: function fib(n) {
     return n < 2 ? n : fib(n - 1) + fib(n - 2);
   },
+  // W9: `ms` milliseconds of CPU.
+  spin: (ms) => {
+    const end = performance.now() + ms;
+    while (performance.now() < end);
+    return ms;
+  },
   // W5: ours receives the typed array itself (shared, not copied) plus the bounds.
   sabChunk: (a, start, end) => {
     let s = 0;

@@ -27,7 +27,15 @@ function sabChunk({ sab, start, end }) {
   return s;
 }
 
+// W9: a task of `ms` milliseconds of CPU (a progress bar over slow items).
+function spin(ms) {
+  const end = performance.now() + ms;
+  while (performance.now() < end);
+  return ms;
+}
+
 exports.inc = inc;
 exports.double = double;
 exports.fib = fib;
 exports.sabChunk = sabChunk;
+exports.spin = spin;

@@ -1,2 +1,2 @@
 // tinypool worker (thread and child_process): named exports, selected with run(arg, { name }).
-export { inc, double, fib, sabChunk } from './tasks.cjs';
+export { inc, double, fib, sabChunk, spin } from './tasks.cjs';

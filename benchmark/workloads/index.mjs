@@ -19,5 +19,6 @@ import w5 from './w5.mjs';
 import w6 from './w6.mjs';
 import w7 from './w7.mjs';
 import w8 from './w8.mjs';
+import w9 from './w9.mjs';
 
-export const WORKLOADS = [w1, w2, w3, w4, w5, w6, w7, w8];
+export const WORKLOADS = [w1, w2, w3, w4, w5, w6, w7, w8, w9];
