@@ -30,10 +30,9 @@ export const OURS_FNS = {
   fib: function fib(n) {
     return n < 2 ? n : fib(n - 1) + fib(n - 2);
   },
-  // W9: `ms` milliseconds of CPU.
+  // W9: holds its worker for `ms` milliseconds (blocked, as tasks.cjs's `spin`).
   spin: (ms) => {
-    const end = performance.now() + ms;
-    while (performance.now() < end);
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
     return ms;
   },
   // W5: ours receives the typed array itself (shared, not copied) plus the bounds.

@@ -27,10 +27,11 @@ function sabChunk({ sab, start, end }) {
   return s;
 }
 
-// W9: a task of `ms` milliseconds of CPU (a progress bar over slow items).
+// W9: a task that holds its worker for `ms` milliseconds (a progress bar over slow items). It
+// blocks rather than spins, so that the figure measures scheduling, not how busy the shared
+// machine's cores are.
 function spin(ms) {
-  const end = performance.now() + ms;
-  while (performance.now() < end);
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
   return ms;
 }
 

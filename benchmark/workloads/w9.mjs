@@ -1,4 +1,5 @@
-// W9: a progress bar over slow items. map of 400 items of 10 ms of CPU each on N workers,
+// W9: a progress bar over slow items. map of 400 items of 10 ms each on N workers (each item
+// blocks its worker: the figure measures scheduling, not the load of the shared machine),
 // counting results as they arrive. Ours: map() with its defaults (chunksize 'auto'), results in
 // input order; the peers get one task per item, all at once, counted as each settles. Figure:
 // total time (ideal: work / workers); beside it, the time to the first result and the longest
