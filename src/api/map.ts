@@ -182,6 +182,8 @@ export class MapRun<R> implements AsyncIterableIterator<R>, RangeReceiver {
   readonly #options: ParsedOptions;
   /** The cancel of each submission whose items are not all delivered yet, in input order. */
   readonly #cancels: Array<{ end: number; cancel: () => void }> = [];
+  /** The end of the first of `#cancels` (a double from the start: see `executor/shapes.ts`). */
+  #firstCancelEnd = Infinity;
   /** Ranges that arrived and are not yet delivered, by first index. */
   readonly #ranges = new Map<number, Range>();
   #current: Range | undefined;
@@ -242,8 +244,7 @@ export class MapRun<R> implements AsyncIterableIterator<R>, RangeReceiver {
       const { results } = range;
       const at = index - this.#currentFirst;
       this.#delivered++;
-      // A submission whose items are all delivered has nothing left to cancel.
-      while (this.#cancels.length > 0 && this.#cancels[0]!.end <= this.#delivered) this.#cancels.shift();
+      if (this.#delivered >= this.#firstCancelEnd) this.#releaseDelivered();
       if (results.failAll !== undefined) throw results.failAll.error;
       if (results.errors?.has(at)) throw results.errors.get(at);
       const value = results.values[at];
@@ -336,12 +337,19 @@ export class MapRun<R> implements AsyncIterableIterator<R>, RangeReceiver {
     }
   }
 
+  /** Submissions whose items are all delivered have nothing left to cancel: drop their cancels. */
+  #releaseDelivered(): void {
+    while (this.#cancels.length > 0 && this.#cancels[0]!.end <= this.#delivered) this.#cancels.shift();
+    this.#firstCancelEnd = this.#cancels[0]?.end ?? Infinity;
+  }
+
   #submit(items: unknown[]): void {
     if (items.length === 0) return;
     const offset = this.#submitted;
     this.#submitted += items.length;
     const cancel = this.#sink.submit(items, !this.#zip.single, offset, this.#options.chunksize, this);
     this.#cancels.push({ end: this.#submitted, cancel });
+    if (this.#cancels.length === 1) this.#firstCancelEnd = this.#submitted;
   }
 
   /** Awaits `promise`, or throws `TimeoutError` at the deadline. */
@@ -374,6 +382,7 @@ export class MapRun<R> implements AsyncIterableIterator<R>, RangeReceiver {
     this.#zip.close();
     for (const { cancel } of this.#cancels) cancel();
     this.#cancels.length = 0;
+    this.#firstCancelEnd = Infinity;
     this.#ranges.clear();
     this.#current = undefined;
     this.#arrived?.();

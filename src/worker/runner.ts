@@ -43,19 +43,25 @@ const MAX_STRIDE = 64;
  * at the clock and the stop flag. A look costs about 50 ns (`performance.now()`), as much as a
  * tiny item, so while items are tiny the looks thin out (one per `stride` items, the stride
  * doubling while looks come quicker than `QUICK_CHECKPOINTS_MS`); one slow item sets it back to
- * every item. So a finished item waits for its neighbours at most `HAND_OVER_MS`, or the time
- * of `MAX_STRIDE` items when items turn slow in the middle of a run of tiny ones.
+ * every item. So a finished item waits for its neighbours about `HAND_OVER_MS` at most, or the
+ * time of the item after it when that one is slow and it was not, or of `MAX_STRIDE` items when
+ * items turn slow in the middle of a run of tiny ones.
  */
 class ChunkWalk {
   /** The outcomes of the items since the last hand-over: values, and `[index in values, error]`. */
   values: unknown[] = [];
   failures: ChunkOutcome[1] = [];
   #stride = 1;
-  #countdown = 1;
+  #countdown: number;
   #lastLook: number;
   #lastHandOver: number;
 
-  constructor(readonly index: number) {
+  /** `checked`: false when nobody is asked (a chunk then completes whole, with no checkpoint). */
+  constructor(
+    readonly index: number,
+    checked: boolean,
+  ) {
+    this.#countdown = checked ? 1 : Infinity;
     this.#lastLook = this.#lastHandOver = performance.now();
   }
 
@@ -67,7 +73,8 @@ class ChunkWalk {
   /** At a checkpoint: whether the outcomes so far should be handed over now. */
   handOverDue(): boolean {
     if (this.values.length === 0 && this.#stride === 1) {
-      // Before the first item (or after a hand-over): nothing to time or hand over yet.
+      // Before the first item, or again after a hand-over that let the event loop turn:
+      // nothing to time or hand over yet.
       this.#countdown = 1;
       return false;
     }
@@ -181,14 +188,14 @@ export class Runner {
    * outcome covers only the items it ran.
    */
   #runChunk(fn: Callable, func: number, items: unknown[], spread: boolean, index: number): Promise<void> | undefined {
-    const walk = new ChunkWalk(index);
     const { control } = this;
-    const runFrom = (first: number, checked: boolean): Promise<void> | undefined => {
-      for (let i = first; i < items.length; i++, checked = false) {
-        if (control !== undefined && !checked && walk.due()) {
-          const stop = this.#checkpoint(walk, control);
+    const walk = new ChunkWalk(index, control !== undefined);
+    const runFrom = (first: number): Promise<void> | undefined => {
+      for (let i = first; i < items.length; i++) {
+        if (walk.due()) {
+          const stop = this.#checkpoint(walk, control!);
           if (stop === true) break;
-          if (stop !== false) return stop.then((stopNow) => (stopNow ? this.#endChunk(walk) : runFrom(i, true)));
+          if (stop !== false) return stop.then((stopNow) => (stopNow ? this.#endChunk(walk) : runFrom(i)));
         }
         try {
           const value = spread ? fn(...(items[i] as unknown[])) : fn(items[i]);
@@ -196,11 +203,11 @@ export class Runner {
             return Promise.resolve(value).then(
               (settled) => {
                 walk.values.push(settled);
-                return runFrom(i + 1, false);
+                return runFrom(i + 1);
               },
               (error: unknown) => {
                 walk.fail(errorDescriptor(error, this.shared, this.#hint(error, func)));
-                return runFrom(i + 1, false);
+                return runFrom(i + 1);
               },
             );
           }
@@ -211,7 +218,7 @@ export class Runner {
       }
       return this.#endChunk(walk);
     };
-    return runFrom(0, false);
+    return runFrom(0);
   }
 
   /** Hands over the chunk's outcomes so far when that is due; answers whether the chunk was stopped. */
