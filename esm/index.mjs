@@ -14,6 +14,7 @@ export const {
   Future,
   FuturesError,
   InvalidStateError,
+  move,
   repeat,
   ProcessPoolExecutor,
   ShutdownError,
@@ -21,6 +22,7 @@ export const {
   TaskRef,
   ThreadPoolExecutor,
   TimeoutError,
+  WorkerCrashedError,
   wait,
 } = cjs;
 

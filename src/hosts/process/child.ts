@@ -47,7 +47,7 @@ const control: ChunkControl = {
 };
 
 /** Shared memory cannot cross processes: with no table, the codec refuses it (DataCloneError). */
-const runner = new Runner((index) => descriptors.get(index) ?? null, undefined, undefined, control);
+const runner = new Runner((index) => descriptors.get(index) ?? null, undefined, undefined, undefined, control);
 let initFailed = false;
 
 function reply(message: ChildMessage): void {
