@@ -23,6 +23,11 @@ export default {
   // with --baseline: a variant runs when its base contender does.)
   // The buffersize variants stream the same input lazily (at most 10,000 items in flight).
   variants: { 'ours chunksize=1': 'ours', 'before chunksize=1': 'before', 'ours buffersize=10000': 'ours', 'before buffersize=10000': 'before' },
+  variantNote(v, r) {
+    const how = v.endsWith('buffersize=10000') ? 'map() with { buffersize: 10_000 }, the input read lazily' : 'one task per item, like the peers';
+    const ratio = r.ratio !== undefined ? ` (${r.ratio.toFixed(2)}× piscina)` : '';
+    return `W3 ${v} (${how}): ${this.fmt(r.figure)}${ratio}; the '${this.variants[v]}' column uses map()'s default chunksize 'auto'.`;
+  },
   refLabel: 'plain loop',
   fmt: fmt.rate,
   setup() {
