@@ -39,8 +39,21 @@ export declare class NativePool {
    * `[SUBMIT_NOT_AN_ARRAY]`.
    */
   submitJob(func: number, kind: number, text: string): Array<number>
-  /** Chunk lengths for `total` items cut before submission (see `Pool::plan_chunks`). */
-  planChunks(total: number): Array<number>
+  /**
+   * Chunk lengths for `total` items of function `func` cut before submission (see
+   * `Pool::plan_chunks`).
+   */
+  planChunks(total: number, func: number): Array<number>
+  /**
+   * Stops a cancelled `map` run's record or job where workers run it; answers the slots of
+   * the workers to interrupt (see `Pool::stop`).
+   */
+  stop(id: number): Array<number>
+  /**
+   * Worker side (or the main thread for a child): the indices of the records of `slot`'s
+   * batch that were stopped.
+   */
+  stopped(slot: number): Array<number>
   /** Cancels the items of a job that no worker has taken; answers how many. */
   cancelJob(id: number): number
   cancel(id: number): boolean
@@ -64,6 +77,12 @@ export declare class NativePool {
    * `frames`, which `writer` wrote (as `submitBatch`'s).
    */
   complete(slot: number, frames: Uint8Array, length: number, writer: number): void
+  /**
+   * Worker side: the outcome of the next `count` items of record `index` of the batch, ahead
+   * of the rest (see `Pool::complete_part`), as one value frame in the first `length` bytes of
+   * `frames`, which `writer` wrote.
+   */
+  completePart(slot: number, index: number, count: number, frames: Uint8Array, length: number, writer: number): void
   /**
    * Main side: every completion so far as a batch of frames, written into `inbox` (answers its
    * length, 0 when there is none) or, when it does not fit, into a new buffer. With `polling`,

@@ -31,6 +31,11 @@ export const OURS_FNS = {
   fib: function fib(n) {
     return n < 2 ? n : fib(n - 1) + fib(n - 2);
   },
+  // W9: holds its worker for `ms` milliseconds (blocked, as tasks.cjs's `spin`).
+  spin: (ms) => {
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+    return ms;
+  },
   // W5: ours receives the typed array itself (shared, not copied) plus the bounds.
   sabChunk: (a, start, end) => {
     let s = 0;

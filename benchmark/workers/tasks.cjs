@@ -48,9 +48,18 @@ function summarize(rec) {
   return { id: rec.id, name: rec.name, email: rec.email, city: rec.address.city, zip: rec.address.zip, tags: rec.tags, total, items, lines };
 }
 
+// W9: a task that holds its worker for `ms` milliseconds (a progress bar over slow items). It
+// blocks rather than spins, so that the figure measures scheduling, not how busy the shared
+// machine's cores are.
+function spin(ms) {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+  return ms;
+}
+
 exports.inc = inc;
 exports.double = double;
 exports.fib = fib;
 exports.sabChunk = sabChunk;
 exports.scale = scale;
 exports.summarize = summarize;
+exports.spin = spin;

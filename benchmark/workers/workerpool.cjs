@@ -1,6 +1,6 @@
 // workerpool worker (thread and process): functions selected by name in exec(name, [arg]).
 const workerpool = require('workerpool');
-const { inc, double, fib, sabChunk, scale, summarize } = require('./tasks.cjs');
+const { inc, double, fib, sabChunk, scale, spin, summarize } = require('./tasks.cjs');
 
 // W11 with transfer: the result's buffer is moved back (workerpool.Transfer) instead of copied.
 function scaleMoved(a) {
@@ -8,4 +8,4 @@ function scaleMoved(a) {
   return new workerpool.Transfer(out, [out.buffer]);
 }
 
-workerpool.worker({ inc, double, fib, sabChunk, scale, scaleMoved, summarize });
+workerpool.worker({ inc, double, fib, sabChunk, scale, scaleMoved, spin, summarize });

@@ -23,7 +23,8 @@ import w5 from './w5.mjs';
 import w6 from './w6.mjs';
 import w7 from './w7.mjs';
 import w8 from './w8.mjs';
+import w9 from './w9.mjs';
 import { w11, w11t } from './w11.mjs';
 import w12 from './w12.mjs';
 
-export const WORKLOADS = [w1, w2, w3, w4, w5, w6, w7, w8, w11, w11t, w12];
+export const WORKLOADS = [w1, w2, w3, w4, w5, w6, w7, w8, w9, w11, w11t, w12];

@@ -4,7 +4,10 @@
  *
  * Without `buffersize`, a synchronous input is consumed and submitted inside the `map()` call; an
  * asynchronous one is consumed in the background at once. With `buffersize: n`, at most `n` items
- * are in flight (`n + 1` while a `next()` waits) and the input is read as results are delivered.
+ * are in flight (`n + 1` while a `next()` waits) and the input is read as results are delivered,
+ * in batches: once half the buffer or less is in flight, up to the limit at once, so that the
+ * sink can still cut chunks. Nothing kept per submission outlives the delivery of its items, so
+ * memory stays bounded by `buffersize` however long the input.
  */
 import { TimeoutError } from './errors.js';
 import { checkKnownKeys } from './option-keys.js';
@@ -177,8 +180,10 @@ export class MapRun<R> implements AsyncIterableIterator<R>, RangeReceiver {
   readonly #sink: MapSink;
   readonly #zip: Zip;
   readonly #options: ParsedOptions;
-  /** Cancels for each submission, until the run ends. */
-  readonly #cancels: Array<() => void> = [];
+  /** The cancel of each submission whose items are not all delivered yet, in input order. */
+  readonly #cancels: Array<{ end: number; cancel: () => void }> = [];
+  /** The end of the first of `#cancels` (a double from the start: see `executor/shapes.ts`). */
+  #firstCancelEnd = Infinity;
   /** Ranges that arrived and are not yet delivered, by first index. */
   readonly #ranges = new Map<number, Range>();
   #current: Range | undefined;
@@ -227,7 +232,10 @@ export class MapRun<R> implements AsyncIterableIterator<R>, RangeReceiver {
     this.#running = true;
     try {
       const index = this.#delivered;
-      if (this.#options.buffersize !== undefined) await this.#topUp();
+      if (this.#options.buffersize !== undefined) {
+        const reading = this.#topUp();
+        if (reading !== undefined) await reading;
+      }
       const range = await this.#rangeOf(index);
       if (range === undefined) {
         this.#finish();
@@ -236,6 +244,7 @@ export class MapRun<R> implements AsyncIterableIterator<R>, RangeReceiver {
       const { results } = range;
       const at = index - this.#currentFirst;
       this.#delivered++;
+      if (this.#delivered >= this.#firstCancelEnd) this.#releaseDelivered();
       if (results.failAll !== undefined) throw results.failAll.error;
       if (results.errors?.has(at)) throw results.errors.get(at);
       const value = results.values[at];
@@ -280,18 +289,24 @@ export class MapRun<R> implements AsyncIterableIterator<R>, RangeReceiver {
     }
   }
 
-  /** Lazy mode, as Python: before waiting for a result, submit one more item. */
-  async #topUp(): Promise<void> {
-    if (this.#reading !== undefined) await this.#await(this.#reading);
-    const limit = this.#delivered + this.#options.buffersize! + 1;
-    if (this.#submitted >= limit || this.#zip.done) return;
-    const count = limit - this.#submitted;
-    if (this.#zip.async) {
-      this.#reading = this.#readAsync(count);
-      await this.#await(this.#reading);
-    } else {
+  /**
+   * Lazy mode: before waiting for a result, read more input, up to `buffersize + 1` items in
+   * flight (Python reads one per result); but only once half the buffer or less is in flight, so
+   * that items go in batches the sink can cut into chunks rather than one record each. A promise
+   * only while an async input is being read.
+   */
+  #topUp(): Promise<void> | undefined {
+    if (this.#reading !== undefined) return this.#await(this.#reading).then(() => this.#topUp());
+    const buffersize = this.#options.buffersize!;
+    const inFlight = this.#submitted - this.#delivered;
+    if (inFlight > buffersize >> 1 || this.#zip.done) return undefined;
+    const count = this.#delivered + buffersize + 1 - this.#submitted;
+    if (!this.#zip.async) {
       this.#submit(this.#readSync(count));
+      return undefined;
     }
+    this.#reading = this.#readAsync(count);
+    return this.#await(this.#reading);
   }
 
   #readSync(limit: number): unknown[] {
@@ -322,11 +337,19 @@ export class MapRun<R> implements AsyncIterableIterator<R>, RangeReceiver {
     }
   }
 
+  /** Submissions whose items are all delivered have nothing left to cancel: drop their cancels. */
+  #releaseDelivered(): void {
+    while (this.#cancels.length > 0 && this.#cancels[0]!.end <= this.#delivered) this.#cancels.shift();
+    this.#firstCancelEnd = this.#cancels[0]?.end ?? Infinity;
+  }
+
   #submit(items: unknown[]): void {
     if (items.length === 0) return;
     const offset = this.#submitted;
     this.#submitted += items.length;
-    this.#cancels.push(this.#sink.submit(items, !this.#zip.single, offset, this.#options.chunksize, this));
+    const cancel = this.#sink.submit(items, !this.#zip.single, offset, this.#options.chunksize, this);
+    this.#cancels.push({ end: this.#submitted, cancel });
+    if (this.#cancels.length === 1) this.#firstCancelEnd = this.#submitted;
   }
 
   /** Awaits `promise`, or throws `TimeoutError` at the deadline. */
@@ -357,8 +380,9 @@ export class MapRun<R> implements AsyncIterableIterator<R>, RangeReceiver {
     if (this.#finished) return;
     this.#finished = true;
     this.#zip.close();
-    for (const cancel of this.#cancels) cancel();
+    for (const { cancel } of this.#cancels) cancel();
     this.#cancels.length = 0;
+    this.#firstCancelEnd = Infinity;
     this.#ranges.clear();
     this.#current = undefined;
     this.#arrived?.();

@@ -4,7 +4,8 @@
  * - items that travel as JSON (the common case) go to the core as one job, which the core cuts
  *   into ranges as workers take them, sized by each worker's measured speed (guided
  *   self-scheduling, `crates/core/src/scheduler.rs`);
- * - other items are cut into chunks here (`planChunks`), one record each;
+ * - other items are cut into chunks here (`planChunks`), one record each: one item each while
+ *   the function's cost is unknown (workers then take several at once, by the cost they measure);
  * - an explicit `chunksize` is honoured exactly: one record per chunk.
  */
 import type { MapSink, RangeReceiver } from '../api/map.js';
@@ -41,10 +42,11 @@ export function poolMapSink(func: number, { core, shared, submission, records, l
         return submission.pushJob(func, flags, text, { receiver, offset, remaining: items.length });
       }
       const ready = read.items;
-      const sizes = chunksize === 'auto' ? core.planChunks(ready.length) : [];
+      const sizes = chunksize === 'auto' ? core.planChunks(ready.length, func) : [];
       const ids: number[] = [];
-      // Not started: the record never runs. Started: its outcomes arrive after the run ended.
-      const cancel = (): void => ids.forEach((id) => core.cancel(id) && records.forget(id));
+      // Not started: the record never runs. Started: its worker skips the items it has not
+      // started, and what it ran arrives after the run ended (and is dropped).
+      const cancel = (): void => ids.forEach((id) => (core.cancel(id) ? records.forget(id) : submission.stop(id)));
       for (let start = 0, i = 0; start < ready.length; i++) {
         const size = chunksize === 'auto' ? sizes[i]! : chunksize;
         const chunk = ready.slice(start, start + size);

@@ -124,7 +124,17 @@ export class Submission {
     return () => {
       const cancelled = this.core.cancelJob(id);
       if (cancelled > 0 && (entry.remaining -= cancelled) === 0) this.records.forget(id);
+      else this.stop(id);
     };
+  }
+
+  /**
+   * Stops a cancelled `map` run's record or job `id` where it runs: its workers skip the items
+   * they have not started (`NativePool.stop`, then the host interrupts them).
+   */
+  stop(id: number): void {
+    if (this.records.get(id) === undefined) return; // settled: nothing runs
+    for (const slot of this.core.stop(id)) this.host.interrupt(slot);
   }
 
   #checkStep(given: number, expected: number): void {

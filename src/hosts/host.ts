@@ -63,6 +63,11 @@ export interface WorkerHost {
   start(slot: number): void;
   /** Rings the doorbell of the parked worker of `slot`. */
   wake(slot: number): void;
+  /**
+   * Tells the worker of `slot` that records it runs were stopped (`NativePool.stop`): it skips
+   * their items not started, at its next checkpoint between items.
+   */
+  interrupt(slot: number): void;
   /** Ends the worker of `slot` at once, whatever it is doing; its exit is reported as any other. */
   stop(slot: number): void;
   /** Ends every worker at once (the pool broke). */

@@ -18,6 +18,88 @@ const CAPTURE_HINT =
 /** Says whether record `index` of the batch may run (`false`: it was cancelled or taken by another worker). */
 export type Claim = (index: number) => boolean;
 
+/**
+ * How a worker lets the `map` chunks of its batch report early and stop (see `ChunkWalk`).
+ * Both are asked only at a chunk's checkpoints, between items.
+ */
+export interface ChunkControl {
+  /** Whether record `index` of the batch was stopped (its `map` run was cancelled): its items not started are skipped. */
+  stopped(index: number): boolean;
+  /**
+   * Hands over now the outcome frame in `part` (and clears it): the next `count` items of record
+   * `index`, ahead of the rest of the batch. A promise when the worker lets its event loop turn
+   * first (a child process: a stop arrives as a message).
+   */
+  handOver(index: number, count: number, part: FrameWriter): void | Promise<void>;
+}
+
+/** A finished item of a `map` chunk waits at most about this long for the rest of its chunk. */
+const HAND_OVER_MS = 1;
+/** Checkpoints this close together (tiny items) come less often, down to one per `MAX_STRIDE` items. */
+const QUICK_CHECKPOINTS_MS = 0.1;
+const MAX_STRIDE = 64;
+
+/**
+ * One `map` chunk being walked: the outcomes of its items not handed over yet, and when to look
+ * at the clock and the stop flag. A look costs about 50 ns (`performance.now()`), as much as a
+ * tiny item, so while items are tiny the looks thin out (one per `stride` items, the stride
+ * doubling while looks come quicker than `QUICK_CHECKPOINTS_MS`); one slow item sets it back to
+ * every item. So a finished item waits for its neighbours about `HAND_OVER_MS` at most, or the
+ * time of the item after it when that one is slow and it was not, or of `MAX_STRIDE` items when
+ * items turn slow in the middle of a run of tiny ones.
+ */
+class ChunkWalk {
+  /** The outcomes of the items since the last hand-over: values, and `[index in values, error]`. */
+  values: unknown[] = [];
+  failures: ChunkOutcome[1] = [];
+  #stride = 1;
+  #countdown: number;
+  #lastLook: number;
+  #lastHandOver: number;
+
+  /** `checked`: false when nobody is asked (a chunk then completes whole, with no checkpoint). */
+  constructor(
+    readonly index: number,
+    checked: boolean,
+  ) {
+    this.#countdown = checked ? 1 : Infinity;
+    this.#lastLook = this.#lastHandOver = performance.now();
+  }
+
+  /** Before an item: whether this is a checkpoint. */
+  due(): boolean {
+    return --this.#countdown <= 0;
+  }
+
+  /** At a checkpoint: whether the outcomes so far should be handed over now. */
+  handOverDue(): boolean {
+    if (this.values.length === 0 && this.#stride === 1) {
+      // Before the first item, or again after a hand-over that let the event loop turn:
+      // nothing to time or hand over yet.
+      this.#countdown = 1;
+      return false;
+    }
+    const now = performance.now();
+    this.#stride = now - this.#lastLook < QUICK_CHECKPOINTS_MS ? Math.min(this.#stride * 2, MAX_STRIDE) : 1;
+    this.#countdown = this.#stride;
+    this.#lastLook = now;
+    if (this.values.length === 0 || now - this.#lastHandOver < HAND_OVER_MS) return false;
+    this.#lastHandOver = now;
+    return true;
+  }
+
+  fail(error: ErrorDescriptor): void {
+    this.failures.push([this.values.length, error]);
+    this.values.push(null);
+  }
+
+  /** Forgets the outcomes handed over. */
+  reset(): void {
+    this.values = [];
+    this.failures = [];
+  }
+}
+
 /** Where a result's buffers can move to the main thread instead of being copied (a worker thread's; see `hosts/thread/moved-buffers.ts`). */
 export interface Moves {
   /** Starts writing a value that moves `buffers`. */
@@ -31,15 +113,23 @@ export class Runner {
   readonly #fromSource = new Set<number>();
   /** The outcome frames of the batches run so far; the caller hands them over and clears them. */
   readonly outcomes: FrameWriter;
+  /** The outcome frame of the items of a chunk handed over ahead of the rest (see `ChunkControl`). */
+  readonly #part: FrameWriter;
 
-  /** `stash`: see `FrameWriter` (a worker thread's; a child process sends its frames whole). */
+  /**
+   * `stash`: see `FrameWriter` (a worker thread's; a child process sends its frames whole).
+   * `moves`: see `Moves`. `control`: how chunks report early and stop; without it, a chunk
+   * completes whole.
+   */
   constructor(
     private readonly lookup: (index: number) => string | null,
     private readonly shared: SharedMemoryTable | undefined,
     stash?: StashBlock,
     private readonly moves?: Moves,
+    private readonly control?: ChunkControl,
   ) {
     this.outcomes = new FrameWriter(stash);
+    this.#part = new FrameWriter(stash);
   }
 
   async runInitializer(descriptor: string, args: unknown[]): Promise<void> {
@@ -73,7 +163,7 @@ export class Runner {
 
   /** Runs the record `records` is on and pushes its outcome; a promise when that has to wait. */
   #runRecord(records: RecordReader): Promise<void> | undefined {
-    const { func, kind } = records;
+    const { func, kind, index } = records;
     const fn = this.#functions[func];
     if (fn === undefined) {
       return this.#load(func).then(
@@ -99,46 +189,77 @@ export class Runner {
         return this.#pushError(error, func);
       }
     }
-    return this.#runChunk(fn, func, input as unknown[], (kind & RECORD_SPREAD) !== 0);
+    return this.#runChunk(fn, func, input as unknown[], (kind & RECORD_SPREAD) !== 0, index);
   }
 
-  /** A `map` chunk: one outcome for the whole chunk, with each item's value or error. */
-  #runChunk(fn: Callable, func: number, items: unknown[], spread: boolean): Promise<void> | undefined {
-    const values: unknown[] = new Array(items.length);
-    const failures: ChunkOutcome[1] = [];
+  /**
+   * A `map` chunk, record `index` of the batch: each item's value or error, in one outcome for
+   * the chunk, or in several when items are slow (the items done so far are handed over at a
+   * checkpoint, `ChunkWalk`). A stopped chunk skips the items it has not started; its last
+   * outcome covers only the items it ran.
+   */
+  #runChunk(fn: Callable, func: number, items: unknown[], spread: boolean, index: number): Promise<void> | undefined {
+    const { control } = this;
+    const walk = new ChunkWalk(index, control !== undefined);
     const runFrom = (first: number): Promise<void> | undefined => {
       for (let i = first; i < items.length; i++) {
+        if (walk.due()) {
+          const stop = this.#checkpoint(walk, control!);
+          if (stop === true) break;
+          if (stop !== false) return stop.then((stopNow) => (stopNow ? this.#endChunk(walk) : runFrom(i)));
+        }
         try {
           const value = spread ? fn(...(items[i] as unknown[])) : fn(items[i]);
           if (isThenable(value)) {
             return Promise.resolve(value).then(
               (settled) => {
-                values[i] = settled;
+                walk.values.push(settled);
                 return runFrom(i + 1);
               },
               (error: unknown) => {
-                values[i] = null;
-                failures.push([i, errorDescriptor(error, this.shared, this.#hint(error, func))]);
+                walk.fail(errorDescriptor(error, this.shared, this.#hint(error, func)));
                 return runFrom(i + 1);
               },
             );
           }
-          values[i] = value;
+          walk.values.push(value);
         } catch (error) {
-          values[i] = null;
-          failures.push([i, errorDescriptor(error, this.shared, this.#hint(error, func))]);
+          walk.fail(errorDescriptor(error, this.shared, this.#hint(error, func)));
         }
       }
-      try {
-        const moved = unmoveAll(values);
-        if (moved.length === 0) pushChunkOutcome(this.outcomes, values, failures, this.shared);
-        else this.#moving(moved, () => pushChunkOutcome(this.outcomes, values, failures, this.shared));
-      } catch (error) {
-        this.#pushError(error);
-      }
-      return undefined;
+      return this.#endChunk(walk);
     };
     return runFrom(0);
+  }
+
+  /** Hands over the chunk's outcomes so far when that is due; answers whether the chunk was stopped. */
+  #checkpoint(walk: ChunkWalk, control: ChunkControl): boolean | Promise<boolean> {
+    if (walk.handOverDue()) {
+      const count = walk.values.length;
+      this.#pushChunk(this.#part, walk);
+      const pending = control.handOver(walk.index, count, this.#part);
+      if (pending !== undefined) return pending.then(() => control.stopped(walk.index));
+    }
+    return control.stopped(walk.index);
+  }
+
+  /** The chunk's last outcome: the items not handed over yet (possibly none). */
+  #endChunk(walk: ChunkWalk): undefined {
+    this.#pushChunk(this.outcomes, walk);
+    return undefined;
+  }
+
+  #pushChunk(out: FrameWriter, walk: ChunkWalk): void {
+    const { values, failures } = walk;
+    try {
+      const moved = unmoveAll(values);
+      if (moved.length === 0) pushChunkOutcome(out, values, failures, this.shared);
+      else this.#moving(moved, () => pushChunkOutcome(out, values, failures, this.shared));
+    } catch (error) {
+      const { kind, data } = encodeError(error, this.shared);
+      out.pushEncoded(kind, data);
+    }
+    walk.reset();
   }
 
   #pushValue(value: unknown): undefined {

@@ -322,11 +322,25 @@ impl Pool {
         Some(Ok((id, dispatches.collect())))
     }
 
-    /// Chunk lengths for `total` items that must be cut before submission (values that do not
-    /// travel as JSON): guided self-scheduling over this pool's workers.
-    pub fn plan_chunks(&self, total: usize) -> Vec<usize> {
-        let workers = lock(&self.shared).workers.max_workers;
-        crate::scheduler::ChunkPlanner::new(workers).plan(total, 0)
+    /// Sets the measured run time per item of task function `func` (0: not measured), as a
+    /// worker's `take` reports it: for tests, and for a caller that measures elsewhere.
+    pub fn measure(&self, func: u32, item_cost_ns: u64) {
+        let mut shared = lock(&self.shared);
+        let index = func as usize;
+        if shared.item_costs.len() <= index {
+            shared.item_costs.resize(index + 1, 0);
+        }
+        shared.item_costs[index] = item_cost_ns;
+    }
+
+    /// Chunk lengths for `total` items of task function `func` that must be cut before
+    /// submission (values that do not travel as JSON): guided self-scheduling over this pool's
+    /// workers, at `func`'s measured cost. Not measured yet: one item per chunk, which workers
+    /// then take in batches sized by the cost they measure (see [`batch_size`]).
+    pub fn plan_chunks(&self, total: usize, func: u32) -> Vec<usize> {
+        let shared = lock(&self.shared);
+        let cost = shared.item_costs.get(func as usize).copied().unwrap_or(0);
+        crate::scheduler::ChunkPlanner::new(shared.workers.max_workers).plan(total, cost)
     }
 
     /// Cancels the items of job `id` that no worker has taken yet; returns how many.
@@ -409,8 +423,10 @@ impl Pool {
             Some(Entry::Job(job)) => job.func,
             None => 0,
         };
-        // A function not measured yet: the worker's latest figure is the best guess there is.
-        let cost = item_costs.get(front_func as usize).copied().filter(|&c| c > 0).unwrap_or(item_cost_ns);
+        // A function not measured yet (0) goes one item at a time until it is: the worker's
+        // figure for another function says nothing of this one's, and a guess that is too small
+        // would hand a slow function's items out in bunches (measure before grouping).
+        let cost = item_costs.get(front_func as usize).copied().unwrap_or(0);
         let want = batch_size(cost, queued, workers.alive);
         let mut batch = Vec::new();
         let mut taken: Vec<Held> = Vec::new();
@@ -448,7 +464,7 @@ impl Pool {
             }
             taken_items += items;
             batch.push(std::sync::Arc::clone(task.payload()));
-            taken.push(Held { task, mine });
+            taken.push(Held::new(task, mine));
         }
         if taken.is_empty() && may_linger {
             taken = steal(&mut workers.slots, slot, want, quota);
@@ -562,15 +578,14 @@ impl Pool {
             held
         };
         self.record_timing(&held);
-        // Records this worker did not start (cancelled, or stolen by another) have no outcome here.
-        let batch = held.into_iter().zip(outcomes).filter(|(held, _)| held.mine).map(|(held, outcome)| {
+        // Records this worker did not start (cancelled, or stolen by another) have no outcome
+        // here; nor have records whose every item was completed ahead (`complete_part`).
+        let batch = held.into_iter().zip(outcomes).filter(|(held, _)| held.mine).filter_map(|(held, outcome)| {
+            let (first_item, items) = held.unreported();
+            held.task.finish();
+            self.count_completed(items);
             let Outcome { kind, data, blocks } = outcome.into();
-            let task = held.task;
-            let items = task_items(&task);
-            task.finish();
-            self.running_items.fetch_sub(items, Ordering::Relaxed);
-            self.completed_items.fetch_add(items as u64, Ordering::Relaxed);
-            Completion { id: task.id(), first_item: task.first_item(), items: items as u32, status: Status::Done, kind, data, blocks }
+            (items > 0).then(|| Completion { id: held.task.id(), first_item, items, status: Status::Done, kind, data, blocks })
         });
         let batch: Vec<_> = batch.collect();
         if !batch.is_empty() && self.completions.push(batch) {
@@ -595,6 +610,69 @@ impl Pool {
         let max_workers = lock(&self.shared).workers.max_workers;
         let timing = self.timing.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         timing.summary(max_workers, self.first_submit.get().copied(), std::time::Instant::now())
+    }
+
+    /// A worker hands over, ahead of the rest of its batch, the outcome of the next `count` items
+    /// of record `index` of it (a `map` chunk whose items are slow, so that a finished item does
+    /// not wait for its neighbours): they complete now, as a completion of their own, and the
+    /// record's later completions cover only the items after them. Ignored when the record is
+    /// not this worker's to complete, or has fewer items left.
+    ///
+    /// Invariant: a record's completions cover its items in order, each item once: the worker
+    /// walks a chunk in order, and `reported` (under the lock, like `held`) moves only forward.
+    pub fn complete_part<O: Into<Outcome>>(&self, slot: Slot, index: usize, count: u32, outcome: O) {
+        let completion = {
+            let mut shared = lock(&self.shared);
+            let Some(held) = shared.workers.slot(slot).and_then(|s| s.held.get_mut(index)) else { return };
+            let (first_item, left) = held.unreported();
+            if !held.mine || count == 0 || count > left {
+                return;
+            }
+            held.reported += count;
+            let Outcome { kind, data, blocks } = outcome.into();
+            Completion { id: held.task.id(), first_item, items: count, status: Status::Done, kind, data, blocks }
+        };
+        self.count_completed(count);
+        if self.completions.push(vec![completion]) {
+            (self.waker)();
+        }
+    }
+
+    fn count_completed(&self, items: u32) {
+        self.running_items.fetch_sub(items as usize, Ordering::Relaxed);
+        self.completed_items.fetch_add(u64::from(items), Ordering::Relaxed);
+    }
+
+    /// Stops record or job `id` (a cancelled `map` run's) where workers are running it: each
+    /// worker skips the items of it that it has not started, once it sees the stop
+    /// ([`Pool::stopped`]); what they ran completes as usual. Answers the slots of those workers,
+    /// for the host to interrupt. Items not taken yet are not touched: `cancel` and `cancel_job`
+    /// do that.
+    ///
+    /// Invariant: the flag is set, under the lock, before the caller interrupts the worker, and
+    /// the worker clears its interrupt before it asks `stopped` (under the lock): so a stop is
+    /// never lost, at worst seen twice.
+    pub fn stop(&self, id: TaskId) -> Vec<Slot> {
+        let mut shared = lock(&self.shared);
+        let mut slots = Vec::new();
+        for (slot, entry) in shared.workers.slots.iter_mut().enumerate() {
+            let mut found = false;
+            for held in entry.held.iter_mut().filter(|h| h.mine && !h.stopped && h.task.id() == id) {
+                held.stopped = true;
+                found = true;
+            }
+            if found {
+                slots.push(slot as Slot);
+            }
+        }
+        slots
+    }
+
+    /// The records of `slot`'s current batch that were stopped (see [`Pool::stop`]), by index.
+    pub fn stopped(&self, slot: Slot) -> Vec<u32> {
+        let mut shared = lock(&self.shared);
+        let Some(entry) = shared.workers.slot(slot) else { return Vec::new() };
+        entry.held.iter().enumerate().filter(|(_, h)| h.stopped).map(|(i, _)| i as u32).collect()
     }
 
     /// Takes every completion so far (main thread, when woken).
@@ -676,9 +754,13 @@ impl Pool {
         if let Some(entry) = shared.workers.slot(slot) {
             let (mine, reserved): (Vec<_>, Vec<_>) = entry.held.drain(..).partition(|h| h.mine);
             for held in mine {
+                // Items completed ahead of the rest (`complete_part`) have their outcomes already.
+                let (first_item, items) = held.unreported();
                 held.task.finish();
-                self.running_items.fetch_sub(task_items(&held.task), Ordering::Relaxed);
-                crashed.push((held.task.id(), held.task.first_item(), held.task.items()));
+                self.running_items.fetch_sub(items as usize, Ordering::Relaxed);
+                if items > 0 {
+                    crashed.push((held.task.id(), first_item, items));
+                }
             }
             for held in reserved.into_iter().rev().filter(|h| h.task.state() == State::Pending) {
                 shared.queue.push_front(Entry::Task(held.task));
@@ -726,17 +808,20 @@ impl Pool {
                 }
                 continue;
             }
-            for Held { task, mine } in entry.held.drain(..) {
-                if mine {
+            for held in entry.held.drain(..) {
+                // Items completed ahead of the rest (`complete_part`) have their outcomes already.
+                let (first_item, items) = held.unreported();
+                let task = held.task;
+                if held.mine {
                     task.finish();
-                    self.running_items.fetch_sub(task_items(&task), Ordering::Relaxed);
+                    self.running_items.fetch_sub(items as usize, Ordering::Relaxed);
                 } else if task.try_start() {
                     task.finish();
-                    self.queued_items.fetch_sub(task_items(&task), Ordering::Relaxed);
+                    self.queued_items.fetch_sub(items as usize, Ordering::Relaxed);
                 } else {
                     continue; // cancelled, or stolen by a worker that holds it as its own
                 }
-                failed.push((task.id(), task.first_item(), task.items()));
+                failed.push((task.id(), first_item, items));
             }
         }
         for entry in shared.queue.drain(..) {
@@ -848,7 +933,7 @@ fn steal(slots: &mut [crate::registry::WorkerSlot], thief: Slot, want: usize, qu
             }
             if held.task.try_start() {
                 items += task_items(&held.task);
-                stolen.push(Held { task: Arc::clone(&held.task), mine: true });
+                stolen.push(Held::new(Arc::clone(&held.task), true));
             }
         }
     }

@@ -13,6 +13,23 @@ use crate::task::Task;
 pub(crate) struct Held {
     pub task: Arc<Task>,
     pub mine: bool,
+    /// Items of the record already completed ahead of the rest (`Pool::complete_part`, a `map`
+    /// chunk whose items are slow): its next completion starts after them.
+    pub reported: u32,
+    /// Its `map` run was cancelled while it ran (`Pool::stop`): the worker skips the items it
+    /// has not started.
+    pub stopped: bool,
+}
+
+impl Held {
+    pub fn new(task: Arc<Task>, mine: bool) -> Self {
+        Held { task, mine, reported: 0, stopped: false }
+    }
+
+    /// The items of the record not completed yet: `(first item, count)`.
+    pub fn unreported(&self) -> (u32, u32) {
+        (self.task.first_item() + self.reported, self.task.items() - self.reported)
+    }
 }
 
 /// Index of a worker slot; also the worker's doorbell index on the JavaScript side.

@@ -35,8 +35,10 @@ pub fn batch_size(item_cost_ns: u64, queued: usize, workers: usize) -> usize {
 /// Guided self-scheduling for `map` with `chunksize: 'auto'`: the next chunk is a fraction of the
 /// items still to be cut, so chunks are large while much input remains and shrink to 1 at the end.
 ///
-/// `item_cost_ns` is the mean run time per item measured so far (0 if unknown); it caps a chunk
-/// at [`BATCH_BUDGET_NS`] of work so a few slow items cannot strand a large chunk on one worker.
+/// `item_cost_ns` is the mean run time per item measured so far; it caps a chunk at
+/// [`BATCH_BUDGET_NS`] of work so a few slow items cannot strand a large chunk on one worker.
+/// Unknown (0): every chunk is one item. Chunks grow only from a measured cost, since a user
+/// would see a guess that is too large (results in bursts, the first one late).
 #[derive(Debug, Clone)]
 pub struct ChunkPlanner {
     workers: usize,
@@ -57,8 +59,8 @@ impl ChunkPlanner {
             return 0;
         }
         let guided = remaining.div_ceil(self.workers * 4);
-        // No measured cost yet (0): no limit from it.
-        let by_cost = BATCH_BUDGET_NS.checked_div(item_cost_ns).map_or(usize::MAX, |n| n.max(1) as usize);
+        // No measured cost yet (0): one item.
+        let by_cost = BATCH_BUDGET_NS.checked_div(item_cost_ns).map_or(1, |n| n.max(1) as usize);
         guided.min(by_cost).min(self.max_chunk).clamp(1, remaining)
     }
 
@@ -114,10 +116,17 @@ mod tests {
     }
 
     #[test]
+    fn unknown_cost_cuts_one_item_per_chunk() {
+        let planner = ChunkPlanner::new(2);
+        assert_eq!(planner.plan(5, 0), vec![1; 5]);
+        assert_eq!(planner.next_chunk(1_000_000, 0), 1);
+    }
+
+    #[test]
     fn plan_covers_every_item_once_and_shrinks() {
         let planner = ChunkPlanner::new(2);
         for total in [0usize, 1, 2, 7, 100, 12_345, 1_000_000] {
-            let plan = planner.plan(total, 0);
+            let plan = planner.plan(total, 1);
             assert_eq!(plan.iter().sum::<usize>(), total);
             assert!(plan.iter().all(|&n| n >= 1 && n <= ChunkPlanner::MAX_CHUNK));
             assert!(plan.windows(2).all(|w| w[0] >= w[1]), "chunks never grow: {plan:?}");

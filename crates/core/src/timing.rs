@@ -1,6 +1,7 @@
 //! How long records wait in the queue and how long they run, for `stats()`: two HdrHistograms
-//! (three significant digits, 1 µs to an hour) and the time workers spent running, from which the
-//! utilization of the pool's capacity follows.
+//! (two significant digits, 1 µs to an hour: 13 KB each, where three digits took 260 KB, which a
+//! test that starts 100 executors saw in the process's memory) and the time workers spent running,
+//! from which the utilization of the pool's capacity follows.
 //!
 //! A record is timed from its submission (or, for a range of a `map` job, the job's) to its
 //! start, and from its start to the start of the next record its worker ran in the same batch, or
@@ -39,20 +40,20 @@ pub struct TimingSummary {
 }
 
 pub(crate) struct Timing {
-    wait: Histogram<u64>,
-    run: Histogram<u64>,
+    wait: Histogram<u32>,
+    run: Histogram<u32>,
     busy: Duration,
 }
 
 impl Timing {
     pub(crate) fn new() -> Self {
-        let histogram = || Histogram::new_with_bounds(LOWEST_NS, HIGHEST_NS, 3).expect("valid bounds");
+        let histogram = || Histogram::new_with_bounds(LOWEST_NS, HIGHEST_NS, 2).expect("valid bounds");
         Timing { wait: histogram(), run: histogram(), busy: Duration::ZERO }
     }
 
     /// A record of `items` items waited `wait` and ran `run`.
     pub(crate) fn record(&mut self, items: u32, wait: Duration, run: Duration) {
-        let items = u64::from(items.max(1));
+        let items = items.max(1);
         self.wait.saturating_record_n(clamp(wait, items), items);
         self.run.saturating_record_n(clamp(run, items), items);
         self.busy += run;
@@ -67,12 +68,12 @@ impl Timing {
 }
 
 /// A record's duration per item, in nanoseconds, within the histograms' bounds.
-fn clamp(duration: Duration, items: u64) -> u64 {
-    let per_item = u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX) / items;
+fn clamp(duration: Duration, items: u32) -> u64 {
+    let per_item = u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX) / u64::from(items);
     per_item.clamp(LOWEST_NS, HIGHEST_NS)
 }
 
-fn percentiles(histogram: &Histogram<u64>) -> Percentiles {
+fn percentiles(histogram: &Histogram<u32>) -> Percentiles {
     if histogram.is_empty() {
         return Percentiles::default();
     }
@@ -102,10 +103,10 @@ mod tests {
         timing.record(4, Duration::from_millis(2), Duration::from_millis(40));
         let summary = timing.summary(2, Some(start), start + Duration::from_secs(10));
         assert_eq!(summary.run.count, 104);
-        assert!((summary.run.p50 - 48.0).abs() < 0.1, "{:?}", summary.run); // the 52nd of 104: 1-9, five 10s, 11-48
-        assert!((summary.run.p99 - 99.0).abs() < 0.1, "{:?}", summary.run);
-        assert!((summary.run.max - 100.0).abs() < 0.1);
-        assert!((summary.wait.p50 - 0.5).abs() < 0.001 && (summary.wait.max - 0.5).abs() < 0.001, "{:?}", summary.wait);
+        assert!((summary.run.p50 - 48.0).abs() < 0.5, "{:?}", summary.run); // two significant digits: within 1% // the 52nd of 104: 1-9, five 10s, 11-48
+        assert!((summary.run.p99 - 99.0).abs() < 1.0, "{:?}", summary.run);
+        assert!((summary.run.max - 100.0).abs() < 1.0);
+        assert!((summary.wait.p50 - 0.5).abs() < 0.005 && (summary.wait.max - 0.5).abs() < 0.005, "{:?}", summary.wait);
         // 5,050 ms + 40 ms busy over 2 workers × 10 s.
         assert!((summary.utilization - 5.09 / 20.0).abs() < 1e-6, "{}", summary.utilization);
     }

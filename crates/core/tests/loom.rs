@@ -256,3 +256,48 @@ fn job_items_racing_cancel_job_are_each_taken_once_or_cancelled() {
         assert_eq!((stats.queued, stats.running, stats.completed), (0, 0, taken.len() as u64));
     });
 }
+
+/// The stop protocol of a cancelled `map` run: the main thread marks the running records
+/// (`Pool::stop`) and then sets the worker's interrupt word (a JavaScript `Int32Array` cell,
+/// modelled by an atomic); the worker, at a checkpoint, clears the word before it asks which
+/// records are stopped (`Pool::stopped`). Two records are stopped one after the other while the
+/// worker passes checkpoints: whatever the interleaving, a checkpoint after the last stop sees
+/// both, and the word never hides a mark.
+#[test]
+fn a_stop_racing_the_workers_checkpoints_is_never_lost() {
+    loom::model(|| {
+        let pool = quiet_pool(1);
+        let a = pool.submit(Payload { func: 0, items: 1, kind: 0, data: vec![1], blocks: vec![] }).unwrap().0;
+        let b = pool.submit(Payload { func: 0, items: 2, kind: 0, data: vec![2], blocks: vec![] }).unwrap().0;
+        pool.measure(0, 1);
+        let take = pool.take_now(0, 1);
+        assert_eq!(tags(&take), [1, 2]);
+        assert!(pool.start_next(0, 1));
+        let word = Arc::new(AtomicUsize::new(0));
+
+        // A checkpoint: the records the worker now knows to be stopped.
+        let checkpoint = |pool: &Pool, word: &AtomicUsize, known: &mut Vec<u32>| {
+            if word.load(Ordering::SeqCst) != 0 {
+                word.store(0, Ordering::SeqCst);
+                *known = pool.stopped(0);
+            }
+        };
+        let worker = thread::spawn({
+            let (pool, word) = (Arc::clone(&pool), Arc::clone(&word));
+            move || {
+                let mut known = Vec::new();
+                checkpoint(&pool, &word, &mut known);
+                checkpoint(&pool, &word, &mut known);
+                known
+            }
+        });
+        for id in [a, b] {
+            assert_eq!(pool.stop(id), [0]);
+            word.store(1, Ordering::SeqCst);
+        }
+        let mut known = worker.join().unwrap();
+        // A checkpoint after both stops: it must know both records.
+        checkpoint(&pool, &word, &mut known);
+        assert_eq!(known, [0, 1]);
+    });
+}

@@ -115,6 +115,7 @@ fn take_from_an_unknown_slot_is_exit() {
 fn batch_keeps_submission_order() {
     let pool = pool(1);
     let submitted: Vec<TaskId> = (0..10).map(|i| submit(&pool, i).0).collect();
+    pool.measure(0, 1_000);
     // A measured cost of 1 µs per record asks for min(budget, fair share of 10) = 5 records.
     assert_eq!(run(&pool, 0, pool.take(0, 1_000)), [0, 1, 2, 3, 4]);
     let done = pool.drain_completions();
@@ -231,6 +232,7 @@ fn quota_caps_the_batch() {
     let (pool, _) = counted_pool(1, Some(3));
     for tag in 0..10 {
         submit(&pool, tag);
+    pool.measure(0, 1);
     }
     assert_eq!(run(&pool, 0, pool.take(0, 1)), [0, 1, 2]);
     assert_eq!(pool.take(0, 1), Take::Exit);
@@ -813,6 +815,7 @@ fn range_sizes_follow_batch_size_and_never_exceed_max_items() {
         let pool = pool(workers);
         let (job, dispatches) = submit_numbers(&pool, n);
         assert_eq!(dispatches.len(), workers);
+        pool.measure(0, cost);
         let mut next = 0;
         let mut sizes = Vec::new();
         for take in 0.. {
@@ -845,6 +848,7 @@ fn range_sizes_follow_batch_size_and_never_exceed_max_items() {
     // The cap itself: one worker, cheap items, much more queued than 2 × MAX_ITEMS.
     let pool = pool(1);
     submit_numbers(&pool, 10_000);
+    pool.measure(0, 1);
     assert_eq!(only_range(&work(pool.take(0, 1))), (0, MAX_ITEMS));
 }
 
@@ -855,6 +859,7 @@ fn one_batch_may_hold_ranges_of_several_jobs_and_records() {
     let (b, _) = submit_numbers(&pool, 3);
     let (r, _) = submit(&pool, 9);
     // 6 queued items, 1 worker, cheap: a batch of 3 items, taken across the entries in order.
+    pool.measure(0, 1);
     let batch = work(pool.take(0, 1));
     assert_eq!(batch.iter().map(|p| range_of(p)).collect::<Vec<_>>(), [(0, 2), (0, 1)]);
     echo(&pool, 0, &batch);
@@ -882,6 +887,7 @@ fn cancel_job_returns_the_untaken_items_and_running_ranges_still_complete() {
     // Slot 0: the record (unknown cost: one item). Slot 1: ⌈11 / 4⌉ = 3 items, the record and
     // the first two of the job.
     assert_eq!(tags(pool.take(0, 0)), [1]);
+    pool.measure(0, 1_000);
     let held = work(pool.take(1, 1_000));
     assert_eq!(held.len(), 1);
     assert_eq!(range_of(&held[0]), (0, 3));
@@ -911,6 +917,7 @@ fn cancel_job_returns_the_untaken_items_and_running_ranges_still_complete() {
 fn cancel_job_of_a_fully_taken_job_is_zero() {
     let pool = pool(1);
     let (job, _) = submit_numbers(&pool, 3);
+    pool.measure(0, 1);
     let batch = work(pool.take(0, 1));
     assert_eq!(only_range(&batch), (0, 2));
     let batch2 = {
@@ -976,9 +983,11 @@ fn worker_dying_with_a_range_fails_it_and_the_untaken_rest() {
     let (job, _) = submit_numbers(&pool, 10);
     let (r, _) = submit(&pool, 5);
     // 11 items queued, 2 workers, 1 µs: ⌈11 / 4⌉ = 3 items for slot 0, which will die.
+    pool.measure(0, 1_000);
     let held = work(pool.take(0, 1_000));
     assert_eq!(only_range(&held), (0, 3));
     // Nothing measured yet for function 0 (slot 0 has not reported): slot 1 takes one item.
+    pool.measure(0, 0); // as if not measured yet
     let done_range = work(pool.take(1, 0));
     assert_eq!(only_range(&done_range), (3, 1));
     echo(&pool, 1, &done_range);
@@ -1026,10 +1035,12 @@ fn stats_count_the_items_of_jobs() {
     let (job, _) = submit_numbers(&pool, 20);
     let (three, _) = pool.submit(items_payload(1, 3)).unwrap();
     assert_eq!(pool.stats(), Stats { workers: 2, idle: 0, queued: 23, running: 0, completed: 0 });
+    pool.measure(0, 1_000);
     let a = work(pool.take(0, 1_000)); // ⌈23 / 4⌉ = 6 items
     assert_eq!(only_range(&a), (0, 6));
     assert_eq!(pool.stats(), Stats { workers: 2, idle: 0, queued: 17, running: 6, completed: 0 });
     // Slot 0's cost is recorded for the function only at its next take: slot 1 takes one item.
+    pool.measure(0, 0); // as if not measured yet
     let b = work(pool.take(1, 0));
     assert_eq!(only_range(&b), (6, 1));
     assert_eq!(pool.stats(), Stats { workers: 2, idle: 0, queued: 16, running: 7, completed: 0 });
@@ -1101,13 +1112,13 @@ fn plan_chunks_sums_to_the_total() {
     for workers in [1, 2, 3, 8] {
         let pool = pool(workers);
         for total in [0usize, 1, 2, 3, 7, 64, 1_000, 12_345, 100_000, 1_000_003] {
-            let plan = pool.plan_chunks(total);
+            let plan = pool.plan_chunks(total, 0);
             assert_eq!(plan.iter().sum::<usize>(), total, "{workers} workers, {total} items");
             assert!(plan.iter().all(|&n| (1..=ChunkPlanner::MAX_CHUNK).contains(&n)), "{plan:?}");
-            assert_eq!(plan, ChunkPlanner::new(workers).plan(total, 0));
+            assert_eq!(plan, ChunkPlanner::new(workers).plan(total, 0), "not measured: one item each");
         }
     }
-    assert!(pool(2).plan_chunks(0).is_empty());
+    assert!(pool(2).plan_chunks(0, 0).is_empty());
 }
 
 /// What the main thread knows of a submitted `map` job in the stress test below.
@@ -1361,6 +1372,7 @@ fn stress_jobs_round(seed: u64, workers: usize) {
 fn a_worker_ending_mid_batch_reports_what_it_finished_and_its_exit_fails_the_rest() {
     let pool = pool(1);
     let records: Vec<TaskId> = (0..8).map(|tag| submit(&pool, tag).0).collect();
+    pool.measure(0, 1);
     let batch = tags(pool.take_now(0, 1));
     let n = batch.len();
     assert!(n >= 2, "a batch of several records: {batch:?}");
@@ -1388,6 +1400,77 @@ fn break_pool_without_failing_running_lets_running_records_finish() {
     assert_eq!((ids(&done), done[0].status), (vec![running], Status::Done));
     assert_eq!(pool.take(0, 0), Take::Exit);
     assert!(matches!(pool.submit(payload(3)), Err(SubmitError::Broken)));
+}
+
+// Partial completion and stop: a `map` chunk or range whose items are slow completes them ahead
+// of the rest; a cancelled run's running chunks skip the items they have not started.
+
+#[test]
+fn a_chunk_completes_in_parts_each_item_once_in_order() {
+    let pool = pool(1);
+    let (id, _) = pool.submit(items_payload(1, 5)).unwrap();
+    let batch = work(pool.take(0, 0));
+    assert_eq!(batch.len(), 1);
+    pool.complete_part(0, 0, 2, (0, b"a".to_vec()));
+    assert_eq!(pool.stats().running, 3);
+    pool.complete_part(0, 0, 1, (0, b"b".to_vec()));
+    pool.complete_part(0, 0, 9, (0, b"too many".to_vec())); // more than are left: ignored
+    pool.complete_part(0, 1, 1, (0, b"no such record".to_vec()));
+    pool.complete(0, vec![(0, b"c".to_vec())]);
+    let done = pool.drain_completions();
+    assert_eq!(done.iter().map(span).collect::<Vec<_>>(), [(id, 0, 2, Status::Done), (id, 2, 1, Status::Done), (id, 3, 2, Status::Done)]);
+    assert_eq!(done.iter().map(|c| c.data.clone()).collect::<Vec<_>>(), [b"a".to_vec(), b"b".to_vec(), b"c".to_vec()]);
+    assert_eq!(pool.stats(), Stats { workers: 1, idle: 0, queued: 0, running: 0, completed: 5 });
+}
+
+#[test]
+fn a_range_completed_in_parts_to_its_end_has_no_last_completion() {
+    let pool = pool(1);
+    let (job, _) = submit_numbers(&pool, 10);
+    pool.measure(0, 1);
+    let batch = work(pool.take(0, 1));
+    let (first, items) = only_range(&batch);
+    assert_eq!(first, 0);
+    pool.complete_part(0, 0, items as u32, (0, b"all".to_vec()));
+    pool.complete(0, vec![(0, b"[[],[]]".to_vec())]);
+    let done = pool.drain_completions();
+    assert_eq!(done.iter().map(span).collect::<Vec<_>>(), [(job, 0, items as u32, Status::Done)]);
+}
+
+#[test]
+fn a_broken_pool_fails_only_the_items_not_completed_ahead() {
+    let (pool, _) = counted_pool(1, None);
+    let (id, _) = pool.submit(items_payload(1, 4)).unwrap();
+    let _batch = work(pool.take(0, 0));
+    pool.complete_part(0, 0, 3, (0, b"ahead".to_vec()));
+    assert!(pool.worker_exited(0).broke);
+    let done = pool.drain_completions();
+    assert_eq!(done.iter().map(span).collect::<Vec<_>>(), [(id, 0, 3, Status::Done), (id, 3, 1, Status::Broken)]);
+}
+
+#[test]
+fn stop_marks_the_running_records_of_a_run_and_names_their_workers() {
+    let pool = pool(2);
+    let (chunk, _) = pool.submit(items_payload(1, 3)).unwrap();
+    let (job, _) = submit_numbers(&pool, 10);
+    assert_eq!(tags(pool.take(0, 0)), [1]);
+    let range = work(pool.take(1, 0));
+    assert_eq!(only_range(&range), (0, 1));
+    assert_eq!((pool.stopped(0), pool.stopped(1)), (vec![], vec![]));
+    assert_eq!(pool.stop(chunk), [0]);
+    assert_eq!(pool.stop(chunk), Vec::<Slot>::new(), "stopped once");
+    assert_eq!(pool.stopped(0), [0]);
+    assert_eq!(pool.cancel_job(job), 9);
+    assert_eq!(pool.stop(job), [1], "a job's running ranges carry its id");
+    assert_eq!(pool.stopped(1), [0]);
+    // What they ran completes as usual; a new batch starts with nothing stopped.
+    pool.complete(0, vec![(0, b"[[1],[]]".to_vec())]);
+    pool.complete(1, vec![(0, b"[[0],[]]".to_vec())]);
+    assert_eq!(pool.drain_completions().iter().map(span).collect::<Vec<_>>(), [(chunk, 0, 3, Status::Done), (job, 0, 1, Status::Done)]);
+    assert_eq!(pool.stop(chunk), Vec::<Slot>::new(), "finished: nothing to stop");
+    submit(&pool, 7);
+    assert_eq!(tags(pool.take(0, 0)), [7]);
+    assert_eq!(pool.stopped(0), Vec::<u32>::new());
 }
 
 #[test]
@@ -1438,4 +1521,14 @@ fn timing_counts_the_items_run_and_how_long_they_waited() {
     assert_eq!((timing.run.count, timing.wait.count), (3, 3));
     assert!(timing.wait.p50 >= 5.0, "each waited the 5 ms slept before the first take: {:?}", timing.wait);
     assert!(timing.utilization > 0.0 && timing.utilization <= 1.0);
+}
+
+#[test]
+fn a_crashed_worker_fails_only_the_items_it_had_not_completed_ahead() {
+    let pool = pool(1);
+    let (id, _) = pool.submit(items_payload(1, 4)).unwrap();
+    let _batch = work(pool.take(0, 0));
+    pool.complete_part(0, 0, 1, (0, b"ahead".to_vec()));
+    let report = pool.worker_exited_replacing(0);
+    assert_eq!(report.crashed, [(id, 1, 3)]);
 }

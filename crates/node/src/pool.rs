@@ -142,10 +142,25 @@ impl NativePool {
         }
     }
 
-    /// Chunk lengths for `total` items cut before submission (see `Pool::plan_chunks`).
+    /// Chunk lengths for `total` items of function `func` cut before submission (see
+    /// `Pool::plan_chunks`).
     #[napi]
-    pub fn plan_chunks(&self, total: u32) -> Vec<u32> {
-        self.pool.plan_chunks(total as usize).into_iter().map(|n| n as u32).collect()
+    pub fn plan_chunks(&self, total: u32, func: u32) -> Vec<u32> {
+        self.pool.plan_chunks(total as usize, func).into_iter().map(|n| n as u32).collect()
+    }
+
+    /// Stops a cancelled `map` run's record or job where workers run it; answers the slots of
+    /// the workers to interrupt (see `Pool::stop`).
+    #[napi]
+    pub fn stop(&self, id: f64) -> Vec<u32> {
+        self.pool.stop(id as u64)
+    }
+
+    /// Worker side (or the main thread for a child): the indices of the records of `slot`'s
+    /// batch that were stopped.
+    #[napi]
+    pub fn stopped(&self, slot: u32) -> Vec<u32> {
+        self.pool.stopped(slot)
     }
 
     /// Cancels the items of a job that no worker has taken; answers how many.
@@ -202,6 +217,19 @@ impl NativePool {
             .map(|v| Ok(Outcome { kind: v.kind, data: v.data.to_vec(), blocks: stash.blocks_of(v)? }))
             .collect::<Result<Vec<_>>>()?;
         self.pool.complete(slot, outcomes);
+        Ok(())
+    }
+
+    /// Worker side: the outcome of the next `count` items of record `index` of the batch, ahead
+    /// of the rest (see `Pool::complete_part`), as one value frame in the first `length` bytes of
+    /// `frames`, which `writer` wrote.
+    #[napi]
+    pub fn complete_part(&self, slot: u32, index: u32, count: u32, frames: &[u8], length: u32, writer: u32) -> Result<()> {
+        let mut stash = Stash::of(writer);
+        let values = frames::parse_values(prefix(frames, length)?).map_err(invalid)?;
+        let [value] = values.as_slice() else { return Err(invalid("a part is one value frame")) };
+        let outcome = Outcome { kind: value.kind, data: value.data.to_vec(), blocks: stash.blocks_of(value)? };
+        self.pool.complete_part(slot, index as usize, count, outcome);
         Ok(())
     }
 

@@ -7,7 +7,8 @@ import { describeError } from '../../wire/errors.js';
 import { Batch } from '../../wire/frames.js';
 import { exitWithParent, takeFromEnvironment } from '../../wire/native.js';
 import { decodeEncoded } from '../../wire/values.js';
-import { Runner } from '../../worker/runner.js';
+import type { FrameWriter } from '../../wire/frames.js';
+import { type ChunkControl, Runner } from '../../worker/runner.js';
 import { reportStrayErrors } from '../../worker/stray-errors.js';
 import { type ChildMessage, PARENT_PID_ENV, type ParentMessage } from './protocol.js';
 
@@ -24,8 +25,29 @@ if (Number.isInteger(parentPid) && parentPid > 0) exitWithParent(parentPid);
 reportStrayErrors(`child process ${process.pid}`);
 
 const descriptors = new Map<number, string>();
+
+/**
+ * The records of the current batch that were stopped, as the parent last said (`stop`
+ * messages are handled as they arrive, not queued behind the batch). A `run` message starts
+ * afresh: the parent sends a `stop` only while a batch is out, so none is about an older batch.
+ */
+let stoppedRecords: number[] = [];
+
+/**
+ * A chunk's finished items go to the parent at once; then the child lets its event loop turn
+ * (one `setImmediate`, at most once per hand-over, about a millisecond apart), which is when a
+ * `stop` can arrive in the middle of a synchronous chunk.
+ */
+const control: ChunkControl = {
+  stopped: (index) => stoppedRecords.length > 0 && stoppedRecords.includes(index),
+  handOver(index: number, count: number, part: FrameWriter): Promise<void> {
+    reply({ t: 'part', index, count, frame: part.take() });
+    return new Promise((resolve) => setImmediate(resolve));
+  },
+};
+
 /** Shared memory cannot cross processes: with no table, the codec refuses it (DataCloneError). */
-const runner = new Runner((index) => descriptors.get(index) ?? null, undefined);
+const runner = new Runner((index) => descriptors.get(index) ?? null, undefined, undefined, undefined, control);
 let initFailed = false;
 
 function reply(message: ChildMessage): void {
@@ -65,6 +87,11 @@ function asBuffer(bytes: Uint8Array): Buffer {
 
 let queue: Promise<void> = Promise.resolve();
 process.on('message', (message: ParentMessage) => {
+  if (message.t === 'stop') {
+    stoppedRecords = message.indices;
+    return;
+  }
+  if (message.t === 'run') stoppedRecords = [];
   queue = queue.then(() => handle(message));
   queue.catch((error: unknown) => {
     console.error('concurrent-futures child process failed:', error);

@@ -124,6 +124,11 @@ export class ProcessHost implements WorkerHost {
     if (c !== undefined) queueMicrotask(() => this.#pump(c));
   }
 
+  interrupt(slot: number): void {
+    const c = this.#children.get(slot);
+    if (c !== undefined && c.outstanding) this.#send(c, { t: 'stop', indices: this.#core.stopped(slot) });
+  }
+
   stop(slot: number): void {
     const c = this.#children.get(slot);
     if (c !== undefined) this.#signal(c, 'SIGKILL');
@@ -180,7 +185,9 @@ export class ProcessHost implements WorkerHost {
   }
 
   #onMessage(c: Child, message: ChildMessage): void {
-    if (message.t === 'done') {
+    if (message.t === 'part') {
+      this.#core.completePart(c.slot, message.index, message.count, message.frame, message.frame.length, 0);
+    } else if (message.t === 'done') {
       c.outstanding = false;
       c.costNs = message.costNs;
       this.#core.complete(c.slot, message.frames, message.frames.length, 0);

@@ -12,7 +12,16 @@ export type ParentMessage =
   | { t: 'init'; initializer: string; initargs: string | Uint8Array }
   /** A batch as the core's `take` wrote it. */
   | { t: 'run'; batch: Uint8Array; fns?: Array<[index: number, descriptor: string]> }
+  /**
+   * The records (by index) of the batch being run that were stopped: sent only while a batch is
+   * out, so it always names the last `run` (messages arrive in order).
+   */
+  | { t: 'stop'; indices: number[] }
   | { t: 'exit' };
 
 /** From a child: a batch's outcome frames (for the core's `complete`), or an initializer's failure. */
-export type ChildMessage = { t: 'done'; frames: Uint8Array; costNs: number } | { t: 'initFailed'; error: unknown };
+export type ChildMessage =
+  | { t: 'done'; frames: Uint8Array; costNs: number }
+  /** The outcome frame of the next `count` items of record `index` of the batch, ahead of `done`. */
+  | { t: 'part'; index: number; count: number; frame: Uint8Array }
+  | { t: 'initFailed'; error: unknown };

@@ -74,7 +74,7 @@ export class ThreadHost implements WorkerHost {
 
   start(slot: number): void {
     const { port1, port2 } = new MessageChannel();
-    const doorbell = new Int32Array(new SharedArrayBuffer(4));
+    const doorbell = new Int32Array(new SharedArrayBuffer(8));
     const mailbox = new Int32Array(new SharedArrayBuffer(4));
     const config: WorkerConfig = {
       poolId: this.#core.id,
@@ -127,6 +127,11 @@ export class ThreadHost implements WorkerHost {
     if (doorbell === undefined) return;
     Atomics.store(doorbell, 0, 1);
     Atomics.notify(doorbell, 0, 1);
+  }
+
+  interrupt(slot: number): void {
+    const doorbell = this.#doorbells.get(slot);
+    if (doorbell !== undefined) Atomics.store(doorbell, 1, 1);
   }
 
   stop(slot: number): void {

@@ -6,7 +6,11 @@ export interface WorkerConfig {
   /** The core's pool to attach to. */
   poolId: number;
   slot: number;
-  /** The worker parks on this (`Atomics.wait`) and the main thread rings it (`Atomics.notify`). */
+  /**
+   * `[0]`: the worker parks on this (`Atomics.wait`) and the main thread rings it
+   * (`Atomics.notify`). `[1]`: the interrupt word, set by the main thread when a record the
+   * worker runs is stopped (`ThreadChunkControl` in `worker.ts`).
+   */
   doorbell: Int32Array;
   /** Both ways: `SharedMessage`s, and the worker's `WorkerMessage`s. */
   port: import('node:worker_threads').MessagePort;

@@ -6,10 +6,10 @@
 import { receiveMessageOnPort, threadId, workerData } from 'node:worker_threads';
 
 import { describeError } from '../../wire/errors.js';
-import { Inbox } from '../../wire/frames.js';
+import { type FrameWriter, Inbox } from '../../wire/frames.js';
 import { NativePool, stashBlock, TAKE_EXIT, TAKE_IDLE } from '../../wire/native.js';
 import { decodeEncoded } from '../../wire/values.js';
-import { Runner } from '../../worker/runner.js';
+import { type ChunkControl, Runner } from '../../worker/runner.js';
 import { reportStrayErrors } from '../../worker/stray-errors.js';
 import { MovedBuffers } from './moved-buffers.js';
 import type { MainMessage, WorkerConfig, WorkerMessage } from './protocol.js';
@@ -89,9 +89,42 @@ const moved = new MovedBuffers(
 );
 shared.moved = moved;
 
+const NONE_STOPPED: readonly number[] = [];
+
+/**
+ * The chunks of this worker's batch hand their finished items over straight to the core, and
+ * learn that their run was cancelled from the interrupt word (`doorbell[1]`), which the main
+ * thread sets after the core has marked the records (`Pool::stop`). The word is cleared before
+ * the core is asked which records are stopped, so a stop is never missed, at worst asked twice.
+ * What the core answers holds for the current batch only: `newBatch` forgets it.
+ */
+class ThreadChunkControl implements ChunkControl {
+  #stopped = NONE_STOPPED;
+
+  constructor(private readonly pool: NativePool) {}
+
+  newBatch(): void {
+    this.#stopped = NONE_STOPPED;
+  }
+
+  stopped(index: number): boolean {
+    if (Atomics.load(doorbell, 1) !== 0) {
+      Atomics.store(doorbell, 1, 0);
+      this.#stopped = this.pool.stopped(slot);
+    }
+    return this.#stopped.length > 0 && this.#stopped.includes(index);
+  }
+
+  handOver(index: number, count: number, part: FrameWriter): void {
+    this.pool.completePart(slot, index, count, part.bytes, part.length, part.id);
+    part.clear();
+  }
+}
+
 async function main(): Promise<void> {
   const pool = NativePool.attach(config.poolId);
-  const runner = new Runner((index) => pool.function(index), shared, stashBlock, moved);
+  const control = new ThreadChunkControl(pool);
+  const runner = new Runner((index) => pool.function(index), shared, stashBlock, moved, control);
   if (config.initializer !== undefined) {
     try {
       await runner.runInitializer(config.initializer, decodeEncoded(config.initargs, shared) as unknown[]);
@@ -119,6 +152,7 @@ async function main(): Promise<void> {
     }
     if (taken === TAKE_EXIT) return;
     const started = performance.now();
+    control.newBatch();
     const batch = inbox.receive(taken)!;
     const ran = runner.runBatch(batch, claim);
     // Awaited even when it ran synchronously: microtasks the tasks queued run between batches.
