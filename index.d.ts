@@ -50,6 +50,13 @@ export declare class NativePool {
    */
   stop(id: number): Array<number>
   /**
+   * Stops a task whose run was aborted where workers run it; answers each worker's slot and
+   * the record's index in its batch (see `Pool::stop_task`).
+   */
+  stopTask(id: number): Array<StoppedRecord>
+  /** How long record `id` has been running, in milliseconds; -1 when it is not running. */
+  runningFor(id: number): number
+  /**
    * Worker side (or the main thread for a child): the indices of the records of `slot`'s
    * batch that were stopped.
    */
@@ -195,6 +202,12 @@ export declare function stashBlock(writer: number, bytes: Uint8Array): void
 export declare const STATE_RUNNING: number
 
 export declare const STATUS_BROKEN: number
+
+/** A worker running a stopped task, and the record's index in its batch (see `stopTask`). */
+export interface StoppedRecord {
+  slot: number
+  index: number
+}
 
 export declare const SUBMIT_BROKEN: number
 

@@ -668,6 +668,31 @@ impl Pool {
         slots
     }
 
+    /// As [`Pool::stop`], for one task whose run was aborted (`run`'s `signal` or `timeout`):
+    /// answers each worker running it and the record's index in that worker's batch, so that the
+    /// host can tell the task's own signal why.
+    pub fn stop_task(&self, id: TaskId) -> Vec<(Slot, u32)> {
+        let mut shared = lock(&self.shared);
+        let mut found = Vec::new();
+        for (slot, entry) in shared.workers.slots.iter_mut().enumerate() {
+            for (index, held) in entry.held.iter_mut().enumerate().filter(|(_, h)| h.mine && h.task.id() == id) {
+                held.stopped = true;
+                found.push((slot as Slot, index as u32));
+            }
+        }
+        found
+    }
+
+    /// How long record `id` has been running, if it is.
+    pub fn running_for(&self, id: TaskId) -> Option<std::time::Duration> {
+        let table = lock(&self.table);
+        let task = table.1.get(&id)?;
+        if task.state() != State::Running {
+            return None;
+        }
+        Some(task.started_at()?.elapsed())
+    }
+
     /// The records of `slot`'s current batch that were stopped (see [`Pool::stop`]), by index.
     pub fn stopped(&self, slot: Slot) -> Vec<u32> {
         let mut shared = lock(&self.shared);

@@ -1532,3 +1532,16 @@ fn a_crashed_worker_fails_only_the_items_it_had_not_completed_ahead() {
     let report = pool.worker_exited_replacing(0);
     assert_eq!(report.crashed, [(id, 1, 3)]);
 }
+
+#[test]
+fn stop_task_finds_the_worker_running_it_and_its_index_and_running_for_counts_from_its_start() {
+    let pool = pool(1);
+    let (id, _) = submit(&pool, 1);
+    assert_eq!(pool.running_for(id), None, "pending");
+    assert!(pool.stop_task(id).is_empty(), "not running anywhere");
+    let _batch = work(pool.take(0, 0));
+    std::thread::sleep(Duration::from_millis(3));
+    assert!(pool.running_for(id).unwrap() >= Duration::from_millis(3));
+    assert_eq!(pool.stop_task(id), [(0, 0)]);
+    assert_eq!(pool.stopped(0), [0]);
+}

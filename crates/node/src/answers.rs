@@ -113,3 +113,10 @@ pub struct PoolTiming {
     pub run_time: TimePercentiles,
     pub utilization: f64,
 }
+
+/// A worker running a stopped task, and the record's index in its batch (see `stopTask`).
+#[napi(object)]
+pub struct StoppedRecord {
+    pub slot: u32,
+    pub index: u32,
+}

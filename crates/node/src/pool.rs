@@ -9,7 +9,7 @@ use concurrent_futures_core::{Outcome, Payload, Pool, Take};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
-use crate::answers::{self, CancelledRange, PoolStats, PoolTiming, ShutdownResult, WorkerCrash, WorkerExit, SUBMIT_NOT_AN_ARRAY, TAKE_EXIT, TAKE_IDLE};
+use crate::answers::{self, CancelledRange, PoolStats, PoolTiming, StoppedRecord, ShutdownResult, WorkerCrash, WorkerExit, SUBMIT_NOT_AN_ARRAY, TAKE_EXIT, TAKE_IDLE};
 use crate::blocks::{self, Received, Stash};
 use crate::main_wake::MainWake;
 
@@ -154,6 +154,19 @@ impl NativePool {
     #[napi]
     pub fn stop(&self, id: f64) -> Vec<u32> {
         self.pool.stop(id as u64)
+    }
+
+    /// Stops a task whose run was aborted where workers run it; answers each worker's slot and
+    /// the record's index in its batch (see `Pool::stop_task`).
+    #[napi]
+    pub fn stop_task(&self, id: f64) -> Vec<StoppedRecord> {
+        self.pool.stop_task(id as u64).into_iter().map(|(slot, index)| StoppedRecord { slot, index }).collect()
+    }
+
+    /// How long record `id` has been running, in milliseconds; -1 when it is not running.
+    #[napi]
+    pub fn running_for(&self, id: f64) -> f64 {
+        self.pool.running_for(id as u64).map_or(-1.0, |d| d.as_secs_f64() * 1e3)
     }
 
     /// Worker side (or the main thread for a child): the indices of the records of `slot`'s
