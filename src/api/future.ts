@@ -179,11 +179,14 @@ export class Future<T = unknown> extends Promise<T> {
     return this.toString();
   }
 
-  /** @internal Cancellation decided by the pool (shutdown with `cancelFutures`). */
-  _markCancelled(): void {
+  /**
+   * @internal Cancellation decided by the pool (shutdown with `cancelFutures`); `cause`: why
+   * (an abort signal's reason).
+   */
+  _markCancelled(cause?: unknown): void {
     if (this.done()) return;
     this.#state = 'cancelled';
-    this.#rejectHandled(new CancelledError());
+    this.#rejectHandled(cause === undefined ? new CancelledError() : new CancelledError(undefined, { cause }));
     this.#runCallbacks();
   }
 
