@@ -131,7 +131,9 @@ export class DistributedExecutor extends Executor {
   readonly #timers = new Map<number, NodeJS.Timeout>();
   #reading = false;
   #shutdown = false;
+  /** Shutdown's wait: resolves once nothing is pending and the connections are closed. */
   #closed: Promise<void> | undefined;
+  #disconnected = false;
   #idleWaiters: Array<() => void> = [];
 
   constructor(options: DistributedExecutorOptions) {
@@ -409,13 +411,17 @@ export class DistributedExecutor extends Executor {
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => done(new Error(`not connected within ${FIRST_CONNECT_MS} ms`)), FIRST_CONNECT_MS);
       const onReady = (): void => done(undefined);
+      // The first attempt failing (refused, unknown host, bad password) fails the command now.
+      const onError = (error: Error): void => done(error);
       const done = (error: Error | undefined): void => {
         clearTimeout(timer);
         redis.off('ready', onReady);
+        redis.off('error', onError);
         if (error === undefined) resolve();
         else reject(error);
       };
       redis.on('ready', onReady);
+      redis.on('error', onError);
     });
   }
 
@@ -434,14 +440,14 @@ export class DistributedExecutor extends Executor {
     this.#reading = true;
     this.#read().finally(() => {
       this.#reading = false;
-      if (this.#jobs.size > 0 && this.#closed === undefined) this.#ensureReading();
+      if (this.#jobs.size > 0 && !this.#disconnected) this.#ensureReading();
     });
   }
 
   /** Drains the results list while jobs are out, a batch of messages per read. */
   async #read(): Promise<void> {
     const key = resultsKey(this.queueName, this.#client);
-    while (this.#jobs.size > 0 && this.#closed === undefined) {
+    while (this.#jobs.size > 0 && !this.#disconnected) {
       let reply: [Buffer, Buffer[]] | null;
       try {
         if (this.#reader.status === 'wait') await this.#reader.connect();
@@ -552,6 +558,7 @@ export class DistributedExecutor extends Executor {
   }
 
   async #close(): Promise<void> {
+    this.#disconnected = true;
     await this.#queue?.close().catch(ok);
     this.#reader.disconnect();
     if (this.#redis.status === 'ready') await this.#redis.quit().catch(ok);
