@@ -395,7 +395,10 @@ export class DistributedExecutor extends Executor {
 
   async #send(jobs: SentJob[]): Promise<void> {
     await this.#whenConnected();
-    this.#queue ??= new Queue(this.queueName, { connection: this.#redis, prefix: PREFIX });
+    if (this.#queue === undefined) {
+      this.#queue = new Queue(this.queueName, { connection: this.#redis, prefix: PREFIX });
+      this.#queue.on('error', ok); // said to the futures concerned (`#failUnsent`)
+    }
     await this.#queue.addBulk(jobs.map((job) => ({ name: 'cf', data: job.data, opts: { jobId: job.id, removeOnComplete: true, removeOnFail: true } })));
   }
 

@@ -1,0 +1,87 @@
+// Faults, with a real Redis and hosts as child processes: a host killed mid-task has its job run
+// by another host; Redis going away fails the submits made meanwhile, loses nothing queued, and
+// clients and hosts reconnect when it is back.
+import { writeFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+
+import test from 'ava';
+import { Redis } from 'ioredis';
+
+import { FuturesError } from '../../esm/index.mjs';
+import { DistributedExecutor } from '../../esm/distributed.mjs';
+import { redisServer, SKIP_MESSAGE, startHost, startRedis, uniqueQueue, until } from './helpers.mjs';
+
+const run = redisServer ? test.serial : test.skip;
+if (!redisServer) test.skip(SKIP_MESSAGE, () => {});
+
+const scratch = mkdtempSync(path.join(tmpdir(), 'cf-dist-faults-'));
+/** Short lock and stalled-check intervals, so that a dead host's job moves in about a second (the defaults: 10 s and 5 s). */
+const FAST_HANDOVER = ['--lock-duration', '1000', '--stalled-interval', '500', '--max-workers', '1'];
+
+/** Waits until `file` exists, then returns the id of the process it ran in: which host ran it. */
+const pidOnceReleased = async (file) => {
+  const fs = process.getBuiltinModule('node:fs');
+  while (!fs.existsSync(file)) await new Promise((resolve) => setTimeout(resolve, 5));
+  return process.pid;
+};
+
+run('a host killed mid-task: the job runs again on another host', async (t) => {
+  const redis = await startRedis();
+  const queue = uniqueQueue('killed');
+  const first = await startHost(redis.url, ['--queue', queue, ...FAST_HANDOVER]);
+  const ex = new DistributedExecutor({ connection: redis.url, queue });
+  let second;
+  try {
+    const release = path.join(scratch, 'release-killed');
+    const future = ex.submit(pidOnceReleased, release);
+    await until(() => future.running(), 'the first host to start the task');
+    await first.kill();
+    second = await startHost(redis.url, ['--queue', queue, ...FAST_HANDOVER]);
+    writeFileSync(release, '');
+    t.is(await future.result(30_000), second.pid);
+  } finally {
+    await ex.shutdown({ wait: false });
+    await second?.stop();
+    await redis.stop();
+  }
+});
+
+run('Redis away: a submit fails that future at once and clearly; what was queued survives; client and hosts reconnect', async (t) => {
+  const redis = await startRedis();
+  const served = uniqueQueue('served');
+  const waiting = uniqueQueue('waiting');
+  const host = await startHost(redis.url, ['--queue', served, '--max-workers', '1']);
+  const ex = new DistributedExecutor({ connection: redis.url, queue: waiting });
+  const live = new DistributedExecutor({ connection: redis.url, queue: served });
+  let restarted;
+  let late;
+  try {
+    t.is(await live.submit((x) => x + 1, 1), 2);
+    const queued = ex.submit((x) => x * 10, 4);
+    const admin = new Redis(redis.port, '127.0.0.1');
+    admin.on('error', () => {});
+    await until(async () => (await admin.llen(`bull:${waiting}:wait`)) === 1, 'the job to be queued');
+    // Down, keeping what it holds: restarted below on the same port and directory.
+    // (Its reply never comes: the server exits.)
+    admin.call('SHUTDOWN', 'SAVE').catch(() => {});
+    await new Promise((resolve) => (redis.child.exitCode !== null ? resolve() : redis.child.once('exit', resolve)));
+    admin.disconnect();
+
+    const lost = ex.submit((x) => x, 'while down');
+    const error = await t.throwsAsync(lost.result(10_000), { instanceOf: FuturesError });
+    t.regex(error.message, /could not queue the task: Redis at 127\.0\.0\.1:\d+ is unreachable/);
+    t.false(queued.done());
+
+    restarted = await startRedis({ port: redis.port, dir: redis.dir });
+    late = await startHost(restarted.url, ['--queue', waiting, '--max-workers', '1']);
+    t.is(await queued.result(30_000), 40, 'the job queued before Redis went away ran once it was back');
+    t.is(await live.submit((x) => x + 1, 2).result(30_000), 3, 'the host that lost Redis took jobs again');
+  } finally {
+    await Promise.all([ex.shutdown({ wait: false }), live.shutdown({ wait: false })]);
+    await host.stop();
+    await late?.stop();
+    await restarted?.stop();
+    await redis.stop();
+  }
+});
