@@ -399,7 +399,10 @@ export class DistributedExecutor extends Executor {
       this.#queue = new Queue(this.queueName, { connection: this.#redis, prefix: PREFIX });
       this.#queue.on('error', ok); // said to the futures concerned (`#failUnsent`)
     }
-    await this.#queue.addBulk(jobs.map((job) => ({ name: 'cf', data: job.data, opts: { jobId: job.id, removeOnComplete: true, removeOnFail: true } })));
+    const opts = (job: SentJob) => ({ jobId: job.id, removeOnComplete: true, removeOnFail: true });
+    // One job alone (one-at-a-time use): `add` is one script call, `addBulk` a transaction around it.
+    if (jobs.length === 1) await this.#queue.add('cf', jobs[0]!.data, opts(jobs[0]!));
+    else await this.#queue.addBulk(jobs.map((job) => ({ name: 'cf', data: job.data, opts: opts(job) })));
   }
 
   /**

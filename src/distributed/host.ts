@@ -315,15 +315,16 @@ class Outbox {
       this.#next = undefined;
       const batch = this.#pending;
       this.#pending = new Map();
-      // One push at a time, in order: a client reads a job's start before its outcomes.
-      this.#pushing = this.#pushing.then(() => this.#push(batch)).then(next.resolve);
+      // Pushes go out in order on one connection (a client reads a job's start before its
+      // outcomes) without waiting for the one before.
+      this.#pushing = this.#push(batch).then(next.resolve);
     });
     return promise;
   }
 
   async #push(batch: Map<string, Message>): Promise<void> {
     for (;;) {
-      const pipeline = this.redis.multi();
+      const pipeline = this.redis.pipeline();
       for (const [client, message] of batch) {
         const key = resultsKey(this.queue, client);
         pipeline.rpush(key, encodeMessage(message)).pexpire(key, RESULTS_TTL_MS);
