@@ -48,6 +48,8 @@ export interface WorkerHost {
 const DEFAULT_LOCK_MS = 10_000;
 const DEFAULT_STALLED_INTERVAL_MS = 5_000;
 const RETRY_PUSH_MS = 200;
+/** A job's start is told its client at most this late (ms); see `Outbox.started`. */
+const START_NOTICE_MS = 1;
 
 /** Starts a worker host; resolves once it is connected and taking jobs. */
 export async function startWorkerHost(options: WorkerHostOptions): Promise<WorkerHost> {
@@ -276,16 +278,23 @@ class Outbox {
   #pending = new Map<string, Message>();
   #next: { promise: Promise<void>; resolve: () => void } | undefined;
   #pushing: Promise<void> = Promise.resolve();
+  #startTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly redis: Redis,
     private readonly queue: string,
   ) {}
 
+  /**
+   * Job `key` has started. Said a moment later (`START_NOTICE_MS`), or with the job's first
+   * outcomes when they come by then: a short task then costs its client one message, not two.
+   */
   started(client: string, key: number): void {
-    this.#message(client).s ??= [];
-    this.#message(client).s!.push(key);
-    void this.#scheduled();
+    (this.#message(client).s ??= []).push(key);
+    this.#startTimer ??= setTimeout(() => {
+      this.#startTimer = undefined;
+      if (this.#pending.size > 0) void this.#scheduled();
+    }, START_NOTICE_MS);
   }
 
   /** Resolves once `outcomes` are in the client's results list. */
@@ -296,6 +305,7 @@ class Outbox {
   }
 
   idle(): Promise<void> {
+    if (this.#pending.size > 0) return this.#scheduled();
     return this.#next?.promise ?? this.#pushing;
   }
 
@@ -310,7 +320,8 @@ class Outbox {
     let resolve!: () => void;
     const promise = new Promise<void>((r) => (resolve = r));
     this.#next = { promise, resolve };
-    setImmediate(() => {
+    // At the end of this job of the event loop: the outcomes a pool's drain delivered together go together.
+    queueMicrotask(() => {
       const next = this.#next!;
       this.#next = undefined;
       const batch = this.#pending;
