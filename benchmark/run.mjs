@@ -26,7 +26,7 @@
 import os from 'node:os';
 import fs from 'node:fs';
 import path from 'node:path';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { HERE, configure } from './lib/config.mjs';
@@ -84,6 +84,14 @@ function usage(msg) {
   process.exit(msg ? 2 : 0);
 }
 const opts = parseArgs(process.argv.slice(2));
+// D1-D3 (concurrent-futures/distributed vs raw BullMQ on a Redis it starts): benchmark/distributed.mjs,
+// in a child process, after the W table (it says itself when redis-server is missing).
+const DISTRIBUTED = ['D1', 'D2', 'D3'];
+const runDistributed = () => spawnSync(process.execPath, [path.join(HERE, 'distributed.mjs'), ...(opts.quick ? ['--quick'] : [])], { stdio: 'inherit' });
+if (opts.only && opts.only.every((id) => DISTRIBUTED.includes(id))) {
+  runDistributed();
+  process.exit(0);
+}
 const N = opts.workers;
 const Q = opts.quick;
 
@@ -94,7 +102,7 @@ const { WORKLOADS } = await import('./workloads/index.mjs');
 
 // ---------------------------------------------------------------- driver
 const ids = WORKLOADS.map((w) => w.id);
-for (const id of opts.only || []) if (!ids.includes(id)) usage(`unknown workload ${id} (known: ${ids.join(', ')})`);
+for (const id of opts.only || []) if (!ids.includes(id) && !DISTRIBUTED.includes(id)) usage(`unknown workload ${id} (known: ${ids.join(', ')})`);
 const selected = WORKLOADS.filter((w) => !opts.only || opts.only.includes(w.id));
 
 let contenders = [...opts.contenders];
@@ -317,6 +325,8 @@ const outSvg = outJson.replace(/\.json$/i, '') + '.svg';
 fs.writeFileSync(outJson, JSON.stringify({ meta, workloads: results }, null, 2) + '\n');
 fs.writeFileSync(outSvg, svgChart(results, meta));
 log(`[bench] wrote ${path.relative(process.cwd(), outJson)} and ${path.relative(process.cwd(), outSvg)} — total ${totalS.toFixed(1)} s`);
+
+if (!opts.only || opts.only.some((id) => DISTRIBUTED.includes(id))) runDistributed();
 
 // Nothing should be left running; if something still holds the loop open, say so and leave.
 setTimeout(() => {
