@@ -22,6 +22,7 @@ export const {
   ThreadPoolExecutor,
   TimeoutError,
   wait,
+  WorkerCrashedError,
 } = cjs;
 
 // `import cf from 'concurrent-futures'` is the CommonJS exports object, as Node gives for a

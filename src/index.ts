@@ -1,4 +1,4 @@
-export { BrokenExecutor, BrokenProcessPool, BrokenThreadPool, CancelledError, FuturesError, InvalidStateError, ShutdownError, TimeoutError } from './api/errors.js';
+export { BrokenExecutor, BrokenProcessPool, BrokenThreadPool, CancelledError, FuturesError, InvalidStateError, ShutdownError, TimeoutError, WorkerCrashedError } from './api/errors.js';
 export { Future } from './api/future.js';
 export { Executor, type ExecutorStats, type MapInputs, type MapOptions, type ShutdownOptions } from './api/executor.js';
 export { ThreadPoolExecutor, type ThreadPoolOptions } from './executor/thread-pool.js';

@@ -1,14 +1,14 @@
 // Faults, with a real Redis and hosts as child processes: a host killed mid-task has its job run
 // by another host; Redis going away fails the submits made meanwhile, loses nothing queued, and
 // clients and hosts reconnect when it is back.
-import { writeFileSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
 import test from 'ava';
 import { Redis } from 'ioredis';
 
-import { FuturesError } from '../../esm/index.mjs';
+import { FuturesError, WorkerCrashedError } from '../../esm/index.mjs';
 import { DistributedExecutor } from '../../esm/distributed.mjs';
 import { redisServer, SKIP_MESSAGE, startHost, startRedis, uniqueQueue, until } from './helpers.mjs';
 
@@ -43,6 +43,38 @@ run('a host killed mid-task: the job runs again on another host', async (t) => {
   } finally {
     await ex.shutdown({ wait: false });
     await second?.stop();
+    await redis.stop();
+  }
+});
+
+/** Leaves a file named after the host's pid in `dir`, then runs until its host is killed. */
+const recordThenRunForever = async (dir) => {
+  process.getBuiltinModule('node:fs').writeFileSync(`${dir}/${process.pid}`, '');
+  await new Promise(() => setInterval(() => {}, 1000));
+};
+
+run('a job whose hosts keep dying under it fails with WorkerCrashedError once BullMQ gives up on it', async (t) => {
+  const redis = await startRedis();
+  const queue = uniqueQueue('crashing');
+  const ex = new DistributedExecutor({ connection: redis.url, queue });
+  const dir = path.join(scratch, 'starts');
+  mkdirSync(dir);
+  let last;
+  try {
+    const future = ex.submit(recordThenRunForever, dir);
+    // BullMQ hands a stalled job on once (maxStalledCount 1): two hosts die under it, the third fails it.
+    for (let i = 0; i < 2; i++) {
+      const host = await startHost(redis.url, ['--queue', queue, ...FAST_HANDOVER]);
+      await until(() => existsSync(path.join(dir, String(host.pid))), `host ${i + 1} to start the task`);
+      await host.kill();
+    }
+    last = await startHost(redis.url, ['--queue', queue, ...FAST_HANDOVER]);
+    const error = await t.throwsAsync(future.result(30_000), { instanceOf: WorkerCrashedError });
+    t.regex(error.message, /stalled-job limit/);
+    t.false(existsSync(path.join(dir, String(last.pid))), 'the third host did not run it');
+  } finally {
+    await ex.shutdown({ wait: false });
+    await last?.stop();
     await redis.stop();
   }
 });

@@ -28,3 +28,18 @@ export class BrokenExecutor extends FuturesError {}
 export class BrokenThreadPool extends BrokenExecutor {}
 
 export class BrokenProcessPool extends BrokenExecutor {}
+
+/**
+ * One worker died while running the task (its future fails with this); the executor goes on.
+ * `exitCode` and `signal` are the worker's, as far as they are known.
+ */
+export class WorkerCrashedError extends FuturesError {
+  readonly exitCode: number | null;
+  readonly signal: string | null;
+
+  constructor(message = 'the worker running the task died', options: ErrorOptions & { exitCode?: number | null; signal?: string | null } = {}) {
+    super(message, options);
+    this.exitCode = options.exitCode ?? null;
+    this.signal = options.signal ?? null;
+  }
+}

@@ -10,7 +10,7 @@
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 
-import { CancelledError, FuturesError, ShutdownError, TimeoutError } from '../api/errors.js';
+import { CancelledError, FuturesError, ShutdownError, TimeoutError, WorkerCrashedError } from '../api/errors.js';
 import { Executor, type ShutdownOptions } from '../api/executor.js';
 import { Future, MAX_TIMER_MS, toTimeout } from '../api/future.js';
 import type { ChunkResults, MapSink, RangeReceiver } from '../api/map.js';
@@ -495,7 +495,8 @@ export class DistributedExecutor extends Executor {
     const job = this.#jobs.get(key);
     if (job === undefined) return;
     job.started = true;
-    const results: ChunkResults = outcome[3] === 1 ? { values: outcome[4] } : { values: [], failAll: { error: rebuildOutcomeError(outcome[4]) } };
+    const results: ChunkResults =
+      outcome[3] === 1 ? { values: outcome[4] } : { values: [], failAll: { error: outcome[3] === 0 ? rebuildOutcomeError(outcome[4]) : new WorkerCrashedError(outcome[4]) } };
     this.#settleRange(job, first, count, results);
   }
 

@@ -66,6 +66,11 @@ export async function startWorkerHost(options: WorkerHostOptions): Promise<Worke
     maxStalledCount: 1,
   });
   reportErrors(worker, 'worker');
+  // A job BullMQ fails itself: its hosts died running it more often than allowed (a job that
+  // kills every host it runs on), or something unforeseen; its client must hear of it.
+  worker.on('failed', (job: Job<JobData> | undefined, error: Error) => {
+    if (job?.data?.c !== undefined) void runner.failed(job.data, error);
+  });
   await worker.waitUntilReady();
   let closed: Promise<void> | undefined;
   return {
@@ -190,6 +195,16 @@ class JobRunner {
         }
       }
     });
+  }
+
+  /** Tells the client of a job BullMQ failed that its items failed. */
+  failed(data: JobData, error: Error): Promise<void> {
+    const { c: client, k: key, n: count } = data;
+    if (/stalled more than allowable limit/.test(error.message)) {
+      const message = `the worker hosts running this job died (or lost Redis) more often than BullMQ's stalled-job limit allows: ${error.message}`;
+      return this.outbox.send(client, [[key, 0, count, 2, message]]);
+    }
+    return this.outbox.send(client, [errorOutcome(key, 0, count, error)]);
   }
 
   /** Why this host will not run `descriptorText`, or `undefined`. A refused module is never imported. */

@@ -8,7 +8,7 @@
  *   the outcomes of ranges of their items. Values and errors go through this package's codec
  *   (`wire/`), so they arrive as they would from a local pool.
  */
-import { describeError, type ErrorDescriptor, rebuildError } from '../wire/errors.js';
+import { type ErrorDescriptor, rebuildError } from '../wire/errors.js';
 import { errorDescriptor } from '../wire/outcomes.js';
 import { deserialize, serialize } from '../wire/clone.js';
 import { snapshot, snapshotItems } from '../wire/snapshot.js';
@@ -55,7 +55,11 @@ export interface JobData {
 }
 
 /** The outcome of items `first .. first + count` of job `key`: their values, or one error for all. */
-export type Outcome = [key: number, first: number, count: number, ok: 1, values: unknown[]] | [key: number, first: number, count: number, ok: 0, error: ErrorDescriptor];
+export type Outcome =
+  | [key: number, first: number, count: number, ok: 1, values: unknown[]]
+  | [key: number, first: number, count: number, ok: 0, error: ErrorDescriptor]
+  /** The job's hosts died running it more often than BullMQ allows: a `WorkerCrashedError` with this message. */
+  | [key: number, first: number, count: number, ok: 2, crashed: string];
 
 /** One entry of a client's results list. */
 export interface Message {
@@ -131,7 +135,3 @@ export function rebuildOutcomeError(descriptor: ErrorDescriptor): unknown {
   return rebuildError(descriptor);
 }
 
-/** A descriptor for an error made on the host about a job (refused, undecodable). */
-export function hostError(error: Error): ErrorDescriptor {
-  return describeError(error);
-}
