@@ -9,6 +9,7 @@ import { promisify } from 'node:util';
 
 import test from 'ava';
 import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
 
 import { asCompleted, CancelledError, Future, FuturesError, ShutdownError, ThreadPoolExecutor, TimeoutError, wait } from '../../esm/index.mjs';
 import { DistributedExecutor } from '../../esm/distributed.mjs';
@@ -38,10 +39,17 @@ function served() {
   return new DistributedExecutor({ connection: redis.url, queue: QUEUE });
 }
 
-/** An executor on a queue no host serves (its jobs wait), and a BullMQ view of that queue. */
-function unserved(label) {
+/** An executor on a queue no host serves (its jobs wait), and a BullMQ view of that queue; both closed after the test. */
+function unserved(t, label) {
   const queue = uniqueQueue(label);
-  return { ex: new DistributedExecutor({ connection: redis.url, queue }), queue, jobs: new Queue(queue, { connection: { host: '127.0.0.1', port: redis.port } }) };
+  const ex = new DistributedExecutor({ connection: redis.url, queue });
+  const jobs = new Queue(queue, { connection: { host: '127.0.0.1', port: redis.port } });
+  jobs.on('error', () => {}); // a failed test's teardown may come after Redis stopped
+  t.teardown(async () => {
+    await ex.shutdown({ wait: false });
+    await jobs.close();
+  });
+  return { ex, queue, jobs };
 }
 
 /** A task that waits until `file` exists (the test decides when it ends), then returns `value`. */
@@ -112,7 +120,7 @@ run('a SharedArrayBuffer is refused with a TypeError naming it: from submit, and
 });
 
 run('cancel() removes a waiting job: the future is cancelled and the task never runs', async (t) => {
-  const { ex, queue, jobs } = unserved('cancel');
+  const { ex, queue, jobs } = unserved(t, 'cancel');
   const mark = scratchFile();
   const future = ex.submit((file) => process.getBuiltinModule('node:fs').writeFileSync(file, 'ran'), mark);
   await until(async () => (await jobs.getWaitingCount()) === 1, 'the job to be queued');
@@ -147,7 +155,7 @@ run('running() once a host took the job; cancel() of a running task is false', a
 });
 
 run('many submits in one tick share jobs; each future gets its own outcome', async (t) => {
-  const { ex, queue, jobs } = unserved('grouped');
+  const { ex, queue, jobs } = unserved(t, 'grouped');
   const futures = Array.from({ length: 1000 }, (_, i) => ex.submit((x) => (x === 500 ? Promise.reject(new RangeError(`no ${x}`)) : x * 3), i));
   await until(async () => (await jobs.getWaitingCount()) > 0, 'the jobs to be queued');
   const waiting = await jobs.getWaitingCount();
@@ -169,7 +177,7 @@ run('many submits in one tick share jobs; each future gets its own outcome', asy
 });
 
 run('map: chunked into jobs; results in order; an item error fails its own position only; break removes waiting chunks', async (t) => {
-  const { ex, queue, jobs } = unserved('map');
+  const { ex, queue, jobs } = unserved(t, 'map');
   const it = ex.map((x) => x * 2, Array.from({ length: 100 }, (_, i) => i), { chunksize: 10 });
   await until(async () => (await jobs.getWaitingCount()) === 10, 'ten chunk jobs');
   await it.return();
@@ -199,13 +207,28 @@ run('map: chunked into jobs; results in order; an item error fails its own posit
 });
 
 run('map: timeout throws TimeoutError and withdraws the waiting chunks', async (t) => {
-  const { ex, jobs } = unserved('map-timeout');
+  const { ex, jobs } = unserved(t, 'map-timeout');
   const it = ex.map((x) => x, [1, 2, 3], { timeout: 100, chunksize: 1 });
   await t.throwsAsync(it.next(), { instanceOf: TimeoutError });
   await until(async () => (await jobs.getWaitingCount()) === 0, 'the chunks to leave the queue');
   t.deepEqual(await it.next(), { done: true, value: undefined });
   await ex.shutdown();
   await jobs.close();
+});
+
+run('map: a timeout while its chunks are on their way to Redis still withdraws them, once they arrive', async (t) => {
+  const { ex, queue, jobs } = unserved(t, 'map-in-flight');
+  // A fresh executor connects first: the deadline passes while the adds wait for that.
+  const it = ex.map((x) => x, [1, 2, 3], { timeout: 1, chunksize: 1 });
+  await t.throwsAsync(it.next(), { instanceOf: TimeoutError });
+  const client = new Redis(redis.port, '127.0.0.1');
+  t.teardown(() => client.disconnect());
+  const events = async () => (await client.xrange(`bull:${queue}:events`, '-', '+')).map(([, fields]) => fields[1]);
+  await until(async () => {
+    const seen = await events();
+    return seen.filter((e) => e === 'added').length === 3 && seen.filter((e) => e === 'removed').length === 3;
+  }, 'three chunks added, then removed');
+  t.is(await jobs.getWaitingCount(), 0);
 });
 
 run('map: buffersize reads the input lazily, with at most n + 1 items in flight', async (t) => {
@@ -259,7 +282,7 @@ run('shutdown({ wait }) resolves once queued and running tasks are done; later s
 });
 
 run('shutdown({ cancelFutures }) cancels what has not started and withdraws its jobs', async (t) => {
-  const { ex, jobs } = unserved('shutdown-cancel');
+  const { ex, jobs } = unserved(t, 'shutdown-cancel');
   const futures = [1, 2, 3].map((x) => ex.submit((v) => v, x));
   await until(async () => (await jobs.getWaitingCount()) === 3, 'the jobs to be queued');
   await ex.shutdown({ wait: true, cancelFutures: true });
@@ -269,7 +292,7 @@ run('shutdown({ cancelFutures }) cancels what has not started and withdraws its 
 });
 
 run("run(): an aborted signal cancels a waiting task (cause: the signal's reason), and fails a running one at once", async (t) => {
-  const { ex, jobs } = unserved('run-signal');
+  const { ex, jobs } = unserved(t, 'run-signal');
   const already = ex.run((x) => x, [1], { signal: AbortSignal.abort('early') });
   t.true(already.cancelled());
   const controller = new AbortController();
@@ -320,6 +343,12 @@ run('an executor, used or not, does not keep its process alive once idle', async
   const child = promisify(execFile)(process.execPath, [path.join(root, '__test__/distributed/fixtures/idle-client.mjs'), redis.url, queue], { timeout: 30_000 });
   const { stdout } = await child;
   t.is(stdout.trim(), 'result 42 true');
+});
+
+run('startWorkerHost in-process: runs jobs, and once closed lets its process end', async (t) => {
+  const child = promisify(execFile)(process.execPath, [path.join(root, '__test__/distributed/fixtures/host-in-process.mjs'), redis.url, uniqueQueue('in-process')], { timeout: 30_000 });
+  const { stdout } = await child;
+  t.is(stdout.trim(), 'result 42, closed');
 });
 
 run('submit while Redis is unreachable fails that future with a clear error', async (t) => {

@@ -72,6 +72,8 @@ interface TaskPlace {
 class SentJob {
   readonly id: string;
   started = false;
+  /** Settles once the `add` that queues it has (set when it is sent). */
+  added: Promise<unknown> | undefined;
   /** Items not yet settled. */
   left: number;
   readonly #settled: Uint8Array;
@@ -267,12 +269,20 @@ export class DistributedExecutor extends Executor {
   #withdraw(job: SentJob, index: number): void {
     if (job.left === 0) {
       this.#forget(job);
-      const queue = this.#queue;
-      if (queue !== undefined && this.#everReady) queue.remove(job.id).catch(ok);
+      this.#remove(job);
     } else if (job.data.n > 1) {
       const key = cancelledKey(this.queueName, job.id);
       this.#redis.multi().sadd(key, index).pexpire(key, 86_400_000).exec().catch(ok);
     }
+  }
+
+  /**
+   * Takes `job` out of the queue if no host has taken it, once its `add` is done (a cancel may
+   * come while the add is on its way: removing first would remove nothing).
+   */
+  #remove(job: SentJob): void {
+    if (job.added === undefined) return;
+    job.added.then(() => this.#queue?.remove(job.id)).catch(ok);
   }
 
   #forget(job: SentJob): void {
@@ -340,7 +350,7 @@ export class DistributedExecutor extends Executor {
       const unsent = this.#unsentChunks.indexOf(job);
       if (unsent !== -1) this.#unsentChunks.splice(unsent, 1);
       this.#forget(job);
-      if (unsent === -1 && !job.started && this.#queue !== undefined) this.#queue.remove(job.id).catch(ok);
+      if (unsent === -1 && !job.started) this.#remove(job);
     }
   }
 
@@ -362,7 +372,9 @@ export class DistributedExecutor extends Executor {
     this.#unsentChunks = [];
     if (jobs.length === 0) return;
     this.#ensureReading();
-    this.#send(jobs).catch((error: unknown) => this.#failUnsent(jobs, error));
+    const added = this.#send(jobs);
+    for (const job of jobs) job.added = added;
+    added.catch((error: unknown) => this.#failUnsent(jobs, error));
   }
 
   /** This tick's tasks as jobs: one each when few, else consecutive ones of a function together. */
@@ -560,7 +572,7 @@ export class DistributedExecutor extends Executor {
     for (const job of [...this.#jobs.values()]) {
       if (job.map === undefined || job.started) continue;
       this.#settleRange(job, 0, job.data.n, { values: [], failAll: { error: new CancelledError() } });
-      if (this.#queue !== undefined) this.#queue.remove(job.id).catch(ok);
+      this.#remove(job);
     }
   }
 

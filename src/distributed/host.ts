@@ -57,8 +57,10 @@ export async function startWorkerHost(options: WorkerHostOptions): Promise<Worke
   const redis = connect(config.connection, { maxRetriesPerRequest: null });
   reportErrors(redis, 'results connection');
   const runner = new JobRunner(config, redis, new Outbox(redis, config.queue));
+  // BullMQ leaves a connection it was given open when it closes: closed below.
+  const workerConnection = connect(config.connection, { maxRetriesPerRequest: null });
   const worker = new Worker<JobData>(config.queue, (job: Job<JobData>) => runner.run(job.data, job.id ?? ''), {
-    connection: connect(config.connection, { maxRetriesPerRequest: null }),
+    connection: workerConnection,
     prefix: PREFIX,
     concurrency: config.maxWorkers + 1,
     lockDuration: config.lockDuration,
@@ -78,6 +80,7 @@ export async function startWorkerHost(options: WorkerHostOptions): Promise<Worke
       (closed ??= (async () => {
         await worker.close();
         await runner.close();
+        workerConnection.disconnect();
         await redis.quit().catch(() => redis.disconnect());
       })()),
   };
