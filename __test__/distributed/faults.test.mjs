@@ -1,9 +1,12 @@
 // Faults, with a real Redis and hosts as child processes: a host killed mid-task has its job run
 // by another host; Redis going away fails the submits made meanwhile, loses nothing queued, and
 // clients and hosts reconnect when it is back.
+import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 
 import test from 'ava';
 import { Redis } from 'ioredis';
@@ -114,6 +117,20 @@ run('Redis away: a submit fails that future at once and clearly; what was queued
     await host.stop();
     await late?.stop();
     await restarted?.stop();
+    await redis.stop();
+  }
+});
+
+run('an idle executor whose Redis went away does not keep its process alive while it reconnects', async (t) => {
+  const redis = await startRedis();
+  const queue = uniqueQueue('gone');
+  const host = await startHost(redis.url, ['--queue', queue, '--max-workers', '1']);
+  try {
+    const fixture = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures', 'idle-after-redis-gone.mjs');
+    const { stdout } = await promisify(execFile)(process.execPath, [fixture, redis.url, queue, String(redis.child.pid)], { timeout: 30_000 });
+    t.is(stdout.trim(), 'result 42');
+  } finally {
+    await host.stop();
     await redis.stop();
   }
 });

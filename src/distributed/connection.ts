@@ -24,6 +24,11 @@ export function describeConnection(redis: Redis): string {
   return path ? `Redis at ${path}` : `Redis at ${host ?? 'localhost'}:${port ?? 6379}`;
 }
 
+interface Unrefable {
+  ref?: () => void;
+  unref?: () => void;
+}
+
 /**
  * Whether `redis`'s socket keeps the process alive. A client with nothing pending must not (an
  * idle executor never keeps the process alive); the choice is applied again on each reconnection.
@@ -32,7 +37,11 @@ export class ProcessHold {
   #held = true;
 
   constructor(private readonly connections: Redis[]) {
-    for (const redis of connections) redis.on('connect', () => this.#apply(redis));
+    for (const redis of connections) {
+      redis.on('connect', () => this.#apply(redis));
+      // Told just before ioredis sets its retry timer: applied once the timer exists.
+      redis.on('reconnecting', () => setImmediate(() => this.#apply(redis)));
+    }
   }
 
   set(held: boolean): void {
@@ -43,8 +52,11 @@ export class ProcessHold {
 
   #apply(redis: Redis): void {
     // ioredis has no ref()/unref() of its own; its socket is `stream` (a net or tls socket).
-    const socket = (redis as unknown as { stream?: { ref?: () => void; unref?: () => void } }).stream;
-    if (this.#held) socket?.ref?.();
-    else socket?.unref?.();
+    // Nor for the timer of its next reconnection attempt (`reconnectTimeout`) while Redis is away.
+    const { stream, reconnectTimeout } = redis as unknown as { stream?: Unrefable; reconnectTimeout?: Unrefable | null };
+    for (const handle of [stream, reconnectTimeout]) {
+      if (this.#held) handle?.ref?.();
+      else handle?.unref?.();
+    }
   }
 }
