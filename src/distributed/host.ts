@@ -13,7 +13,7 @@ import type { Redis } from 'ioredis';
 
 import { BrokenExecutor } from '../api/errors.js';
 import type { Executor } from '../api/executor.js';
-import type { ChunkResults, MapSink } from '../api/map.js';
+import type { ChunkResults, MapSink, RangeReceiver } from '../api/map.js';
 import { checkKnownKeys } from '../api/option-keys.js';
 import { taskFromDescriptor } from '../api/task.js';
 import { ProcessPoolExecutor } from '../executor/process-pool.js';
@@ -182,22 +182,36 @@ class JobRunner {
     await new Promise<void>((resolve) => {
       let left = count - skip.size;
       if (left === 0) return resolve();
-      const receiver = {
+      const pool = this.#pool;
+      const receiver: RangeReceiver = {
         deliver: (first: number, n: number, results: ChunkResults): void => {
+          // A task of this job broke the pool (it killed its worker): the next jobs get a new one.
+          if (results.failAll?.error instanceof BrokenExecutor) this.#replacePool(pool);
           left -= n;
           const sent = this.outbox.send(client, outcomesOf(key, first, n, results));
           if (left === 0) sent.then(resolve);
         },
       };
-      for (const [first, end] of runsWithout(count, skip)) {
-        try {
-          this.#sink(data.f).submit(items.slice(first, end), data.s === 1, first, data.m === 1 ? 'auto' : 1, receiver);
-        } catch (error) {
-          receiver.deliver(first, end - first, { values: [], failAll: { error } });
-          if (error instanceof BrokenExecutor) this.#replacePool();
-        }
-      }
+      for (const [first, end] of runsWithout(count, skip)) this.#submitItems(data, items, first, end, receiver);
     });
+  }
+
+  /** Hands items `first .. end` of a job to the local pool; a pool an earlier job broke is replaced first. */
+  #submitItems(data: JobData, items: unknown[], first: number, end: number, receiver: RangeReceiver): void {
+    for (let attempt = 0; ; attempt++) {
+      const pool = this.#pool;
+      try {
+        this.#sink(data.f).submit(items.slice(first, end), data.s === 1, first, data.m === 1 ? 'auto' : 1, receiver);
+        return;
+      } catch (error) {
+        if (error instanceof BrokenExecutor && attempt === 0) {
+          this.#replacePool(pool);
+          continue;
+        }
+        receiver.deliver(first, end - first, { values: [], failAll: { error } });
+        return;
+      }
+    }
   }
 
   /** Tells the client of a job BullMQ failed that its items failed. */
@@ -247,9 +261,9 @@ class JobRunner {
     return sink;
   }
 
-  /** A task broke the local pool (it killed its worker): later jobs get a new one. */
-  #replacePool(): void {
-    const broken = this.#pool;
+  /** Replaces the local pool `broken`, unless that was done already. */
+  #replacePool(broken: Executor): void {
+    if (this.#pool !== broken) return;
     this.#pool = this.#newPool();
     this.#sinks.clear();
     broken.shutdown({ wait: false }).catch(() => {});

@@ -1,6 +1,7 @@
-// What a worker host agrees to run: `--only-tasks` refuses functions sent by source (and built-ins
-// by path: `eval` is one), `--module` limits task() to an allow-list, and a refused module is
-// never imported. Also the CLI's own argument errors.
+// Worker hosts: what they agree to run (`--only-tasks` refuses functions sent by source, and
+// built-ins by path: `eval` is one; `--module` limits task() to an allow-list, and a refused module
+// is never imported), `--pool process`, a task that breaks the local pool, and the CLI's argument
+// errors.
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -57,6 +58,36 @@ run('--module: a listed module runs; another is refused, named, and never import
   // Without --only-tasks, functions sent by source still run.
   t.is(await ex.submit((x) => x - 1, 4), 3);
   await ex.shutdown();
+});
+
+run('--pool process: a host runs its jobs in child processes of its own', async (t) => {
+  const queue = uniqueQueue('process-pool');
+  const host = await startHost(redis.url, ['--queue', queue, '--pool', 'process', '--max-workers', '1']);
+  const ex = new DistributedExecutor({ connection: redis.url, queue });
+  try {
+    const [pid, parent] = await ex.submit(() => [process.pid, process.ppid]);
+    t.not(pid, host.pid);
+    t.is(parent, host.pid);
+    t.deepEqual(await Promise.all([1, 2, 3].map((x) => ex.submit((v) => v * 5, x))), [5, 10, 15]);
+  } finally {
+    await ex.shutdown();
+    await host.stop();
+  }
+});
+
+run('a task that kills its worker fails alone; the host goes on with a new local pool', async (t) => {
+  const queue = uniqueQueue('breaks');
+  const host = await startHost(redis.url, ['--queue', queue, '--max-workers', '1']);
+  const ex = new DistributedExecutor({ connection: redis.url, queue });
+  try {
+    const broken = await t.throwsAsync(ex.submit(() => process.exit(3)));
+    t.is(broken.name, 'BrokenThreadPool');
+    t.is(await ex.submit((x) => x + 1, 1), 2);
+    t.deepEqual(await Promise.all([1, 2].map((x) => ex.submit((v) => v * 2, x))), [2, 4]);
+  } finally {
+    await ex.shutdown();
+    await host.stop();
+  }
 });
 
 run('startWorkerHost checks its options: unknown keys, pool, only, modules', async (t) => {
