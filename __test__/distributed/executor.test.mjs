@@ -122,7 +122,12 @@ run('a SharedArrayBuffer is refused with a TypeError naming it: from submit, and
 run('cancel() removes a waiting job: the future is cancelled and the task never runs', async (t) => {
   const { ex, queue, jobs } = unserved(t, 'cancel');
   const mark = scratchFile();
-  const future = ex.submit((file) => process.getBuiltinModule('node:fs').writeFileSync(file, 'ran'), mark);
+  const earlyMark = scratchFile();
+  const writeMark = (file) => process.getBuiltinModule('node:fs').writeFileSync(file, 'ran');
+  const future = ex.submit(writeMark, mark);
+  // Cancelled in the tick it was submitted in: it is never sent.
+  const early = ex.submit(writeMark, earlyMark);
+  t.true(early.cancel());
   await until(async () => (await jobs.getWaitingCount()) === 1, 'the job to be queued');
   t.false(future.running());
   t.true(future.cancel());
@@ -134,6 +139,8 @@ run('cancel() removes a waiting job: the future is cancelled and the task never 
   try {
     t.is(await ex.submit((x) => x + 1, 1), 2);
     t.false(existsSync(mark));
+    t.false(existsSync(earlyMark));
+    t.true(early.cancelled());
   } finally {
     await host.stop();
     await ex.shutdown();

@@ -59,6 +59,8 @@ interface Unsent {
   /** A `run` with options: a job of its own. */
   alone: boolean;
   timeout: number | undefined;
+  /** Cancelled before it was sent: left out of the flush. */
+  cancelled: boolean;
 }
 
 /** Where a task is: not sent yet, or item `index` of `job`. */
@@ -125,6 +127,8 @@ export class DistributedExecutor extends Executor {
   #nextKey = 1;
   /** Tasks submitted in this tick, sent at its end. */
   #unsent: Unsent[] = [];
+  /** Of those, the ones not cancelled. */
+  #unsentLive = 0;
   #flushQueued = false;
   /** Chunks of `map` runs made in this tick, sent with the tasks. */
   #unsentChunks: SentJob[] = [];
@@ -186,9 +190,10 @@ export class DistributedExecutor extends Executor {
     const id = this.#nextTaskId++;
     future._id = id;
     future._link = this;
-    const unsent: Unsent = { descriptor, args: read.value as unknown[], json: read.json, future: future as Future<unknown>, alone: signal !== undefined || timeout !== undefined, timeout };
+    const unsent: Unsent = { descriptor, args: read.value as unknown[], json: read.json, future: future as Future<unknown>, alone: signal !== undefined || timeout !== undefined, timeout, cancelled: false };
     this.#tasks.set(id, { unsent, index: 0 });
     this.#unsent.push(unsent);
+    this.#unsentLive++;
     if (signal !== undefined) this.#watch(id, future as Future<unknown>, signal);
     this.#queueFlush();
     return future;
@@ -243,7 +248,8 @@ export class DistributedExecutor extends Executor {
   #cancelTask(id: number, place: TaskPlace, cause: unknown): void {
     this.#tasks.delete(id);
     if (place.unsent !== undefined) {
-      this.#unsent.splice(this.#unsent.indexOf(place.unsent), 1);
+      place.unsent.cancelled = true;
+      this.#unsentLive--;
       place.unsent.future._markCancelled(cause);
       this.#checkIdle();
       return;
@@ -366,11 +372,12 @@ export class DistributedExecutor extends Executor {
 
   /** Sends this tick's tasks and chunks in one `addBulk`. */
   #flush(): void {
-    const jobs = this.#groupTasks(this.#unsent);
+    const jobs = this.#groupTasks(this.#unsentLive === this.#unsent.length ? this.#unsent : this.#unsent.filter((t) => !t.cancelled));
     this.#unsent = [];
+    this.#unsentLive = 0;
     jobs.push(...this.#unsentChunks);
     this.#unsentChunks = [];
-    if (jobs.length === 0) return;
+    if (jobs.length === 0) return this.#checkIdle();
     this.#ensureReading();
     const added = this.#send(jobs);
     for (const job of jobs) job.added = added;
@@ -538,7 +545,7 @@ export class DistributedExecutor extends Executor {
   }
 
   #checkIdle(): void {
-    const idle = this.#jobs.size === 0 && this.#unsent.length === 0 && this.#unsentChunks.length === 0;
+    const idle = this.#jobs.size === 0 && this.#unsentLive === 0 && this.#unsentChunks.length === 0;
     this.#hold.set(!idle);
     if (idle && this.#idleWaiters.length > 0) {
       const waiters = this.#idleWaiters;
@@ -548,7 +555,7 @@ export class DistributedExecutor extends Executor {
   }
 
   #whenIdle(): Promise<void> {
-    if (this.#jobs.size === 0 && this.#unsent.length === 0 && this.#unsentChunks.length === 0) return Promise.resolve();
+    if (this.#jobs.size === 0 && this.#unsentLive === 0 && this.#unsentChunks.length === 0) return Promise.resolve();
     return new Promise((resolve) => this.#idleWaiters.push(resolve));
   }
 
