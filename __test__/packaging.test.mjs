@@ -3,6 +3,7 @@
 // shows written beside it, and the package name pointed at this checkout); a missing native
 // binary names the package to install.
 import { spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -49,4 +50,15 @@ test('a native binary that cannot be loaded names the platform package to instal
   const expected = { 'linux-x64': 'linux-x64-gnu', 'linux-arm64': 'linux-arm64-gnu', 'darwin-x64': 'darwin-x64', 'darwin-arm64': 'darwin-arm64', 'win32-x64': 'win32-x64-msvc' }[`${process.platform}-${process.arch}`];
   t.regex(run.stderr, /concurrent-futures: the native addon could not be loaded/);
   if (expected !== undefined) t.true(run.stderr.includes(`npm install concurrent-futures-${expected}`), run.stderr);
+});
+
+test('the ESM entry exports every name of the CommonJS build, as its declarations (export *) say', async (t) => {
+  const esm = await import(pathToFileURL(path.join(root, 'esm', 'index.mjs')).href);
+  const cjs = createRequire(import.meta.url)(path.join(root, 'dist', 'index.js'));
+  const names = Object.keys(cjs).filter((name) => name !== '__esModule').sort();
+  t.true(names.includes('ThreadPoolExecutor'));
+  t.deepEqual(Object.keys(esm).filter((name) => name !== 'default').sort(), names);
+  for (const name of names) t.is(esm[name], cjs[name], name);
+  t.is(esm.default, cjs);
+  t.regex(readFileSync(path.join(root, 'esm', 'index.d.mts'), 'utf8'), /^export \* from '\.\.\/dist\/index\.js';$/m);
 });

@@ -5,7 +5,7 @@
 //                          [--workers N] [--reps N] [--out FILE.json] [--baseline DIR]
 //
 // Compares our ThreadPoolExecutor / ProcessPoolExecutor (../esm/index.mjs) with
-// piscina, tinypool, workerpool and poolifier on workloads W1..W8, with the same
+// piscina, tinypool, workerpool and poolifier on the workloads of workloads/index.mjs, with the same
 // worker count for everyone. Contenders alternate within each repetition (the start
 // rotates from one repetition to the next) and every sample uses a fresh pool whose
 // workers are started and warmed up before the clock starts (except W6, which times
@@ -101,9 +101,11 @@ if (opts.baseline) setBaseline(opts.baseline);
 const { WORKLOADS } = await import('./workloads/index.mjs');
 
 // ---------------------------------------------------------------- driver
+// --only takes workload ids (case-insensitive: W11T is W11t) and groups (W11 = W11 and W11t).
 const ids = WORKLOADS.map((w) => w.id);
-for (const id of opts.only || []) if (!ids.includes(id) && !DISTRIBUTED.includes(id)) usage(`unknown workload ${id} (known: ${ids.join(', ')})`);
-const selected = WORKLOADS.filter((w) => !opts.only || opts.only.includes(w.id));
+const picks = (w, id) => w.id.toUpperCase() === id || w.group === id;
+for (const id of opts.only || []) if (!WORKLOADS.some((w) => picks(w, id)) && !DISTRIBUTED.includes(id)) usage(`unknown workload ${id} (known: ${ids.join(', ')})`);
+const selected = WORKLOADS.filter((w) => !opts.only || opts.only.some((id) => picks(w, id)));
 
 let contenders = [...opts.contenders];
 // Ours (and the baseline's build, 'before') must load; a build that does not is skipped with the reason.
@@ -198,7 +200,7 @@ for (const wl of selected) {
           continue;
         }
         (samples[c] ||= []).push(v);
-        log(`  [${elapsed()}] ${wl.id} ${rep + 1}/${reps} ${label.padEnd(10)} ${(wl.sampleFmt || wl.fmt)(v)}`);
+        log(`  [${elapsed()}] ${wl.id} ${rep + 1}/${reps} ${label.padEnd(10)} ${((c === 'reference' && wl.refFmt) || wl.sampleFmt || wl.fmt)(v)}`);
       } catch (e) {
         failed[c] = { error: errMsg(e) };
         log(`  ! ${wl.id} ${label}: ${errMsg(e)}`);
@@ -235,6 +237,13 @@ for (const wl of selected) {
   const base = res.ratioBase === 'reference' ? res.reference?.figure : res.contenders.piscina?.figure;
   for (const r of [...Object.values(res.contenders), ...Object.values(res.variants || {})]) {
     if (r.figure !== undefined && base) r.ratio = wl.better === 'higher' ? r.figure / base : base / r.figure;
+  }
+  // A second figure some workloads chart beside the first (W11: peak RSS growth), by the same rule.
+  if (wl.secondFigure) {
+    const { field, better, label } = wl.secondFigure;
+    const base2 = res.contenders.piscina?.[field];
+    res.secondFigure = { field, better, label };
+    for (const r of Object.values(res.contenders)) if (r[field] > 0 && base2 > 0) r.secondRatio = better === 'higher' ? r[field] / base2 : base2 / r[field];
   }
   // --baseline: ours relative to before, > 1 means ours is better (the same rule as the ratios)
   if (opts.baseline) {

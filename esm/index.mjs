@@ -14,6 +14,7 @@ export const {
   Future,
   FuturesError,
   InvalidStateError,
+  move,
   repeat,
   ProcessPoolExecutor,
   ShutdownError,
@@ -21,8 +22,8 @@ export const {
   TaskRef,
   ThreadPoolExecutor,
   TimeoutError,
-  wait,
   WorkerCrashedError,
+  wait,
 } = cjs;
 
 // `import cf from 'concurrent-futures'` is the CommonJS exports object, as Node gives for a

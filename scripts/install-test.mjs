@@ -9,6 +9,8 @@
 // 5. There, runs an ESM sample and a CommonJS sample (tasks submitted to a ThreadPoolExecutor,
 //    including task() references to modules of that project) and type-checks a TypeScript sample
 //    against the installed declarations with the repo's tsc.
+// 6. Bundles an app of that project with esbuild (minified, the package left external) and runs it.
+// Before installing, publint and attw lint the packed tarball (3b).
 //
 // Prints each check; exits non-zero on the first failure (and keeps the temporary project).
 import { spawnSync } from 'node:child_process';
@@ -23,6 +25,8 @@ const napiCli = path.join(root, 'node_modules', '@napi-rs', 'cli', 'dist', 'cli.
 const tsc = path.join(root, 'node_modules', 'typescript', 'bin', 'tsc');
 // The CLI's own triple parser, so that the target ↔ platform mapping is napi's.
 const { parseTriple } = await import(pathToFileURL(path.join(root, 'node_modules', '@napi-rs', 'cli', 'dist', 'index.js')).href);
+// The repository's esbuild, for the bundled app (the app's project reaches no registry).
+const esbuild = await import('esbuild');
 const started = Date.now();
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'concurrent-futures-install-'));
 let current = 'setup';
@@ -145,7 +149,7 @@ const dependencyTarballs = [];
 step('npm pack', () => {
   const main = pack(root);
   const files = main.files.map((f) => f.path);
-  for (const needed of ['package.json', 'index.js', 'index.d.ts', 'dist/index.js', 'dist/index.d.ts', 'dist/hosts/thread/worker.js', 'dist/hosts/process/child.js', 'esm/index.mjs']) {
+  for (const needed of ['package.json', 'LICENSE', 'index.js', 'index.d.ts', 'dist/index.js', 'dist/index.d.ts', 'esm/index.d.mts', 'dist/hosts/thread/worker.js', 'dist/hosts/process/child.js', 'esm/index.mjs']) {
     check(files.includes(needed), `the main package lacks ${needed}: ${files.join(', ')}`);
   }
   check(!files.some((f) => f.endsWith('.node')), `the main package must not carry a binary: ${files.filter((f) => f.endsWith('.node'))}`);
@@ -162,6 +166,40 @@ step('npm pack', () => {
     dependencyTarballs.push(path.join(packs, dependency.filename));
     ok(`packed ${dependency.id}`, 'a runtime dependency');
   }
+});
+
+// ---- 3b. the packed tarball, linted as the registry would serve it
+step('publint on the packed tarball', () => {
+  // publint's API on the tarball itself (not the directory): what it lints is what users get.
+  const script = `
+    import { publint } from 'publint';
+    import { formatMessage } from 'publint/utils';
+    import fs from 'node:fs';
+    const tarball = fs.readFileSync(process.argv[1]);
+    const { messages, pkg } = await publint({ pack: { tarball: tarball.buffer.slice(tarball.byteOffset, tarball.byteOffset + tarball.byteLength) }, level: 'suggestion', strict: true });
+    for (const message of messages) console.log(message.type + ': ' + formatMessage(message, pkg));
+    process.exitCode = messages.length === 0 ? 0 : 1;
+  `;
+  const out = run(process.execPath, ['--input-type=module', '-e', script, mainTarball], { cwd: root, env: cleanEnv });
+  check(out.trim() === '', out);
+  ok('publint: no errors, warnings or suggestions');
+});
+
+step('@arethetypeswrong/cli on the packed tarball', () => {
+  // Every resolution mode (node10, node16 from CJS and from ESM, bundler); no @types lookup (offline).
+  const attw = path.join(root, 'node_modules', '@arethetypeswrong', 'cli', 'dist', 'index.js');
+  const result = spawnSync(process.execPath, [attw, mainTarball, '--format', 'json', '--no-definitely-typed', '--profile', 'strict'], { cwd: root, env: cleanEnv, encoding: 'utf8', timeout: 120_000 });
+  let report;
+  try {
+    report = JSON.parse(result.stdout);
+  } catch {
+    fail(`attw printed no JSON (exit ${result.status}):\n${result.stdout}${result.stderr}`);
+  }
+  const problems = report.analysis?.problems ?? [];
+  check(result.status === 0 && problems.length === 0, `attw found ${problems.length} problem(s):\n${JSON.stringify(problems, null, 2)}`);
+  const resolutions = Object.values(report.analysis.entrypoints).flatMap((entry) => Object.entries(entry.resolutions).map(([mode, r]) => `${mode}: ${r.resolution?.fileName ?? 'unresolved'}`));
+  check(resolutions.some((line) => /^node16-esm: .*\.d\.mts$/.test(line)), `ESM consumers under node16 do not get ES module declarations:\n${resolutions.join('\n')}`);
+  ok('attw: no problems under node10, node16 (CJS and ESM) and bundler', 'ESM types from esm/index.d.mts');
 });
 
 // ---- 4. a fresh project, no toolchain, no registry
@@ -356,6 +394,49 @@ step('tsc --noEmit on the TypeScript sample', () => {
   const declarations = path.join(fs.realpathSync(path.join(app, 'node_modules', pkg.name)), 'dist', 'index.d.ts');
   check(out.split('\n').some((line) => path.resolve(line.trim()) === declarations), `tsc did not use the installed declarations (${declarations})`);
   ok('TypeScript: the installed declarations type-check a sample (typed submit, task<typeof f>, map, asCompleted)');
+});
+
+// ---- 6. a bundled app: esbuild bundles the app's own code, the package stays external
+step('a bundled app (esbuild, the package external)', () => {
+  fs.writeFileSync(path.join(app, 'greet.mjs'), `export const greet = (name) => \`hello, \${name}\`;\n`);
+  fs.writeFileSync(
+    path.join(app, 'bundled-app.mjs'),
+    `import { ThreadPoolExecutor, task } from '${pkg.name}';
+import { greet } from './greet.mjs';
+
+const ex = new ThreadPoolExecutor({ maxWorkers: 2 });
+const squares = [];
+for await (const square of ex.map((x) => x * x, [1, 2, 3])) squares.push(square);
+// A task module is not bundled: it is a file beside the bundle, as import.meta.url says.
+const scaled = await ex.submit(task(new URL('./tasks.mjs', import.meta.url), 'scale'), 6, 7);
+const sum = await ex.submit(function add(a, b) { return a + b; }, 1, 2);
+await ex.shutdown();
+console.log(JSON.stringify({ greeting: greet('bundle'), squares, scaled, sum }));
+`,
+  );
+  const out = path.join(app, 'out');
+  fs.mkdirSync(out);
+  // As the README says: --bundle --platform=node --format=esm --external:concurrent-futures.
+  const result = esbuild.buildSync({
+    entryPoints: [path.join(app, 'bundled-app.mjs')],
+    outfile: path.join(out, 'app.mjs'),
+    bundle: true,
+    minify: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    external: [pkg.name],
+    absWorkingDir: app,
+    logLevel: 'silent',
+  });
+  check(result.errors.length === 0 && result.warnings.length === 0, `esbuild: ${JSON.stringify([...result.errors, ...result.warnings])}`);
+  fs.copyFileSync(path.join(app, 'tasks.mjs'), path.join(out, 'tasks.mjs'));
+  const bundle = fs.readFileSync(path.join(out, 'app.mjs'), 'utf8');
+  check(bundle.includes('hello, ') && /from\s*"concurrent-futures"/.test(bundle), 'the bundle does not hold the app code with the package as an external import');
+  check(!bundle.includes('ProcessPoolExecutor'), 'the package itself was bundled in');
+  const printed = run(process.execPath, [path.join('out', 'app.mjs')], { cwd: app, env: appEnv, timeout: 60_000 });
+  check(printed.trim() === JSON.stringify({ greeting: 'hello, bundle', squares: [1, 4, 9], scaled: 42, sum: 3 }), `the bundled app printed ${printed}`);
+  ok('a minified esbuild bundle of an app runs: map, submit, a task() module beside the bundle', `${(bundle.length / 1024).toFixed(1)} KiB`);
 });
 
 fs.rmSync(tmp, { recursive: true, force: true });

@@ -86,27 +86,6 @@ for (const [name, make] of POOLS) {
     }),
   );
 
-  // Known bug 'empty-fixed-views-taken-as-tracking' (came with the fix of length-tracking views
-  // arriving fixed-length): src/wire/clone.ts tracksLength, for a view over a resizable buffer
-  // that cannot grow by one element, shrinks a clone of the buffer to the view's offset and takes
-  // "still in bounds" for tracking; a FIXED view of length 0 is in bounds there too, so it arrives
-  // length-tracking (it grows when its buffer does). structuredClone keeps it fixed.
-  test.failing(`${name}: known bug: an empty fixed-length view near the end of a resizable buffer arrives length-tracking`, (t) =>
-    withPool(make, async (ex) => {
-      const grow = (v) => {
-        v.buffer.resize(v.buffer.maxByteLength);
-        return v.length;
-      };
-      const empty = () => new Float64Array(new ArrayBuffer(1, { maxByteLength: 8 }), 0, 0); // fixed, empty
-      t.is(grow(structuredClone(empty())), 0, 'structuredClone: still fixed, still empty');
-      t.is(await ex.submit(grow, empty()), 0, 'an argument');
-      t.is(grow(await ex.submit(() => new Float64Array(new ArrayBuffer(1, { maxByteLength: 8 }), 0, 0))), 0, 'a result');
-      const atOffset = () => new BigUint64Array(new ArrayBuffer(17, { maxByteLength: 24 }), 16, 0);
-      t.is(grow(structuredClone(atOffset())), 0);
-      t.is(await ex.submit(grow, atOffset()), 0, 'an argument at an offset');
-    }),
-  );
-
   // Known bug 'refused-map-item-fails-its-chunk': in a map with chunks, an item that cannot be
   // received (here an error whose cause is itself: V8 cannot deserialize it, and structuredClone
   // throws too) fails the items before it in its chunk: next() throws at the chunk's first item,

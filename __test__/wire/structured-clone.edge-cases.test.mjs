@@ -290,6 +290,30 @@ for (const [name, make] of POOLS) {
     }
   });
 
+  // Used to arrive length-tracking (clone.ts tracksLength took "in bounds once shrunk to its
+  // offset" for tracking, which an empty fixed view is too).
+  test(`${name}: an empty fixed-length view at the end of a resizable buffer arrives fixed`, async (t) => {
+    const ex = make();
+    try {
+      const grow = (v) => {
+        v.buffer.resize(v.buffer.maxByteLength);
+        return v.length;
+      };
+      const empty = () => new Float64Array(new ArrayBuffer(1, { maxByteLength: 8 }), 0, 0);
+      t.is(grow(structuredClone(empty())), 0, 'structuredClone: still fixed, still empty');
+      t.is(await ex.submit(grow, empty()), 0, 'an argument');
+      t.is(grow(await ex.submit(() => new Float64Array(new ArrayBuffer(1, { maxByteLength: 8 }), 0, 0))), 0, 'a result');
+      const atOffset = () => new BigUint64Array(new ArrayBuffer(17, { maxByteLength: 24 }), 16, 0);
+      t.is(grow(structuredClone(atOffset())), 0);
+      t.is(await ex.submit(grow, atOffset()), 0, 'an argument at an offset');
+      const tracking = () => new Float64Array(new ArrayBuffer(8, { maxByteLength: 16 }), 8);
+      t.is(grow(structuredClone(tracking())), 1, 'structuredClone: an empty tracking one grows');
+      t.is(await ex.submit(grow, tracking()), 1, 'and so does the one that arrives');
+    } finally {
+      await ex.shutdown();
+    }
+  });
+
   // Used to read every getter of the items twice when JSON could not carry the list (map-sink
   // encoded the whole list once to find out, then again chunk by chunk), and to give the items of
   // a chunk that were one object on the caller's side one shared copy.

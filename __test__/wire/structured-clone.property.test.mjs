@@ -19,7 +19,9 @@
 import test from 'ava';
 import fc from 'fast-check';
 
-import { ProcessPoolExecutor, ThreadPoolExecutor } from '../../esm/index.mjs';
+import { types } from 'node:util';
+
+import { ProcessPoolExecutor, task, ThreadPoolExecutor } from '../../esm/index.mjs';
 import { recipe } from './fixtures/arbitraries.mjs';
 import { knownBugDescriptions, readsExplained } from './fixtures/known-bugs.mjs';
 import { buildValue, describeValue } from './fixtures/recipes.mjs';
@@ -218,6 +220,42 @@ async function withPool(make, body) {
 
 const aMapInput = fc.array(recipe, { minLength: 1, maxLength: 12 });
 
+/**
+ * The ordinary `ArrayBuffer`s `value` holds (bare or under views), found through own data
+ * properties only (no getter runs), each once: a transfer list for all of them.
+ */
+function buffersOf(value, found = [], seen = new Set()) {
+  if (typeof value !== 'object' || value === null || seen.has(value)) return found;
+  seen.add(value);
+  const buffer = types.isArrayBuffer(value) ? value : ArrayBuffer.isView(value) ? value.buffer : undefined;
+  if (buffer !== undefined) {
+    if (types.isArrayBuffer(buffer) && !found.includes(buffer)) found.push(buffer);
+    return found;
+  }
+  if (types.isMap(value)) for (const [k, v] of value) buffersOf(v, buffersOf(k, found, seen), seen);
+  else if (types.isSet(value)) for (const v of value) buffersOf(v, found, seen);
+  for (const d of Object.values(Object.getOwnPropertyDescriptors(value))) if ('value' in d) buffersOf(d.value, found, seen);
+  return found;
+}
+
+/** The buffers `move()` moves for a result: the value's own, or its array items'. */
+function movedOf(value) {
+  const own = (v) => (types.isArrayBuffer(v) ? v : ArrayBuffer.isView(v) && types.isArrayBuffer(v.buffer) ? v.buffer : undefined);
+  const items = Array.isArray(value) ? Array.from({ length: value.length }, (_, i) => value[i]) : [value];
+  return [...new Set(items.map(own).filter(Boolean))];
+}
+
+/** What arrives when `value` is sent with `transfer`: structuredClone's, or THROWS. */
+function expectedMoved(value, transfer) {
+  try {
+    return describeValue(structuredClone(value, { transfer }));
+  } catch {
+    return THROWS;
+  }
+}
+
+const MOVED_RESULT = task(new URL('./fixtures/moved-results.mjs', import.meta.url), 'buildMoved');
+
 for (const [name, make] of POOLS) {
   test.serial(`${name}: an argument arrives as structuredClone gives it`, (t) =>
     withPool(make, async (ex) => {
@@ -239,6 +277,41 @@ for (const [name, make] of POOLS) {
         const c = aCase(JSON.stringify(r), 'result');
         const [arrived, failure] = await settle(() => ex.submit(buildValue, c.text), (v) => describeValue(v));
         verdict(arrived, failure, c, 'result', tally);
+      });
+      await check(t, property, SUBMIT_RUNS, tally);
+    }),
+  );
+
+  test.serial(`${name}: an argument sent with its buffers transferred arrives as structuredClone gives it`, (t) =>
+    withPool(make, async (ex) => {
+      const tally = new Map();
+      const property = fc.asyncProperty(recipe, async (r) => {
+        const c = aCase(JSON.stringify(r), 'argument');
+        const fresh = buildValue(c.text);
+        c.expected = expectedMoved(fresh, buffersOf(fresh));
+        const transfer = buffersOf(c.value);
+        const lengths = transfer.map((b) => b.byteLength);
+        const [arrived, failure] = await settle(() => ex.run(describeValue, [c.value], { transfer }));
+        verdict(arrived, failure, c, 'argument (transferred)', tally);
+        if (arrived === THROWS) return;
+        // Moved from a thread pool's caller (detached, as postMessage leaves them); copied to a child.
+        const left = transfer.map((b) => b.byteLength);
+        const want = ex instanceof ThreadPoolExecutor ? lengths.map(() => 0) : lengths;
+        if (left.some((n, i) => n !== want[i])) throw new Error(`transferred buffers left with lengths ${JSON.stringify(left)}, expected ${JSON.stringify(want)}`);
+      });
+      await check(t, property, SUBMIT_RUNS, tally);
+    }),
+  );
+
+  test.serial(`${name}: a result returned with move() arrives as structuredClone gives it`, (t) =>
+    withPool(make, async (ex) => {
+      const tally = new Map();
+      const property = fc.asyncProperty(recipe, async (r) => {
+        const c = aCase(JSON.stringify(r), 'result');
+        const fresh = buildValue(c.text);
+        c.expected = expectedMoved(fresh, movedOf(fresh));
+        const [arrived, failure] = await settle(() => ex.submit(MOVED_RESULT, c.text), (v) => describeValue(v));
+        verdict(arrived, failure, c, 'result (moved)', tally);
       });
       await check(t, property, SUBMIT_RUNS, tally);
     }),

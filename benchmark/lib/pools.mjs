@@ -1,9 +1,10 @@
-// Pool adapters shared by run.mjs and rss.mjs.
+// Pool adapters shared by run.mjs, rss.mjs and large-payload-probe.mjs.
 //
 // Every adapter has the same shape:
 //   { call(name, arg) -> Promise|thenable, close() -> Promise, raw }
 // where `name` is one of the task names below and `raw` is the library's own pool
 // object (for workload code that needs the library's native API, e.g. ours' map()).
+// callTransfer() is `call` with ArrayBuffers moved to the worker instead of copied.
 // Peers run the task bodies from benchmark/workers/; ours sends self-contained
 // functions by source (OURS_FNS).
 //
@@ -35,6 +36,30 @@ export const OURS_FNS = {
     let s = 0;
     for (let i = start; i < end; i++) s += Math.sqrt(a[i]) * Math.sin(a[i]);
     return s;
+  },
+  // W11: a new array of 2·a[i] + 1, copied back (scale) or moved back (scaleMoved; `move` is in
+  // scope in a function sent by source).
+  scale: (a) => {
+    const out = new Float64Array(a.length);
+    for (let i = 0; i < a.length; i++) out[i] = 2 * a[i] + 1;
+    return out;
+  },
+  scaleMoved: (a) => {
+    const out = new Float64Array(a.length);
+    for (let i = 0; i < a.length; i++) out[i] = 2 * a[i] + 1;
+    return move(out);
+  },
+  // W12: an order record -> its summary (an object of about the same size).
+  summarize: (rec) => {
+    let total = 0;
+    let items = 0;
+    const lines = rec.orders.map((o) => {
+      const subtotal = o.qty * o.price;
+      total += subtotal;
+      items += o.qty;
+      return { sku: o.sku, qty: o.qty, price: o.price, subtotal, note: o.note };
+    });
+    return { id: rec.id, name: rec.name, email: rec.email, city: rec.address.city, zip: rec.address.zip, tags: rec.tags, total, items, lines };
   },
 };
 
@@ -181,6 +206,28 @@ export async function openProcessPool(contender, n) {
       const p = new FixedClusterPool(n, worker('poolifier-cluster.cjs'));
       return { raw: p, call: (name, arg) => p.execute(arg, name), close: () => capped(p.destroy(), 'poolifier', 'FixedClusterPool.destroy()') };
     }
+    default:
+      throw new Error(`unknown contender ${contender}`);
+  }
+}
+
+/**
+ * `pool.call(name, arg)` on a thread pool, with the ArrayBuffers in `transfer` moved to the worker
+ * (detached here) instead of copied: each library's own transfer list; ours run(fn, args, { transfer }).
+ */
+export function callTransfer(contender, pool, name, arg, transfer) {
+  const p = pool.raw;
+  switch (contender) {
+    case 'ours':
+    case BEFORE:
+      return p.run(OURS_FNS[name], [arg], { transfer });
+    case 'piscina':
+    case 'tinypool':
+      return p.run(arg, { name, transferList: transfer });
+    case 'workerpool':
+      return p.exec(name, [arg], { transfer });
+    case 'poolifier':
+      return p.execute(arg, name, undefined, transfer);
     default:
       throw new Error(`unknown contender ${contender}`);
   }

@@ -6,7 +6,12 @@ export function svgChart(results, meta) {
   const COLORS = { ours: '#d62728', before: '#ff9896', piscina: '#1f77b4', tinypool: '#2ca02c', workerpool: '#ff7f0e', poolifier: '#9467bd' };
   const LABELS = { ours: 'ours (concurrent-futures)', before: 'before (baseline)' };
   const esc = (s) => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-  const wls = Object.values(results);
+  // A workload with a second figure (W11: peak RSS growth) gets a second group of bars beside it.
+  const wls = Object.values(results).flatMap((w) =>
+    w.secondFigure
+      ? [w, { id: `${w.id} RSS`, title: w.secondFigure.label, contenders: Object.fromEntries(Object.entries(w.contenders).map(([c, r]) => [c, { ratio: r.secondRatio }])) }]
+      : [w],
+  );
   const cs = meta.contenders;
   const ratios = [];
   for (const w of wls) for (const c of cs) if (w.contenders[c]?.ratio > 0) ratios.push(w.contenders[c].ratio);

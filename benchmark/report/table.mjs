@@ -20,7 +20,7 @@ export function formatTable(selected, results, cols) {
       row.push(cell);
     }
     const ref = res.reference;
-    row.push(ref && ref.figure !== undefined ? `${ref.label} ${wl.fmt(ref.figure)}` : ref ? `${ref.label} —` : '');
+    row.push(ref && ref.figure !== undefined ? `${ref.label} ${(wl.refFmt || wl.fmt)(ref.figure)}` : ref ? `${ref.label} —` : '');
     rows.push(row);
   }
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
@@ -75,6 +75,8 @@ export function formatNotes({ selected, results, meta, totalS, skipped = {}, thr
             ? wl.variantNote(v, r)
             : `${wl.id} ${v} (one task per item, like the peers): ${wl.fmt(r.figure)}${r.ratio !== undefined ? ` (${r.ratio.toFixed(2)}× piscina)` : ''}; the '${wl.variants[v]}' column uses map()'s default chunksize 'auto'.`,
         );
+  // A workload's own lines (W1's floor, W11's RSS, W12's submit times).
+  for (const wl of selected) if (wl.notes) notes.push(...wl.notes(results[wl.id], results));
   for (const c of ['ours', 'before']) if (skipped[c]) notes.push(`${c} skipped: ${skipped[c]}`);
   for (const c of ['ours', 'before']) if (threadCheck[c]) notes.push(`warning: ${threadCheck[c]}`);
   for (const [k, v] of Object.entries(meta.peerQuirks)) notes.push(`quirk: ${k} (${v}×)`);

@@ -27,7 +27,30 @@ function sabChunk({ sab, start, end }) {
   return s;
 }
 
+// W11: a new array of 2·a[i] + 1 (copied back; each peer's worker file adds scaleMoved, which
+// moves it back the way that library does).
+function scale(a) {
+  const out = new Float64Array(a.length);
+  for (let i = 0; i < a.length; i++) out[i] = 2 * a[i] + 1;
+  return out;
+}
+
+// W12: an order record -> its summary (an object of about the same size).
+function summarize(rec) {
+  let total = 0;
+  let items = 0;
+  const lines = rec.orders.map((o) => {
+    const subtotal = o.qty * o.price;
+    total += subtotal;
+    items += o.qty;
+    return { sku: o.sku, qty: o.qty, price: o.price, subtotal, note: o.note };
+  });
+  return { id: rec.id, name: rec.name, email: rec.email, city: rec.address.city, zip: rec.address.zip, tags: rec.tags, total, items, lines };
+}
+
 exports.inc = inc;
 exports.double = double;
 exports.fib = fib;
 exports.sabChunk = sabChunk;
+exports.scale = scale;
+exports.summarize = summarize;

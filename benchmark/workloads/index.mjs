@@ -6,7 +6,11 @@
 // Optional: setup()/teardown() around the workload, skip(contender) -> reason or null,
 // variants { name: base contender } (extra players, run when their base is; reported in the
 // notes), extra(median, contender) -> more fields for results.json, cellSuffix(result),
-// refFigure(), sampleFmt, ratioBase: 'reference' (W8: vs CPython instead of piscina).
+// refFigure(), refFmt (the reference cell's format, when its unit is not the workload's),
+// sampleFmt, ratioBase: 'reference' (W8: vs CPython instead of piscina), notes(result, all
+// results) -> lines under the table, group (`--only GROUP` runs every workload of the group: W11
+// and W11t), secondFigure { field, better, label } (a field of extra()'s, charted relative to
+// piscina's beside the ratio: W11's peak RSS growth).
 //
 // Import this module only after lib/config.mjs's configure(): repetitions, titles and
 // parameters depend on --quick.
@@ -19,5 +23,7 @@ import w5 from './w5.mjs';
 import w6 from './w6.mjs';
 import w7 from './w7.mjs';
 import w8 from './w8.mjs';
+import { w11, w11t } from './w11.mjs';
+import w12 from './w12.mjs';
 
-export const WORKLOADS = [w1, w2, w3, w4, w5, w6, w7, w8];
+export const WORKLOADS = [w1, w2, w3, w4, w5, w6, w7, w8, w11, w11t, w12];

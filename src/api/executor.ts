@@ -1,7 +1,9 @@
 /** Python's `Executor`: the abstract base both pools (and any custom executor) extend. */
-import type { Future } from './future.js';
+import { Future } from './future.js';
 import { MapRun, parseMapArguments, type MapOptions, type MapSink } from './map.js';
+import { checkKnownKeys } from './option-keys.js';
 import type { TaskFn } from './task.js';
+import { checkTransferList, isMoved, movedBuffers, unmoved } from './transfer.js';
 
 export type { MapOptions } from './map.js';
 
@@ -25,10 +27,31 @@ export interface ExecutorStats {
   completed: number;
 }
 
+/** Per-task options of `run`. */
+export interface TaskOptions {
+  /**
+   * Cancels the task while it has not started (its future's `CancelledError` has the signal's
+   * reason as its `cause`); already aborted, the future `run` returns is cancelled already.
+   */
+  signal?: AbortSignal;
+  /**
+   * `ArrayBuffer`s to move to the worker instead of copying them, as with `postMessage`: once the
+   * task is submitted they are detached here (their memory is given back at once). A
+   * `ProcessPoolExecutor` copies them and leaves them as they are.
+   */
+  transfer?: ArrayBuffer[];
+}
+
+const TASK_OPTIONS = ['signal', 'transfer'];
+
 /** One (async) iterable per parameter of the task function: `map`'s inputs, zipped. */
 export type MapInputs<A extends unknown[]> = { [K in keyof A]: Iterable<A[K]> | AsyncIterable<A[K]> };
 /** Any one of `map`'s inputs. */
-type MapInput = Iterable<unknown> | AsyncIterable<unknown>;
+type MapInput<T = unknown> = Iterable<T> | AsyncIterable<T>;
+/** `T`, where the checker infers nothing (TypeScript 5.4's `NoInfer`, for older compilers too). */
+type NotInferred<T> = [T][T extends unknown ? 0 : never];
+/** Inputs given as a spread of unknown count (`...lists`); `never` for a list of fixed length. */
+type SpreadOnly<I extends unknown[]> = number extends I['length'] ? unknown : never;
 
 /** Python's `Executor`: submit callables, map over iterables, shut down. */
 export abstract class Executor {
@@ -39,17 +62,59 @@ export abstract class Executor {
    * `fn` over the zipped iterables (shortest wins), results in input order. A trailing plain
    * object is the options: `{ timeout, chunksize, buffersize }`.
    *
-   * The first two forms type the inputs from the function's parameters; the last two take what
-   * those cannot: an explicit `map<R>`, a spread of inputs, more inputs than parameters.
+   * The first two forms type each input from its parameter (they come first: a function whose
+   * parameters are not annotated takes its types from them). The next two are API.md's explicit
+   * `map<R>(...)`, reached only with `R` given (`R` is never inferred there): they check the
+   * function's result against `R` and leave the inputs as any iterables. A spread of inputs
+   * (`...lists`, whose count the checker does not know) takes the next two: each item is checked
+   * against the union of the parameters' types. The last two type each input from its parameter,
+   * with extra inputs beyond the parameters (of any items); the last is the one a mismatch is
+   * reported against ("string is not assignable to number"). So a typed function never takes
+   * items its parameters do not accept.
    */
   map<A extends unknown[], R>(fn: TaskFn<A, R>, ...iterables: MapInputs<A>): AsyncIterableIterator<Awaited<R>>;
   map<A extends unknown[], R>(fn: TaskFn<A, R>, ...iterablesThenOptions: [...MapInputs<A>, MapOptions]): AsyncIterableIterator<Awaited<R>>;
-  map<R>(fn: TaskFn<any[], R>, ...iterables: MapInput[]): AsyncIterableIterator<Awaited<R>>;
-  map<R>(fn: TaskFn<any[], R>, ...iterablesThenOptions: [...MapInput[], MapOptions]): AsyncIterableIterator<Awaited<R>>;
+  map<R = never>(fn: TaskFn<any[], NotInferred<R>>, ...iterables: MapInput[]): AsyncIterableIterator<Awaited<R>>;
+  map<R = never>(fn: TaskFn<any[], NotInferred<R>>, ...iterablesThenOptions: [...MapInput[], MapOptions]): AsyncIterableIterator<Awaited<R>>;
+  map<A extends unknown[], R, I extends MapInput<A[number]>[]>(fn: TaskFn<A, R>, ...iterables: I & SpreadOnly<I>): AsyncIterableIterator<Awaited<R>>;
+  map<A extends unknown[], R, I extends MapInput<A[number]>[]>(fn: TaskFn<A, R>, ...iterablesThenOptions: [...I, MapOptions] & SpreadOnly<I>): AsyncIterableIterator<Awaited<R>>;
+  map<A extends unknown[], R>(fn: TaskFn<A, R>, ...iterablesThenOptions: [...MapInputs<A>, ...MapInput[], MapOptions]): AsyncIterableIterator<Awaited<R>>;
+  map<A extends unknown[], R>(fn: TaskFn<A, R>, ...iterables: [...MapInputs<A>, ...MapInput[]]): AsyncIterableIterator<Awaited<R>>;
   map<R>(fn: TaskFn<any[], R>, ...rest: unknown[]): AsyncIterableIterator<Awaited<R>> {
     const { sources, options } = parseMapArguments(rest);
     this._checkOpen();
     return new MapRun<Awaited<R>>(this._mapSink(fn), sources, options);
+  }
+
+  /**
+   * `submit(fn, ...args)` with per-task options: `signal` cancels it while it waits, `transfer`
+   * moves the `ArrayBuffer`s listed (an argument wrapped in `move()` moves its buffer too).
+   */
+  run<A extends unknown[], R>(fn: TaskFn<A, R>, args: A, options: TaskOptions = {}): Future<Awaited<R>> {
+    if (!Array.isArray(args)) throw new TypeError(`run(): args must be an array of the task's arguments, got ${args === null ? 'null' : typeof args}`);
+    if (typeof options !== 'object' || options === null) throw new TypeError('run(): options must be an object');
+    checkKnownKeys('run()', options, TASK_OPTIONS);
+    const { signal, transfer = [] } = options;
+    if (signal !== undefined && !(signal instanceof AbortSignal)) throw new TypeError('run(): signal must be an AbortSignal');
+    const moving = checkTransferList('run()', transfer);
+    const unwrapped = args.map((arg) => {
+      if (!isMoved(arg)) return arg;
+      for (const buffer of movedBuffers(arg)) if (!moving.includes(buffer)) moving.push(buffer);
+      return unmoved(arg);
+    }) as A;
+    if (signal?.aborted) {
+      this._checkTask(fn);
+      const future = new Future<Awaited<R>>();
+      future._cancelBecause(signal.reason);
+      return future;
+    }
+    const future = moving.length > 0 ? this._submitMoving(fn, unwrapped, moving) : this.submit(fn, ...unwrapped);
+    if (signal !== undefined) {
+      const abort = (): void => void future._cancelBecause(signal.reason);
+      signal.addEventListener('abort', abort, { once: true });
+      future.addDoneCallback(() => signal.removeEventListener('abort', abort));
+    }
+    return future;
   }
 
   abstract shutdown(options?: ShutdownOptions): Promise<void>;
@@ -60,6 +125,19 @@ export abstract class Executor {
 
   /** @internal Throws when nothing may be submitted any more. */
   _checkOpen(): void {}
+
+  /** @internal Throws what `submit(fn)` would throw for the executor's state or for `fn`, without submitting. */
+  _checkTask(_fn: unknown): void {
+    this._checkOpen();
+  }
+
+  /**
+   * @internal `submit(fn, ...args)`, moving `buffers` (checked already) where the executor can:
+   * by default they are copied and left as they are.
+   */
+  _submitMoving<A extends unknown[], R>(fn: TaskFn<A, R>, args: A, _buffers: ArrayBuffer[]): Future<Awaited<R>> {
+    return this.submit(fn, ...args);
+  }
 
   /** @internal Where `map` sends its items; by default, one `submit` per item. */
   _mapSink(fn: TaskFn<any[], unknown>): MapSink {

@@ -36,6 +36,9 @@ function captureResolvers(resolve: (value: any) => void, reject: (error: unknown
  * and `Promise.all(futures)` takes futures as they are (see the note below the class). It never
  * causes an `unhandledRejection` by itself: only the promises you derive from it can.
  */
+/** Why futures cancelled by an aborted signal were cancelled (kept aside: most futures never need it). */
+const cancelReasons = new WeakMap<object, unknown>();
+
 export class Future<T = unknown> extends Promise<T> {
   #state: State = 'pending';
   #value: T | undefined;
@@ -108,7 +111,7 @@ export class Future<T = unknown> extends Promise<T> {
   exception(timeout?: number): Promise<unknown> {
     return this.#settled(timeout, () =>
       this.#state === 'cancelled'
-        ? Promise.reject(new CancelledError())
+        ? Promise.reject(this.#cancelledError())
         : Promise.resolve(this.#failed ? this.#error : undefined),
     );
   }
@@ -179,15 +182,28 @@ export class Future<T = unknown> extends Promise<T> {
     return this.toString();
   }
 
-  /**
-   * @internal Cancellation decided by the pool (shutdown with `cancelFutures`); `cause`: why
-   * (an abort signal's reason).
-   */
-  _markCancelled(cause?: unknown): void {
+  /** @internal Cancellation decided by the pool (shutdown with `cancelFutures`). */
+  _markCancelled(): void {
     if (this.done()) return;
     this.#state = 'cancelled';
-    this.#rejectHandled(cause === undefined ? new CancelledError() : new CancelledError(undefined, { cause }));
+    this.#rejectHandled(this.#cancelledError());
     this.#runCallbacks();
+  }
+
+  /**
+   * @internal `cancel()` because an `AbortSignal` was aborted: the `CancelledError` has the
+   * signal's reason as its `cause`.
+   */
+  _cancelBecause(reason: unknown): boolean {
+    if (this.done()) return this.cancelled();
+    cancelReasons.set(this, reason);
+    const cancelled = this.cancel();
+    if (!cancelled) cancelReasons.delete(this);
+    return cancelled;
+  }
+
+  #cancelledError(): CancelledError {
+    return cancelReasons.has(this) ? new CancelledError(undefined, { cause: cancelReasons.get(this) }) : new CancelledError();
   }
 
   #checkNotDone(): void {

@@ -56,6 +56,12 @@ export const stringArray: Check<string[] | undefined> = (value, name) => {
   return value;
 };
 
+/** A boolean option, `false` when not given. */
+export const flag: Check<boolean> = (value, name) => {
+  if (value !== undefined && typeof value !== 'boolean') throw new TypeError(`${name} must be a boolean, got ${value === null ? 'null' : typeof value}`);
+  return value === true;
+};
+
 export const optionalString: Check<string | undefined> = (value, name) => {
   if (value !== undefined && typeof value !== 'string') throw new TypeError(`${name} must be a string`);
   return value;

@@ -215,8 +215,8 @@ export function checkWorkerScope(task: Described, what: string, initializerDefin
   }
 }
 
-/** Names a task finds in the worker besides the runtime's globals. */
-const WORKER_NAMES: readonly string[] = [];
+/** Names a task sent by source finds in the worker besides the runtime's globals (see `worker/functions.ts`). */
+const WORKER_NAMES: readonly string[] = ['move'];
 
 /** Breadth-first over `globalThis` (three levels: `String.prototype.at`), shortest path first. */
 function nativePathOf(fn: Function): string | undefined {

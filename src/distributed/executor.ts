@@ -11,11 +11,12 @@ import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 
 import { CancelledError, FuturesError, ShutdownError, TimeoutError, WorkerCrashedError } from '../api/errors.js';
-import { Executor, type ShutdownOptions } from '../api/executor.js';
+import { Executor, type ShutdownOptions, type TaskOptions } from '../api/executor.js';
 import { Future, MAX_TIMER_MS, toTimeout } from '../api/future.js';
 import type { ChunkResults, MapSink, RangeReceiver } from '../api/map.js';
 import { checkKnownKeys } from '../api/option-keys.js';
 import { checkWorkerScope, describeTask, type TaskFn } from '../api/task.js';
+import { checkTransferList, unmoved } from '../api/transfer.js';
 import { serialize } from '../wire/clone.js';
 import { snapshot } from '../wire/snapshot.js';
 import { checkConnection, connect, type Connection, describeConnection, ProcessHold } from './connection.js';
@@ -29,9 +30,9 @@ export interface DistributedExecutorOptions {
   queue?: string;
 }
 
-/** Per-task options of `run`. */
-export interface TaskOptions {
-  /** Aborting it cancels the task while it waits, and fails its future while it runs. */
+/** Per-task options of `run` on a `DistributedExecutor`. */
+export interface DistributedTaskOptions extends TaskOptions {
+  /** Aborting it cancels the task while it waits, and fails its future at once while it runs. */
   signal?: AbortSignal;
   /** Milliseconds of run time (from the moment a host starts it) before the future fails with `TimeoutError`. */
   timeout?: number;
@@ -140,6 +141,7 @@ export class DistributedExecutor extends Executor {
   /** Shutdown's wait: resolves once nothing is pending and the connections are closed. */
   #closed: Promise<void> | undefined;
   #disconnected = false;
+  readonly #withdrawals = new Set<Promise<void>>();
   #idleWaiters: Array<() => void> = [];
 
   constructor(options: DistributedExecutorOptions) {
@@ -166,16 +168,21 @@ export class DistributedExecutor extends Executor {
     return this.#submit(fn, args, 'submit()', undefined, undefined);
   }
 
-  /** `submit(fn, ...args)` with per-task options: `signal`, `timeout` (see `TaskOptions`). */
-  run<A extends unknown[], R>(fn: TaskFn<A, R>, args: A, options: TaskOptions = {}): Future<Awaited<R>> {
-    if (!Array.isArray(args)) throw new TypeError('run(): args must be an array');
+  /**
+   * `submit(fn, ...args)` with per-task options: `signal`, `timeout` (see `DistributedTaskOptions`).
+   * `transfer` and `move()` are accepted and copy, as for a process pool: memory cannot move to
+   * another machine.
+   */
+  override run<A extends unknown[], R>(fn: TaskFn<A, R>, args: A, options: DistributedTaskOptions = {}): Future<Awaited<R>> {
+    if (!Array.isArray(args)) throw new TypeError(`run(): args must be an array of the task's arguments, got ${args === null ? 'null' : typeof args}`);
     if (typeof options !== 'object' || options === null) throw new TypeError('run(): options must be an object');
-    checkKnownKeys('run()', options, ['signal', 'timeout']);
+    checkKnownKeys('run()', options, ['signal', 'timeout', 'transfer']);
     const { signal } = options;
     if (signal !== undefined && !(signal instanceof AbortSignal)) throw new TypeError('run(): signal must be an AbortSignal');
     if (options.timeout !== undefined && typeof options.timeout === 'number' && !(options.timeout >= 0)) throw new RangeError(`run(): timeout must be >= 0, got ${options.timeout}`);
     const timeout = toTimeout(options.timeout, 'run(): timeout');
-    return this.#submit(fn, args, 'run()', signal, timeout);
+    checkTransferList('run()', options.transfer ?? []);
+    return this.#submit(fn, args.map(unmoved), 'run()', signal, timeout);
   }
 
   #submit<R>(fn: TaskFn<any[], R>, args: unknown[], what: string, signal: AbortSignal | undefined, timeout: number | undefined): Future<Awaited<R>> {
@@ -184,7 +191,7 @@ export class DistributedExecutor extends Executor {
     const read = this.#readArguments(args);
     const future = new Future<Awaited<R>>();
     if (signal?.aborted) {
-      future._markCancelled(signal.reason);
+      future._cancelBecause(signal.reason);
       return future;
     }
     const id = this.#nextTaskId++;
@@ -221,7 +228,7 @@ export class DistributedExecutor extends Executor {
       const place = this.#tasks.get(id);
       if (place === undefined) return;
       if (place.job?.started) this.#giveUp(id, place, signal.reason);
-      else this.#cancelTask(id, place, signal.reason);
+      else future._cancelBecause(signal.reason); // through `_cancelRecord`, with the reason as its cause
     };
     signal.addEventListener('abort', onAbort, { once: true });
     future.addDoneCallback(() => signal.removeEventListener('abort', onAbort));
@@ -236,7 +243,7 @@ export class DistributedExecutor extends Executor {
     const place = this.#tasks.get(id);
     if (place === undefined) return false;
     if (place.job?.started) return false;
-    this.#cancelTask(id, place, undefined);
+    this.#cancelTask(id, place);
     return true;
   }
 
@@ -245,17 +252,17 @@ export class DistributedExecutor extends Executor {
     return this.#tasks.get(id)?.job?.started === true;
   }
 
-  #cancelTask(id: number, place: TaskPlace, cause: unknown): void {
+  #cancelTask(id: number, place: TaskPlace): void {
     this.#tasks.delete(id);
     if (place.unsent !== undefined) {
       place.unsent.cancelled = true;
       this.#unsentLive--;
-      place.unsent.future._markCancelled(cause);
+      place.unsent.future._markCancelled();
       this.#checkIdle();
       return;
     }
     const job = place.job!;
-    job.futures![place.index]!._markCancelled(cause);
+    job.futures![place.index]!._markCancelled();
     job.settle(place.index);
     this.#withdraw(job, place.index);
   }
@@ -278,7 +285,7 @@ export class DistributedExecutor extends Executor {
       this.#remove(job);
     } else if (job.data.n > 1) {
       const key = cancelledKey(this.queueName, job.id);
-      this.#redis.multi().sadd(key, index).pexpire(key, 86_400_000).exec().catch(ok);
+      this.#track(this.#redis.multi().sadd(key, index).pexpire(key, 86_400_000).exec());
     }
   }
 
@@ -288,7 +295,14 @@ export class DistributedExecutor extends Executor {
    */
   #remove(job: SentJob): void {
     if (job.added === undefined) return;
-    job.added.then(() => this.#queue?.remove(job.id)).catch(ok);
+    this.#track(job.added.then(() => this.#queue?.remove(job.id)));
+  }
+
+  /** A withdrawal still on its way to Redis: the connections close only after it (see `#close`). */
+  #track(command: Promise<unknown>): void {
+    const settled = command.then(ok, ok);
+    this.#withdrawals.add(settled);
+    void settled.then(() => this.#withdrawals.delete(settled));
   }
 
   #forget(job: SentJob): void {
@@ -515,7 +529,7 @@ export class DistributedExecutor extends Executor {
     if (job === undefined) return;
     job.started = true;
     const results: ChunkResults =
-      outcome[3] === 1 ? { values: outcome[4] } : { values: [], failAll: { error: outcome[3] === 0 ? rebuildOutcomeError(outcome[4]) : new WorkerCrashedError(outcome[4]) } };
+      outcome[3] === 1 ? { values: outcome[4] } : { values: [], failAll: { error: outcome[3] === 0 ? rebuildOutcomeError(outcome[4]) : new WorkerCrashedError(outcome[4], { exitCode: null, signal: null }) } };
     this.#settleRange(job, first, count, results);
   }
 
@@ -575,7 +589,7 @@ export class DistributedExecutor extends Executor {
   }
 
   #cancelNotStarted(): void {
-    for (const [id, place] of [...this.#tasks]) if (!place.job?.started) this.#cancelTask(id, place, undefined);
+    for (const [id, place] of [...this.#tasks]) if (!place.job?.started) this.#cancelTask(id, place);
     for (const job of [...this.#jobs.values()]) {
       if (job.map === undefined || job.started) continue;
       this.#settleRange(job, 0, job.data.n, { values: [], failAll: { error: new CancelledError() } });
@@ -585,6 +599,7 @@ export class DistributedExecutor extends Executor {
 
   async #close(): Promise<void> {
     this.#disconnected = true;
+    await Promise.all(this.#withdrawals);
     await this.#queue?.close().catch(ok);
     this.#reader.disconnect();
     if (this.#redis.status === 'ready') await this.#redis.quit().catch(ok);

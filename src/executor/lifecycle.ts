@@ -36,7 +36,8 @@ export class Lifecycle {
 
   /** Throws when nothing may be submitted any more: the pool's `Broken*` error first, then `ShutdownError`. */
   checkOpen(): void {
-    if (this.#broken !== undefined) throw this.parts.host.brokenError(this.#broken.message, this.#broken.cause);
+    const broken = this.#broken;
+    if (broken !== undefined) throw this.parts.host.brokenError(broken.message, broken.cause, { exitCode: broken.exitCode, signal: broken.signal });
     if (this.#shutdown) throw new ShutdownError('cannot schedule new futures after shutdown');
   }
 

@@ -5,7 +5,7 @@
  * keeps the executor open, shut down or broken, active or idle.
  */
 import { Executor, type ExecutorStats, type ShutdownOptions } from '../api/executor.js';
-import { CancelledError } from '../api/errors.js';
+import { CancelledError, type WorkerEnd, WorkerCrashedError } from '../api/errors.js';
 import { checkKnownKeys } from '../api/option-keys.js';
 import { Future } from '../api/future.js';
 import type { MapSink } from '../api/map.js';
@@ -40,10 +40,18 @@ export abstract class PoolExecutor extends Executor {
   readonly #completions: CompletionPump;
   readonly #lifecycle: Lifecycle;
   readonly #submission: Submission;
+  readonly #replaceCrashedWorkers: boolean;
 
   /** `initializerDefines`: the globals the initializer defines, which tasks sent by source may read (`null`: not known). */
-  protected constructor(maxWorkers: number, maxTasksPerWorker: number | undefined, host: WorkerHost, initializerDefines: readonly string[] | null) {
+  protected constructor(
+    maxWorkers: number,
+    maxTasksPerWorker: number | undefined,
+    host: WorkerHost,
+    initializerDefines: readonly string[] | null,
+    replaceCrashedWorkers = false,
+  ) {
     super();
+    this.#replaceCrashedWorkers = replaceCrashedWorkers;
     this.maxWorkers = maxWorkers;
     // The core's wake-up holds the executor weakly, so that an executor nobody references can be
     // collected; while work is pending, the lifecycle holds it.
@@ -89,6 +97,29 @@ export abstract class PoolExecutor extends Executor {
   /** @internal */
   override _checkOpen(): void {
     this.#lifecycle.checkOpen();
+  }
+
+  /** @internal */
+  override _checkTask(fn: unknown): void {
+    this.#lifecycle.checkOpen();
+    this.#submission.functionIndex(fn, 'run()');
+  }
+
+  /** @internal Where workers are threads, the buffers move with the record; children get copies. */
+  override _submitMoving<A extends unknown[], R>(fn: TaskFn<A, R>, args: A, buffers: ArrayBuffer[]): Future<Awaited<R>> {
+    const { moved } = this.#host;
+    if (moved === undefined) return this.submit(fn, ...args);
+    moved.begin(buffers);
+    let future: Future<Awaited<R>>;
+    try {
+      future = this.submit(fn, ...args);
+    } catch (error) {
+      moved.end(false);
+      throw error;
+    }
+    const ids = moved.end(true);
+    if (ids.length > 0) future.addDoneCallback(() => moved.release(ids));
+    return future;
   }
 
   /** @internal */
@@ -149,11 +180,28 @@ export abstract class PoolExecutor extends Executor {
     this.#lifecycle.failRunning(reason);
   }
 
-  /** A worker has exited: replace it, or break the pool if it died holding tasks. */
+  /**
+   * A worker has exited: replace it, or break the pool if it died holding tasks (Python's rule);
+   * with `replaceCrashedWorkers`, only the tasks it was running fail, with `WorkerCrashedError`.
+   */
   #workerExited(slot: number, exit: WorkerExit): void {
-    const { broke, dispatch: replacement } = this.#core.workerExited(slot);
-    if (broke) this.#break(exit.reason, exit.cause, true);
-    else dispatch(replacement, this.#host);
+    if (this.#replaceCrashedWorkers) {
+      const { broke, crashed, dispatch: replacement } = this.#core.workerCrashed(slot);
+      if (broke) this.#break(exit.reason, exit.cause, true, exit);
+      else {
+        if (crashed.length > 0) {
+          const how = exit.signal !== null ? `signal ${exit.signal}` : `exit code ${exit.exitCode}`;
+          const message = `The ${this.#host.workerKind} running this task exited abruptly (${how}); a new one replaces it`;
+          const error = new WorkerCrashedError(message, { ...(exit.cause === undefined ? {} : { cause: exit.cause }), exitCode: exit.exitCode, signal: exit.signal });
+          for (const { id, first, count } of crashed) this.#records.failItems(id, first, count, error);
+        }
+        dispatch(replacement, this.#host);
+      }
+    } else {
+      const { broke, dispatch: replacement } = this.#core.workerExited(slot);
+      if (broke) this.#break(exit.reason, exit.cause, true, exit);
+      else dispatch(replacement, this.#host);
+    }
     this.#lifecycle.checkIdle();
   }
 
@@ -163,10 +211,10 @@ export abstract class PoolExecutor extends Executor {
    * Otherwise (a thread's initializer failed, as in Python) running tasks finish as usual and
    * their workers then exit.
    */
-  #break(message: string, cause: unknown, failRunning: boolean): void {
+  #break(message: string, cause: unknown, failRunning: boolean, end?: WorkerEnd): void {
     if (!this.#lifecycle.broken) {
       this.#submission.flush();
-      this.#lifecycle.markBroken(this.#host.brokenError(message, cause));
+      this.#lifecycle.markBroken(this.#host.brokenError(message, cause, end && { exitCode: end.exitCode, signal: end.signal }));
       this.#core.breakPool(failRunning);
       if (failRunning) this.#host.stopAll();
     }

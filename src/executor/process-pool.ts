@@ -6,6 +6,12 @@ import { PoolExecutor } from './pool-executor.js';
 export interface ProcessPoolOptions {
   /** Default `os.availableParallelism()`. */
   maxWorkers?: number;
+  /**
+   * A worker that dies abruptly (exit, signal, out of memory) fails only the task it was running,
+   * with `WorkerCrashedError`, and is replaced; the executor is never broken by a crash. Default
+   * `false`: Python's semantics (the executor breaks).
+   */
+  replaceCrashedWorkers?: boolean;
   /** Runs once in each child before its first task; if it throws, the pool breaks. */
   initializer?: TaskFn;
   initargs?: unknown[];
@@ -36,9 +42,10 @@ export class ProcessPoolExecutor extends PoolExecutor {
       env: check.environment,
       initializer: check.initializer,
       initargs: check.argumentList,
+      replaceCrashedWorkers: check.flag,
     });
     const host = new ProcessHost({ ...parsed, initializer: parsed.initializer?.descriptor });
-    super(parsed.maxWorkers, parsed.maxTasksPerChild, host, parsed.initializer === undefined ? [] : parsed.initializer.defines);
+    super(parsed.maxWorkers, parsed.maxTasksPerChild, host, parsed.initializer === undefined ? [] : parsed.initializer.defines, parsed.replaceCrashedWorkers);
     this.#host = host;
   }
 

@@ -66,6 +66,13 @@ export class Records {
     }
   }
 
+  /** Items `[first, first + count)` of record `id` failed with `error` (a task's future: the whole record). */
+  failItems(id: number, first: number, count: number, error: unknown): void {
+    const entry = this.#entries.get(id);
+    if (entry instanceof Future) this.fail(id, error);
+    else if (entry !== undefined) this.deliver(id, entry, first, count, { values: [], failAll: { error } });
+  }
+
   /** Record `id` was cancelled before it ran (its future, or every item it holds). */
   cancelled(id: number): void {
     const entry = this.#entries.get(id);

@@ -8,6 +8,12 @@ import { PoolExecutor } from './pool-executor.js';
 export interface ThreadPoolOptions {
   /** Default `os.availableParallelism()`. */
   maxWorkers?: number;
+  /**
+   * A worker that dies abruptly (exit, signal, out of memory) fails only the task it was running,
+   * with `WorkerCrashedError`, and is replaced; the executor is never broken by a crash. Default
+   * `false`: Python's semantics (the executor breaks).
+   */
+  replaceCrashedWorkers?: boolean;
   /** Workers are named `${threadNamePrefix}_${slot}`. */
   threadNamePrefix?: string;
   /** Runs once in each worker before its first task; if it throws, the pool breaks. */
@@ -35,8 +41,9 @@ export class ThreadPoolExecutor extends PoolExecutor {
       threadNamePrefix: check.optionalString,
       initializer: check.initializer,
       initargs: check.argumentList,
+      replaceCrashedWorkers: check.flag,
     });
     const host = new ThreadHost({ ...parsed, initializer: parsed.initializer?.descriptor });
-    super(parsed.maxWorkers, parsed.maxTasksPerWorker, host, parsed.initializer === undefined ? [] : parsed.initializer.defines);
+    super(parsed.maxWorkers, parsed.maxTasksPerWorker, host, parsed.initializer === undefined ? [] : parsed.initializer.defines, parsed.replaceCrashedWorkers);
   }
 }

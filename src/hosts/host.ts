@@ -3,7 +3,7 @@
  * this process, or child processes). The executor decides which slot to start or wake (the core
  * answers that); the host starts, wakes and stops the workers and reports how each one ended.
  */
-import type { BrokenExecutor } from '../api/errors.js';
+import type { BrokenExecutor, WorkerEnd } from '../api/errors.js';
 import type { NativePool } from '../wire/native.js';
 import type { StashBlock } from '../wire/frames.js';
 import type { SharedMemoryTable } from '../wire/shared-memory.js';
@@ -46,6 +46,12 @@ export interface WorkerHost {
   readonly pollsCompletions: boolean;
   /** How large views travel as blocks, where workers share this process's memory; `undefined`: they do not. */
   readonly stashBlock: StashBlock | undefined;
+  /**
+   * Where `ArrayBuffer`s can be moved to workers (`run`'s `transfer`; threads): `begin` before
+   * the record is written, `end` after (`sent`: it was; answers the ids moved), `release` once
+   * it settled. `undefined`: moved buffers are copied and left as they are (child processes).
+   */
+  readonly moved: { begin(buffers: readonly ArrayBuffer[]): void; end(sent: boolean): number[]; release(ids: readonly number[]): void } | undefined;
   /** Shared memory passed by reference (threads), or `undefined`: refused (child processes). */
   readonly sharedMemory: SharedMemoryTable | undefined;
   /** Workers started and not yet reported as exited. */
@@ -62,5 +68,7 @@ export interface WorkerHost {
   /** Ends every worker at once (the pool broke). */
   stopAll(): void;
   /** The pool's `Broken*` error. */
-  brokenError(message: string, cause?: unknown): BrokenExecutor;
+  brokenError(message: string, cause?: unknown, end?: WorkerEnd): BrokenExecutor;
+  /** What its workers are, in messages: 'worker thread', 'child process'. */
+  readonly workerKind: string;
 }

@@ -28,6 +28,8 @@ const TAG_COPIED = 0x80;
 /** With `TAG_COPIED`: the bytes are not in the frame but in the next of the frame's blocks. */
 const TAG_BLOCK = 0x40;
 const TAG_VIEW_TYPE = 0x3f;
+/** Without `TAG_COPIED`: a view over the whole of a moved buffer, by the id it is moved under. */
+const TAG_MOVED = 0x40;
 /** Views of this many bytes or more travel as blocks, where the writer can stash them. */
 export const BLOCK_MIN_BYTES = 64 * 1024;
 /**
@@ -111,6 +113,7 @@ export function rawItemBytes(item: unknown, shared: SharedMemoryTable | undefine
     // be over a detached buffer, which cannot be cloned.
     const whole = byteOffset === 0 && byteLength === buffer.byteLength && byteLength > 0;
     if (!whole || (buffer as { resizable?: boolean }).resizable) return -1;
+    if (shared?.movingId?.(buffer) !== undefined) return 9;
     if (byteLength < blockMin) return 9 + byteLength;
     blocks.count++;
     return 9;
@@ -185,6 +188,12 @@ export function writeRawItem(buf: Buffer, view: DataView, at: number, item: unkn
     view.setFloat64(at + 17, byteLength, true);
     return at + 25;
   }
+  const moved = shared?.movingId?.(buffer);
+  if (moved !== undefined) {
+    view.setUint8(at, TAG_MOVED | viewType(item as ArrayBufferView));
+    view.setFloat64(at + 1, moved, true);
+    return at + 9;
+  }
   view.setFloat64(at + 1, byteLength, true);
   if (blocks !== null && byteLength >= BLOCK_MIN_BYTES) {
     view.setUint8(at, TAG_COPIED | TAG_BLOCK | viewType(item as ArrayBufferView));
@@ -223,6 +232,12 @@ function decodeRawItem(buf: Buffer, view: DataView, at: number, shared: SharedMe
   const Type = VIEW_TYPES[tag & TAG_VIEW_TYPE];
   if (Type === undefined) throw cloneError('malformed message: unknown view type');
   const width = Type === DataView ? 1 : (Type as Uint8ArrayConstructor).BYTES_PER_ELEMENT;
+  if ((tag & (TAG_COPIED | TAG_MOVED)) === TAG_MOVED) {
+    if (shared?.takeMoved === undefined) throw cloneError('unexpected moved ArrayBuffer');
+    const moved = shared.takeMoved(size);
+    into.push(Type === DataView ? new DataView(moved) : new (Type as Uint8ArrayConstructor)(moved, 0, moved.byteLength / width));
+    return at;
+  }
   if (tag & TAG_BLOCK) {
     // The block arrived in a buffer of exactly its bytes: the view is its whole buffer, as a
     // clone's would be.

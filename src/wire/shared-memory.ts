@@ -4,6 +4,16 @@
  * the codec refuses shared memory with a `DataCloneError`.
  */
 export interface SharedMemoryTable {
+  /**
+   * Where buffers can be moved (thread pools): the id `buffer` (an ordinary `ArrayBuffer`) is
+   * moved under in the value being written, or `undefined` when it is copied (see
+   * `api/transfer.ts`). A moved buffer travels beside the frame, as the runtime moves it.
+   */
+  movingId?(buffer: ArrayBuffer): number | undefined;
+  /** The buffers the value being written may move (none: an empty list). */
+  moving?(): readonly ArrayBuffer[];
+  /** The buffer moved to this side under `id` (once); a `DataCloneError` when it cannot be had. */
+  takeMoved?(id: number): ArrayBuffer;
   /** The id of `sab`, given one (and announced to the other side) on first use. */
   idOf(sab: SharedArrayBuffer): number;
   /** The memory of `id`; a `DataCloneError` when it is unknown. */

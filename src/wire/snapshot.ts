@@ -199,6 +199,8 @@ class Walk {
     if (++this.#objects > MAX_OBJECTS || depth > MAX_DEPTH) throw TOO_LARGE;
     if (depth > MAX_JSON_DEPTH) this.json = false;
     if (types.isProxy(value)) throw new Unclonable('a Proxy');
+    // The common cases first: a plain object, then an array.
+    if (Object.getPrototypeOf(value) === Object.prototype) return this.#readProperties(value, depth, seen);
     if (Array.isArray(value)) return this.#readArray(value, depth, seen);
     if (ArrayBuffer.isView(value)) return this.#readView(value, seen);
     if (types.isSharedArrayBuffer(value)) return this.#readShared(value, seen);
@@ -233,7 +235,12 @@ class Walk {
     // The engine lists an array's keys as its indices in order, then its named properties.
     const keys = Object.keys(array);
     if (keys.length === length && (length === 0 || keys[length - 1] === String(length - 1))) {
-      for (let i = 0; i < length; i++) copy[i] = this.#item(array[i], i, depth + 1);
+      let i = 0;
+      try {
+        for (; i < length; i++) copy[i] = this.read(array[i], depth + 1);
+      } catch (error) {
+        throw at(error, i);
+      }
       return copy;
     }
     // Holes or named properties: the clone keeps both, JSON and the raw encodings would not.
@@ -252,7 +259,18 @@ class Walk {
     seen.set(object, copy);
     const keys = Object.keys(object);
     if (keys.length > MAX_JSON_KEYS) this.json = false;
-    for (let k = 0; k < keys.length; k++) this.#property(copy, object, keys[k]!, depth);
+    // One `try` for all the properties (`#property` has one each): the walk's hottest loop.
+    let key = '';
+    try {
+      for (let k = 0; k < keys.length; k++) {
+        key = keys[k]!;
+        const read = this.read((object as Record<string, unknown>)[key], depth + 1);
+        if (key === '__proto__') Object.defineProperty(copy, key, { value: read, writable: true, enumerable: true, configurable: true });
+        else copy[key] = read;
+      }
+    } catch (error) {
+      throw at(error, key);
+    }
     return copy;
   }
 

@@ -2,6 +2,7 @@
  * Task functions on the worker side: a descriptor (see `wire/task-descriptor.ts`) turned back into
  * something to call, compiled or imported once per worker.
  */
+import { move } from '../api/transfer.js';
 import type { TaskDescriptor } from '../wire/task-descriptor.js';
 
 export type Callable = (...args: unknown[]) => unknown;
@@ -39,6 +40,10 @@ export async function resolve(descriptor: TaskDescriptor, initializer = false): 
   return fn as Callable;
 }
 
+/** What a function sent by source finds in scope besides the worker's globals (`api/task.ts` lets them pass). */
+const TASK_NAMES = ['move'];
+const TASK_VALUES = [move];
+
 /**
  * Compiles a function's source in the global scope (so it sees no module variables), in strict
  * mode unless it was written in sloppy code: what it does with `this` and undeclared names is
@@ -46,12 +51,14 @@ export async function resolve(descriptor: TaskDescriptor, initializer = false): 
  */
 function compile(source: string, name: string, sloppy: boolean): Callable {
   const mode = sloppy ? '' : '"use strict";';
+  // The names the package gives a task (`move`) are parameters of a function around it.
+  const inScope = (expression: string): unknown => (0, eval)(`(function (${TASK_NAMES.join(', ')}) {${mode} return (${expression}\n); })`)(...TASK_VALUES);
   try {
-    return (0, eval)(`${mode}(${source}\n)`) as Callable;
+    return inScope(source) as Callable;
   } catch (error) {
     if (!(error instanceof SyntaxError)) throw error;
     // A method written with the shorthand syntax: `f(x) { ... }`, `async f() {}`, `*f() {}`.
-    const holder = (0, eval)(`${mode}({ ${source}\n})`) as Record<string, Callable>;
+    const holder = inScope(`{ ${source}\n}`) as Record<string, Callable>;
     const fn = holder[name] ?? Object.values(holder)[0];
     if (typeof fn !== 'function') throw error;
     return fn;

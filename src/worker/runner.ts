@@ -3,6 +3,7 @@
  * their descriptors (compiled or imported once, then cached), decodes arguments, calls, awaits a
  * returned promise, and encodes each outcome as a frame for the core.
  */
+import { detach, isMoved, movedBuffers, unmoved } from '../api/transfer.js';
 import type { ErrorDescriptor } from '../wire/errors.js';
 import { type Batch, FrameWriter, type RecordReader, type StashBlock } from '../wire/frames.js';
 import type { SharedMemoryTable } from '../wire/shared-memory.js';
@@ -17,6 +18,14 @@ const CAPTURE_HINT =
 /** Says whether record `index` of the batch may run (`false`: it was cancelled or taken by another worker). */
 export type Claim = (index: number) => boolean;
 
+/** Where a result's buffers can move to the main thread instead of being copied (a worker thread's; see `hosts/thread/moved-buffers.ts`). */
+export interface Moves {
+  /** Starts writing a value that moves `buffers`. */
+  begin(buffers: readonly ArrayBuffer[]): void;
+  /** Ends it: `sent`, the buffers it named go, and the rest are detached; otherwise nothing moves. */
+  end(sent: boolean): unknown;
+}
+
 export class Runner {
   readonly #functions: Array<Callable | undefined> = [];
   readonly #fromSource = new Set<number>();
@@ -28,6 +37,7 @@ export class Runner {
     private readonly lookup: (index: number) => string | null,
     private readonly shared: SharedMemoryTable | undefined,
     stash?: StashBlock,
+    private readonly moves?: Moves,
   ) {
     this.outcomes = new FrameWriter(stash);
   }
@@ -120,7 +130,9 @@ export class Runner {
         }
       }
       try {
-        pushChunkOutcome(this.outcomes, values, failures, this.shared);
+        const moved = unmoveAll(values);
+        if (moved.length === 0) pushChunkOutcome(this.outcomes, values, failures, this.shared);
+        else this.#moving(moved, () => pushChunkOutcome(this.outcomes, values, failures, this.shared));
       } catch (error) {
         this.#pushError(error);
       }
@@ -131,11 +143,33 @@ export class Runner {
 
   #pushValue(value: unknown): undefined {
     try {
-      this.outcomes.pushOutcome(value, this.shared);
+      if (isMoved(value)) this.#pushMoving(unmoved(value), movedBuffers(value));
+      else this.outcomes.pushOutcome(value, this.shared);
     } catch (error) {
       this.#pushError(error);
     }
     return undefined;
+  }
+
+  /** A result wrapped in `move()`: its `buffers` move where they can, and are detached here either way. */
+  #pushMoving(value: unknown, buffers: ArrayBuffer[]): void {
+    this.#moving(buffers, () => this.outcomes.pushOutcome(value, this.shared));
+  }
+
+  #moving(buffers: ArrayBuffer[], push: () => void): void {
+    if (this.moves === undefined) {
+      push();
+      detach(buffers);
+      return;
+    }
+    this.moves.begin(buffers);
+    try {
+      push();
+    } catch (error) {
+      this.moves.end(false);
+      throw error;
+    }
+    this.moves.end(true);
   }
 
   #pushError(error: unknown, func?: number): undefined {
@@ -169,6 +203,18 @@ export class Runner {
     this.#functions[func] = fn;
     return fn;
   }
+}
+
+/** Replaces each `move()` marker in `values` by its value; answers the buffers they move. */
+function unmoveAll(values: unknown[]): ArrayBuffer[] {
+  let moved: ArrayBuffer[] | undefined;
+  for (let i = 0; i < values.length; i++) {
+    const value = values[i];
+    if (!isMoved(value)) continue;
+    for (const buffer of movedBuffers(value)) if (!(moved ??= []).includes(buffer)) moved.push(buffer);
+    values[i] = unmoved(value);
+  }
+  return moved ?? [];
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {

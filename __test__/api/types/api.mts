@@ -156,6 +156,43 @@ ex.map((x: number) => x, [1], { chunksize: 'big' });
 ex.map((x: number) => x, [1], { chunkSize: 4 });
 // @ts-expect-error inputs must be iterable
 ex.map((x: number) => x, 1);
+// A typed function rejects inputs its parameters do not take, in every form (issue #23: this
+// once fell through to the untyped form).
+// @ts-expect-error strings for a number parameter
+ex.map((x: number) => x * 2, ['a', 'b']);
+// @ts-expect-error likewise with options
+ex.map((x: number) => x * 2, ['a', 'b'], { chunksize: 1 });
+// @ts-expect-error likewise through a typed task() reference (inputs in the wrong order)
+ex.map(typed, ['x'], [1]);
+// @ts-expect-error the wrong order, with options
+ex.map((n: number, s: string) => s.repeat(n), ['x'], [1], { timeout: 5 });
+const letters = [['a'], ['b']];
+// @ts-expect-error a spread of inputs whose items no parameter takes
+ex.map((a: number, b: number) => a + b, ...letters);
+// @ts-expect-error the first input is checked also when extra inputs follow
+ex.map((x: number) => x, ['a'], [1]);
+// @ts-expect-error ... also with options
+ex.map((x: number) => x, ['a'], [1], { chunksize: 2 });
+// @ts-expect-error a spread with options is checked too
+ex.map((a: number) => a, ...letters, { timeout: 5 });
+// @ts-expect-error an async input of the wrong items
+ex.map((x: string) => x.length, numbers());
+// ... and the matching inputs still type-check, through the same forms
+const matching = ex.map((x: number) => x * 2, [1, 2], { chunksize: 1 });
+type _matching = Assert<Equal<typeof matching, AsyncIterableIterator<number>>>;
+const mixedLists: Array<Array<number | string>> = [[1, 2], ['a', 'b']];
+// a spread's items are checked against the union of the parameters' types (its count is unknown)
+const mixedSpread = ex.map((n: number, s: string) => s.repeat(n), ...mixedLists);
+type _mixedSpread = Assert<Equal<typeof mixedSpread, AsyncIterableIterator<string>>>;
+const spreadWithOptions = ex.map((a: number, b: number) => a + b, ...lists, { timeout: 5 });
+type _spreadWithOptions = Assert<Equal<typeof spreadWithOptions, AsyncIterableIterator<number>>>;
+// Extra inputs beyond the parameters are zipped in and ignored by the function: any items.
+const extraAny = ex.map((x: number) => x, [1], ['ignored'], { chunksize: 1 });
+type _extraAny = Assert<Equal<typeof extraAny, AsyncIterableIterator<number>>>;
+const extraContextual = ex.map((x) => x.length, ['a'], [1]);
+type _extraContextual = Assert<Equal<typeof extraContextual, AsyncIterableIterator<number>>>;
+const untypedInputs = ex.map(task('./m.js', 'f'), ['anything'], [1]);
+type _untypedInputs = Assert<Equal<typeof untypedInputs, AsyncIterableIterator<any>>>;
 
 // ---- Future
 const bare = new Future<string>();

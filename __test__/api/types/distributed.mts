@@ -17,6 +17,6 @@ exactly<AsyncIterableIterator<string>>()(ex.map((x: number) => String(x), [1, 2]
 const host: Promise<WorkerHost> = startWorkerHost({ connection: { host: 'h', port: 6380, password: 'p', tls: {} }, pool: 'process', only: 'tasks', modules: ['./m.mjs'] });
 // @ts-expect-error: pool is 'thread' or 'process'
 void startWorkerHost({ connection: 'redis://x', pool: 'fiber' });
-exactly<number | null>()(new WorkerCrashedError().exitCode);
+exactly<number | null>()(new WorkerCrashedError('gone', { exitCode: null, signal: 'SIGKILL' }).exitCode);
 void wait([sum, length]);
 void host;

@@ -242,7 +242,7 @@ mod tests {
     use crate::completion::Status;
 
     fn payload(func: u32, items: u32, kind: u8, data: &[u8], blocks: usize) -> std::sync::Arc<Payload> {
-        std::sync::Arc::new(Payload { func, items, kind, data: data.to_vec(), blocks: vec![vec![1]; blocks] })
+        std::sync::Arc::new(Payload { func, items, kind, data: data.to_vec(), blocks: (0..blocks).map(|_| vec![1].into()).collect() })
     }
 
     #[test]

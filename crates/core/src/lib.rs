@@ -42,6 +42,6 @@ pub use completion::{Completion, Outcome, Status};
 #[cfg(all(target_os = "linux", target_env = "gnu", not(loom)))]
 pub use memory::LargeBlocksMapped;
 pub use memory::release_idle_memory;
-pub use pool::{ExitReport, Pool, ShutdownReport, Stats, SubmitError, Take};
+pub use pool::{CrashReport, ExitReport, Pool, ShutdownReport, Stats, SubmitError, Take};
 pub use registry::{Dispatch, Slot};
-pub use task::{Payload, State, TaskId};
+pub use task::{Block, Payload, State, TaskId};

@@ -1,8 +1,8 @@
 //! Giving memory back after a burst: the records of 100,000 tasks are freed when they complete,
 //! but glibc's allocator keeps the freed pages in its arenas (one per thread that allocated) until
 //! asked to trim them. `LargeBlocksMapped` (the addon's global allocator) keeps our large blocks out
-//! of glibc, whose thresholds they would otherwise raise, maps those of a megabyte or more with
-//! huge pages, and keeps a few freed ones for reuse while pools are active.
+//! of glibc, whose thresholds they would otherwise raise, and keeps a few freed ones for reuse
+//! while pools are active.
 
 /// Returns free heap pages to the operating system, where the allocator supports it.
 pub(crate) fn release_free_memory() {
@@ -84,49 +84,17 @@ impl LargeBlocksMapped {
 
     /// The length mapped for a block of `size` bytes: rounded up to an eighth of the next power
     /// of two, so that blocks of about the same size share a length and can take each other's
-    /// place in the cache (untouched pages of the rounding cost nothing); from `HUGE_FROM`, to
-    /// whole huge pages, which are resident whole once touched.
+    /// place in the cache (untouched pages of the rounding cost nothing).
     fn mapped_len(size: usize) -> usize {
-        if size >= Self::HUGE_FROM {
-            return size.next_multiple_of(Self::HUGE_PAGE);
-        }
         let step = (size.next_power_of_two() / 8).max(Self::PAGE);
         size.div_ceil(step) * step
     }
 
-    /// A block of at least a huge page is aligned to one, and its whole huge pages are made
-    /// transparent huge pages where the kernel allows it: one fault per 2 MB instead of 512,
-    /// which took a megabyte copied into a fresh block from 390-450 µs to 80-90 µs here.
-    const HUGE_PAGE: usize = 2 * 1024 * 1024;
-    /// Blocks from a megabyte up are rounded up to whole huge pages (a payload of 1 MB holds
-    /// 2 MB while it is in flight): with hundreds of 1 MB arguments in flight, tasks ran in
-    /// 400-450 µs instead of 560-680, and returning them too in 950 instead of 1,500.
-    const HUGE_FROM: usize = 1024 * 1024;
-
+    /// Ordinary pages, not transparent huge pages: with hundreds of 4 MB blocks in flight, the
+    /// kernel compacted memory to find huge pages (`defrag` is `madvise` here), and a 4 MB copy
+    /// into a fresh block took 10 ms instead of 1.7 (measured with a C program, 200 blocks held).
     fn map(len: usize) -> *mut u8 {
-        if len < Self::HUGE_PAGE {
-            return Self::map_at_any(len);
-        }
-        // Map a huge page more and cut the ends off, for the alignment.
-        let padded = Self::map_at_any(len + Self::HUGE_PAGE);
-        if padded.is_null() {
-            return padded;
-        }
-        let start = padded as usize;
-        let aligned = start.next_multiple_of(Self::HUGE_PAGE);
-        let end = start + len + Self::HUGE_PAGE;
-        // SAFETY: the ranges cut lie inside the mapping just made, which no one else knows of;
-        // what remains is `len` bytes from `aligned`. `madvise` is advice: an error (no THP
-        // support) is ignored.
-        unsafe {
-            if aligned > start {
-                libc::munmap(padded.cast(), aligned - start);
-            }
-            libc::munmap((aligned + len) as *mut libc::c_void, end - (aligned + len));
-            let whole_pages = len / Self::HUGE_PAGE * Self::HUGE_PAGE;
-            libc::madvise(aligned as *mut libc::c_void, whole_pages, libc::MADV_HUGEPAGE);
-        }
-        aligned as *mut u8
+        Self::map_at_any(len)
     }
 
     fn map_at_any(len: usize) -> *mut u8 {
@@ -334,14 +302,14 @@ mod tests {
     }
 
     #[test]
-    fn large_blocks_are_page_aligned_and_huge_page_aligned_from_a_megabyte() {
+    fn large_blocks_are_page_aligned() {
         let _serial = serial();
-        for (size, align) in [(LargeBlocksMapped::THRESHOLD, 4096), ((1 << 20) - 4096, 4096), (1 << 20, 2 << 20), ((5 << 20) + 3, 2 << 20)] {
+        for size in [LargeBlocksMapped::THRESHOLD, (1 << 20) - 4096, 1 << 20, (5 << 20) + 3] {
             let layout = Layout::from_size_align(size, 8).unwrap();
             // SAFETY: a non-zero layout; the block is written within its size and freed with it.
             unsafe {
                 let block = LargeBlocksMapped.alloc(layout);
-                assert_eq!(block as usize % align, 0, "{size} bytes");
+                assert_eq!(block as usize % 4096, 0, "{size} bytes");
                 block.write_bytes(9, size);
                 assert_eq!(*block.add(size - 1), 9);
                 LargeBlocksMapped.dealloc(block, layout);

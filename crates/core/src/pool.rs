@@ -25,7 +25,7 @@ pub enum SubmitError {
 }
 
 /// What a worker gets from [`Pool::take`].
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug)]
 pub enum Take {
     /// Run these payloads, then report their outcomes in the same order with [`Pool::complete`].
     Work(Vec<std::sync::Arc<Payload>>),
@@ -35,11 +35,34 @@ pub enum Take {
     Exit,
 }
 
+/// Batches are equal when they hold the same payloads (the same records), not equal bytes.
+impl PartialEq for Take {
+    fn eq(&self, other: &Take) -> bool {
+        match (self, other) {
+            (Take::Work(a), Take::Work(b)) => a.len() == b.len() && a.iter().zip(b).all(|(a, b)| std::sync::Arc::ptr_eq(a, b)),
+            _ => std::mem::discriminant(self) == std::mem::discriminant(other),
+        }
+    }
+}
+
+impl Eq for Take {}
+
 /// What happened when a worker's thread ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ExitReport {
     /// The worker died holding records: the pool is now broken.
     pub broke: bool,
+    /// A replacement to start, when work is still queued.
+    pub dispatch: Dispatch,
+}
+
+/// The result of [`Pool::worker_exited_replacing`].
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct CrashReport {
+    /// The worker died before it could take anything (while starting): the pool is now broken.
+    pub broke: bool,
+    /// The records it was running, which failed with it: `(id, first item, items)`.
+    pub crashed: Vec<(TaskId, u32, u32)>,
     /// A replacement to start, when work is still queued.
     pub dispatch: Dispatch,
 }
@@ -620,6 +643,37 @@ impl Pool {
             Dispatch::Nothing
         };
         ExitReport { broke: false, dispatch }
+    }
+
+    /// The worker of `slot` has exited, in a pool that replaces crashed workers
+    /// (`replaceCrashedWorkers`): the records it was running fail alone (answered, for the caller
+    /// to fail with the crash; they are FINISHED here), those it reserved go back to the queue,
+    /// and a replacement starts when work is left. A worker that died while starting breaks the
+    /// pool still: its replacement would die the same way.
+    pub fn worker_exited_replacing(&self, slot: Slot) -> CrashReport {
+        let mut shared = lock(&self.shared);
+        let mut crashed = Vec::new();
+        if let Some(entry) = shared.workers.slot(slot) {
+            let (mine, reserved): (Vec<_>, Vec<_>) = entry.held.drain(..).partition(|h| h.mine);
+            for held in mine {
+                held.task.finish();
+                self.running_items.fetch_sub(task_items(&held.task), Ordering::Relaxed);
+                crashed.push((held.task.id(), held.task.first_item(), held.task.items()));
+            }
+            for held in reserved.into_iter().rev().filter(|h| h.task.state() == State::Pending) {
+                shared.queue.push_front(Entry::Task(held.task));
+            }
+        }
+        let Some(state) = shared.workers.remove(slot) else {
+            return CrashReport::default();
+        };
+        if state == WorkerState::Starting && crashed.is_empty() && !shared.broken {
+            self.break_locked(&mut shared, true);
+            return CrashReport { broke: true, ..CrashReport::default() };
+        }
+        let work_left = !shared.broken && self.queued_items.load(Ordering::Relaxed) > 0;
+        let dispatch = if work_left && shared.workers.idle_count() == 0 { shared.workers.dispatch() } else { Dispatch::Nothing };
+        CrashReport { broke: false, crashed, dispatch }
     }
 
     /// Breaks the pool: every queued record fails with `Status::Broken` and later submits are

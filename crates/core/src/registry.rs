@@ -19,8 +19,9 @@ pub(crate) struct Held {
 pub type Slot = u32;
 
 /// What the caller must do after a change to the queue.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Dispatch {
+    #[default]
     Nothing,
     /// Ring the doorbell of this parked worker.
     Wake(Slot),

@@ -41,7 +41,7 @@ impl State {
 
 /// What a task carries to its worker. The core never looks inside `data`: the JavaScript codec
 /// owns its format.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug)]
 pub struct Payload {
     /// Index of the task function in the pool's function table.
     pub func: u32,
@@ -51,7 +51,75 @@ pub struct Payload {
     pub kind: u8,
     pub data: Vec<u8>,
     /// Large blocks that travel beside `data` (see [`Outcome::blocks`](crate::Outcome::blocks)).
-    pub blocks: Vec<Vec<u8>>,
+    pub blocks: Vec<Block>,
+}
+
+/// The bytes of a large array that travels beside its record's frame (see [`Payload::blocks`]).
+///
+/// A block becomes the `ArrayBuffer` of the thread that takes its record without a copy
+/// ([`Block::hand_over`]); the record's payload, which owns the block, is kept alive by that
+/// buffer until the thread's garbage collector lets it go. From then on that thread may write the
+/// bytes (a task owns its arguments), so they sit in `UnsafeCell`s.
+///
+/// Invariant: a block is handed over once. A record reserved by one worker and run by another
+/// (`Pool::try_take` lets a worker steal a reservation) gets a copy ([`Block::bytes`]): the thread
+/// that holds the first hand-over never ran that record, so it never wrote the bytes.
+pub struct Block {
+    bytes: Box<[std::cell::UnsafeCell<u8>]>,
+    handed: std::sync::atomic::AtomicBool,
+}
+
+// SAFETY: the bytes are written only by the one thread they were handed to (see the invariant
+// above), and read by another thread only when that one never ran their record.
+unsafe impl Sync for Block {}
+
+impl Block {
+    pub fn new(bytes: Vec<u8>) -> Self {
+        let bytes = bytes.into_boxed_slice();
+        let len = bytes.len();
+        // SAFETY: `UnsafeCell<u8>` has the layout of `u8` (it is `repr(transparent)`); the box is
+        // rebuilt from the same allocation and length.
+        let bytes = unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(Box::into_raw(bytes).cast::<std::cell::UnsafeCell<u8>>(), len)) };
+        Block { bytes, handed: std::sync::atomic::AtomicBool::new(false) }
+    }
+
+    pub fn len(&self) -> usize {
+        self.bytes.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.bytes.is_empty()
+    }
+
+    /// The bytes, to become the receiving thread's `ArrayBuffer`: on the first call only (later
+    /// callers copy [`Block::bytes`] instead). The caller keeps the block alive while that buffer
+    /// lives.
+    pub fn hand_over(&self) -> Option<*mut u8> {
+        let first = !self.handed.swap(true, std::sync::atomic::Ordering::AcqRel);
+        first.then(|| std::cell::UnsafeCell::raw_get(self.bytes.as_ptr()))
+    }
+
+    /// The bytes, to copy.
+    ///
+    /// # Safety
+    /// No thread writes them meanwhile: they were not handed over, or were handed to a thread that
+    /// does not run their record.
+    pub unsafe fn bytes(&self) -> &[u8] {
+        // SAFETY: the caller ensures no writer; the layout is `u8`'s (see `new`).
+        unsafe { std::slice::from_raw_parts(std::cell::UnsafeCell::raw_get(self.bytes.as_ptr()), self.bytes.len()) }
+    }
+}
+
+impl From<Vec<u8>> for Block {
+    fn from(bytes: Vec<u8>) -> Self {
+        Block::new(bytes)
+    }
+}
+
+impl std::fmt::Debug for Block {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Block({} bytes)", self.bytes.len())
+    }
 }
 
 /// One submitted record: its id, its atomic state and its payload (immutable: a record reserved by

@@ -1389,3 +1389,34 @@ fn break_pool_without_failing_running_lets_running_records_finish() {
     assert_eq!(pool.take(0, 0), Take::Exit);
     assert!(matches!(pool.submit(payload(3)), Err(SubmitError::Broken)));
 }
+
+#[test]
+fn a_crashed_worker_fails_only_what_it_was_running_when_workers_are_replaced() {
+    let pool = pool(1);
+    let submitted: Vec<TaskId> = (1..=3).map(|tag| submit(&pool, tag).0).collect();
+    let Take::Work(batch) = pool.take(0, 0) else { panic!("work expected") };
+    assert!(!batch.is_empty());
+    let report = pool.worker_exited_replacing(0);
+    assert!(!report.broke && !pool.is_broken());
+    assert_eq!(report.crashed, [(submitted[0], 0, 1)], "only the record it had started");
+    assert_eq!(report.dispatch, Dispatch::Spawn(0), "a replacement, for the work left");
+    assert_eq!(pool.state(submitted[0]), Some(State::Finished));
+    assert!(pool.drain_completions().is_empty(), "the caller fails it with the crash");
+    // What it had reserved and not started runs on the replacement, in order.
+    let mut ran = Vec::new();
+    while let Take::Work(batch) = pool.take(0, 0) {
+        ran.extend(run(&pool, 0, Take::Work(batch)));
+    }
+    assert_eq!(ran, [2, 3]);
+    assert_eq!(ids(&pool.drain_completions()), &submitted[1..]);
+    assert_eq!(pool.stats().running, 0);
+}
+
+#[test]
+fn a_worker_dying_while_starting_breaks_the_pool_even_when_workers_are_replaced() {
+    let pool = pool(1);
+    let (id, _) = submit(&pool, 1);
+    let report = pool.worker_exited_replacing(0);
+    assert!(report.broke && report.crashed.is_empty());
+    assert_eq!(ids(&pool.drain_completions()), [id]);
+}

@@ -51,7 +51,18 @@ pub struct WorkerExit {
     pub dispatch: i64,
 }
 
-/// A range of a `map` job's items cancelled by `shutdown`.
+/// What `workerCrashed` answers.
+#[napi(object)]
+pub struct WorkerCrash {
+    /// The worker died while starting: the pool is now broken.
+    pub broke: bool,
+    /// The records (or ranges of a job's items) it was running, which failed with it.
+    pub crashed: Vec<CancelledRange>,
+    /// A replacement to start, when work is still queued (a dispatch, as above).
+    pub dispatch: i64,
+}
+
+/// A record, or a range of a `map` job's items: cancelled by `shutdown`, or failed by a crash.
 #[napi(object)]
 pub struct CancelledRange {
     pub id: f64,

@@ -5,11 +5,11 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 
 use concurrent_futures_core::frames;
-use concurrent_futures_core::{Outcome, Payload, Pool, Take};
+use concurrent_futures_core::{Block, Outcome, Payload, Pool, Take};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
-use crate::answers::{self, CancelledRange, PoolStats, ShutdownResult, WorkerExit, SUBMIT_NOT_AN_ARRAY, TAKE_EXIT, TAKE_IDLE};
+use crate::answers::{self, CancelledRange, PoolStats, ShutdownResult, WorkerCrash, WorkerExit, SUBMIT_NOT_AN_ARRAY, TAKE_EXIT, TAKE_IDLE};
 use crate::blocks::{self, Received, Stash};
 use crate::main_wake::MainWake;
 
@@ -125,7 +125,7 @@ impl NativePool {
         let payloads = records
             .iter()
             .map(|r| {
-                let blocks = stash.blocks_of(&r.value)?;
+                let blocks = stash.blocks_of(&r.value)?.into_iter().map(Block::new).collect();
                 Ok(Payload { func: r.func, items: r.items, kind: r.value.kind, data: r.value.data.to_vec(), blocks })
             })
             .collect::<Result<Vec<_>>>()?;
@@ -224,6 +224,18 @@ impl NativePool {
     pub fn worker_exited(&self, slot: u32) -> WorkerExit {
         let report = self.pool.worker_exited(slot);
         WorkerExit { broke: report.broke, dispatch: answers::dispatch_code(report.dispatch) }
+    }
+
+    /// A worker has exited, in a pool that replaces crashed workers (see
+    /// `Pool::worker_exited_replacing`).
+    #[napi]
+    pub fn worker_crashed(&self, slot: u32) -> WorkerCrash {
+        let report = self.pool.worker_exited_replacing(slot);
+        WorkerCrash {
+            broke: report.broke,
+            crashed: report.crashed.into_iter().map(|(id, first, count)| CancelledRange { id: id as f64, first, count }).collect(),
+            dispatch: answers::dispatch_code(report.dispatch),
+        }
     }
 
     #[napi]

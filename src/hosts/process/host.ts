@@ -7,7 +7,7 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import path from 'node:path';
 
-import { BrokenProcessPool, type BrokenExecutor } from '../../api/errors.js';
+import { BrokenProcessPool, type BrokenExecutor, type WorkerEnd } from '../../api/errors.js';
 import { type ErrorDescriptor, rebuildError } from '../../wire/errors.js';
 import { Inbox } from '../../wire/frames.js';
 import { ADDON_PATH_ENV, addonPath, type NativePool, TAKE_EXIT, TAKE_IDLE } from '../../wire/native.js';
@@ -47,7 +47,9 @@ interface Child {
 export class ProcessHost implements WorkerHost {
   readonly lingering = 0;
   readonly pollsCompletions = false;
+  readonly workerKind = 'child process';
   readonly stashBlock = undefined;
+  readonly moved = undefined;
   readonly sharedMemory = undefined;
   readonly #children = new Map<number, Child>();
   /** Where the core writes the batches taken for the children. */
@@ -101,14 +103,14 @@ export class ProcessHost implements WorkerHost {
       c.exitCode = exitCode;
       c.signal = signal;
       // Outcomes may still be in the channel: wait for `close`, which comes once it is drained.
-      if (c.outstanding) child.channel?.ref();
+      if (c.outstanding) child.channel?.ref?.();
       else this.#exited(c);
     });
     child.on('close', () => this.#exited(c));
     // An idle executor never keeps the process alive: while work is pending the core's wake-up
     // is referenced (see `executor/lifecycle.ts`), which keeps the loop running for the replies.
     child.unref();
-    child.channel?.unref(); // after `on('message')`, which would reference the channel
+    child.channel?.unref?.(); // after `on('message')`, which would reference the channel (Bun's channel has no unref)
     if (this.options.initializer !== undefined) {
       this.#send(c, { t: 'init', initializer: this.options.initializer, initargs: this.#initargs });
     }
@@ -131,8 +133,8 @@ export class ProcessHost implements WorkerHost {
     for (const slot of this.#children.keys()) this.stop(slot);
   }
 
-  brokenError(message: string, cause?: unknown): BrokenExecutor {
-    return new BrokenProcessPool(message, cause === undefined ? undefined : { cause });
+  brokenError(message: string, cause?: unknown, end?: WorkerEnd): BrokenExecutor {
+    return new BrokenProcessPool(message, { ...(cause === undefined ? {} : { cause }), ...end });
   }
 
   /**
@@ -208,7 +210,7 @@ export class ProcessHost implements WorkerHost {
     if (c.gone) return;
     c.ending = true;
     c.process.ref(); // its exit must be seen, even when nothing else keeps the loop alive
-    if (c.outstanding) c.process.channel?.ref();
+    if (c.outstanding) c.process.channel?.ref?.();
     c.process.kill(signal);
     // A child that handles or ignores the signal still ends: at once when idle, else after its batch.
     if (!c.outstanding) this.#send(c, { t: 'exit' });

@@ -7,12 +7,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { MessageChannel, type MessagePort, receiveMessageOnPort, type ResourceLimits, Worker } from 'node:worker_threads';
 
-import { BrokenThreadPool, type BrokenExecutor } from '../../api/errors.js';
+import { BrokenThreadPool, type BrokenExecutor, type WorkerEnd } from '../../api/errors.js';
 import { type ErrorDescriptor, rebuildError } from '../../wire/errors.js';
 import { encode } from '../../wire/values.js';
 import { ADDON_PATH_KEY, addonPath, type NativePool, stashBlock } from '../../wire/native.js';
 import type { HostEvents, WorkerHost } from '../host.js';
-import type { WorkerConfig, WorkerMessage } from './protocol.js';
+import type { MainMessage, WorkerConfig, WorkerMessage } from './protocol.js';
+import { MainThreadMoves } from './moved-buffers.js';
 import { SharedMemoryRegistry } from './shared-memory.js';
 
 const WORKER_FILE = path.join(__dirname, 'worker.js');
@@ -29,14 +30,17 @@ export interface ThreadHostOptions {
 interface LiveWorker {
   worker: Worker;
   port: MessagePort;
+  mailbox: Int32Array;
 }
 
 export class ThreadHost implements WorkerHost {
   // Idle workers may spin briefly on the cores the main thread does not need.
   readonly lingering = Math.max(1, os.availableParallelism() - 1);
   readonly pollsCompletions = true;
+  readonly workerKind = 'worker thread';
   readonly stashBlock = stashBlock;
   readonly sharedMemory: SharedMemoryRegistry;
+  readonly moved = new MainThreadMoves(() => this.#workers.forEach((live) => this.#drainPort(live)));
   readonly #workers = new Map<number, LiveWorker>();
   /**
    * Each worker's doorbell, apart from `#workers`: `wake` is on the submit path, and a typed
@@ -53,8 +57,9 @@ export class ThreadHost implements WorkerHost {
   constructor(private readonly options: ThreadHostOptions) {
     this.sharedMemory = new SharedMemoryRegistry(
       (id, sab) => this.#announce(id, sab),
-      () => this.#workers.forEach(({ port }) => this.#drainPort(port)),
+      () => this.#workers.forEach((live) => this.#drainPort(live)),
     );
+    this.sharedMemory.moved = this.moved.buffers;
     this.#initargs = encode(options.initargs, this.sharedMemory, 'arguments');
   }
 
@@ -70,11 +75,13 @@ export class ThreadHost implements WorkerHost {
   start(slot: number): void {
     const { port1, port2 } = new MessageChannel();
     const doorbell = new Int32Array(new SharedArrayBuffer(4));
+    const mailbox = new Int32Array(new SharedArrayBuffer(4));
     const config: WorkerConfig = {
       poolId: this.#core.id,
       slot,
       doorbell,
       port: port2,
+      mailbox,
       initializer: this.options.initializer,
       initargs: this.#initargs,
       shared: this.sharedMemory.entries(),
@@ -98,19 +105,20 @@ export class ThreadHost implements WorkerHost {
       return;
     }
     worker.unref();
-    port1.on('message', (message: WorkerMessage) => this.#onMessage(message, port1));
+    const live: LiveWorker = { worker, port: port1, mailbox };
+    port1.on('message', (message: WorkerMessage) => this.#onMessage(message, live));
     port1.unref(); // after `on('message')`, which refs the port again
     let crash: unknown;
     worker.on('error', (error) => (crash = error));
     worker.on('exit', (exitCode) => {
-      this.#drainPort(port1);
+      this.#drainPort(live);
       port1.close();
       this.#workers.delete(slot);
       this.#doorbells.delete(slot);
       const reason = this.#initError !== undefined ? 'A thread initializer failed' : `A worker thread exited abruptly (exit code ${exitCode}) while running a task`;
       this.#events.exited(slot, { reason, cause: this.#initError ?? crash, exitCode, signal: null });
     });
-    this.#workers.set(slot, { worker, port: port1 });
+    this.#workers.set(slot, live);
     this.#doorbells.set(slot, doorbell);
   }
 
@@ -129,8 +137,8 @@ export class ThreadHost implements WorkerHost {
     for (const slot of this.#workers.keys()) this.stop(slot);
   }
 
-  brokenError(message: string, cause?: unknown): BrokenExecutor {
-    return new BrokenThreadPool(message, cause === undefined ? undefined : { cause });
+  brokenError(message: string, cause?: unknown, end?: WorkerEnd): BrokenExecutor {
+    return new BrokenThreadPool(message, { ...(cause === undefined ? {} : { cause }), ...end });
   }
 
   /** Shared memory the main thread sends for the first time: every worker learns its id. */
@@ -138,16 +146,25 @@ export class ThreadHost implements WorkerHost {
     for (const { port } of this.#workers.values()) if (port !== except) port.postMessage({ type: 'shared', id, sab });
   }
 
-  #drainPort(port: MessagePort): void {
-    for (let m = receiveMessageOnPort(port); m !== undefined; m = receiveMessageOnPort(port)) this.#onMessage(m.message as WorkerMessage, port);
+  #drainPort(live: LiveWorker): void {
+    const { port } = live;
+    for (let m = receiveMessageOnPort(port); m !== undefined; m = receiveMessageOnPort(port)) this.#onMessage(m.message as WorkerMessage, live);
   }
 
-  #onMessage(message: WorkerMessage, from: MessagePort): void {
+  #onMessage(message: WorkerMessage, from: LiveWorker): void {
     if (message.type === 'shared') {
       // A worker's own shared memory: the main thread and the other workers learn its id, so that
       // it can travel on from here.
       this.sharedMemory.remember(message.id, message.sab);
-      this.#announce(message.id, message.sab, from);
+      this.#announce(message.id, message.sab, from.port);
+    } else if (message.type === 'moved') {
+      this.moved.buffers.arrive(message.id, message.buffer);
+    } else if (message.type === 'want') {
+      this.moved.want(message.id, (buffer) => {
+        from.port.postMessage({ type: 'moved', id: message.id, buffer } satisfies MainMessage, buffer === null ? [] : [buffer]);
+        Atomics.store(from.mailbox, 0, 1);
+        Atomics.notify(from.mailbox, 0);
+      });
     } else if (message.type === 'initFailed' && this.#initError === undefined) {
       this.#initError = rebuildError(message.error as ErrorDescriptor);
       this.#events.broke('A thread initializer failed', this.#initError, false);

@@ -13,6 +13,8 @@ export interface WorkerConfig {
   /** The initializer's task descriptor, and its arguments as `encode` wrote them. */
   initializer: string | undefined;
   initargs: string | Uint8Array;
+  /** The worker waits on this for the main thread's answer to a `want` (see `MovedBuffers`). */
+  mailbox: Int32Array;
   /** Shared memory announced before this worker started. */
   shared: Array<[number, SharedArrayBuffer]>;
   /** The addon file the main thread loaded (see `wire/native.ts`). */
@@ -26,5 +28,15 @@ export interface SharedMessage {
   sab: SharedArrayBuffer;
 }
 
-/** What a worker posts on its port. */
-export type WorkerMessage = SharedMessage | { type: 'initFailed'; error: unknown };
+/** A moved `ArrayBuffer`, either way (`null`: the main thread no longer has the one asked for). */
+export interface MovedMessage {
+  type: 'moved';
+  id: number;
+  buffer: ArrayBuffer | null;
+}
+
+/** What the main thread posts on a worker's port. */
+export type MainMessage = SharedMessage | MovedMessage;
+
+/** What a worker posts on its port: `want` asks for a buffer the main thread moved. */
+export type WorkerMessage = SharedMessage | MovedMessage | { type: 'want'; id: number } | { type: 'initFailed'; error: unknown };

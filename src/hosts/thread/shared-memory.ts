@@ -6,6 +6,7 @@
 import { cloneError } from '../../wire/errors.js';
 import { nextSharedMemoryId } from '../../wire/native.js';
 import type { SharedMemoryTable } from '../../wire/shared-memory.js';
+import type { MovedBuffers } from './moved-buffers.js';
 
 export class SharedMemoryRegistry implements SharedMemoryTable {
   readonly #byId = new Map<number, SharedArrayBuffer>();
@@ -22,6 +23,22 @@ export class SharedMemoryRegistry implements SharedMemoryTable {
     known: Iterable<[number, SharedArrayBuffer]> = [],
   ) {
     for (const [id, sab] of known) this.remember(id, sab);
+  }
+
+  /** The buffers moved to and from this side (see `MovedBuffers`), set once by its owner. */
+  moved: MovedBuffers | undefined;
+
+  movingId(buffer: ArrayBuffer): number | undefined {
+    return this.moved?.idOf(buffer);
+  }
+
+  moving(): readonly ArrayBuffer[] {
+    return this.moved?.moving ?? [];
+  }
+
+  takeMoved(id: number): ArrayBuffer {
+    if (this.moved === undefined) throw cloneError('unexpected moved ArrayBuffer');
+    return this.moved.take(id);
   }
 
   idOf(sab: SharedArrayBuffer): number {

@@ -11,11 +11,12 @@ import { NativePool, stashBlock, TAKE_EXIT, TAKE_IDLE } from '../../wire/native.
 import { decodeEncoded } from '../../wire/values.js';
 import { Runner } from '../../worker/runner.js';
 import { reportStrayErrors } from '../../worker/stray-errors.js';
-import type { SharedMessage, WorkerConfig, WorkerMessage } from './protocol.js';
+import { MovedBuffers } from './moved-buffers.js';
+import type { MainMessage, WorkerConfig, WorkerMessage } from './protocol.js';
 import { SharedMemoryRegistry } from './shared-memory.js';
 
 const config = workerData as WorkerConfig;
-const { slot, doorbell, port } = config;
+const { slot, doorbell, port, mailbox } = config;
 
 /**
  * Sleeps until the main thread rings this worker's doorbell. With nothing else to do, in
@@ -56,21 +57,41 @@ const waitAsync = (Atomics as unknown as { waitAsync(array: Int32Array, index: n
 
 reportStrayErrors(`worker thread ${threadId}`);
 
+/** What the main thread posts on the port: shared memory announced, buffers moved here. */
+function receiveMessages(): void {
+  for (let m = receiveMessageOnPort(port); m !== undefined; m = receiveMessageOnPort(port)) {
+    const message = m.message as MainMessage;
+    if (message.type === 'shared') shared.remember(message.id, message.sab);
+    else if (message.type === 'moved') moved.arrive(message.id, message.buffer);
+  }
+}
+
 /** Shared memory: this worker's own goes to the main thread; the main thread's comes on the port. */
-const shared = new SharedMemoryRegistry(
-  (id, sab) => port.postMessage({ type: 'shared', id, sab } satisfies WorkerMessage),
-  () => {
-    for (let m = receiveMessageOnPort(port); m !== undefined; m = receiveMessageOnPort(port)) {
-      const message = m.message as SharedMessage;
-      if (message.type === 'shared') shared.remember(message.id, message.sab);
+const shared = new SharedMemoryRegistry((id, sab) => port.postMessage({ type: 'shared', id, sab } satisfies WorkerMessage), receiveMessages, config.shared);
+
+/**
+ * Buffers moved with records (asked for from the main thread, which keeps them until then, and
+ * waited for on the mailbox) and with results (posted before the record completes).
+ */
+const moved = new MovedBuffers(
+  (id, buffer) => port.postMessage({ type: 'moved', id, buffer } satisfies WorkerMessage, [buffer]),
+  (id) => {
+    receiveMessages();
+    if (moved.has(id)) return;
+    port.postMessage({ type: 'want', id } satisfies WorkerMessage);
+    while (!moved.has(id)) {
+      // The answer comes when the main thread's event loop next runs.
+      Atomics.wait(mailbox, 0, 0, 1000);
+      Atomics.store(mailbox, 0, 0);
+      receiveMessages();
     }
   },
-  config.shared,
 );
+shared.moved = moved;
 
 async function main(): Promise<void> {
   const pool = NativePool.attach(config.poolId);
-  const runner = new Runner((index) => pool.function(index), shared, stashBlock);
+  const runner = new Runner((index) => pool.function(index), shared, stashBlock, moved);
   if (config.initializer !== undefined) {
     try {
       await runner.runInitializer(config.initializer, decodeEncoded(config.initargs, shared) as unknown[]);

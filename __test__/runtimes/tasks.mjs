@@ -1,0 +1,3 @@
+export function scale(x, k) {
+  return x * k;
+}
