@@ -55,9 +55,17 @@ async function freePort() {
   return port;
 }
 
+/** Children still running when this process exits, however it exits, are ended with it. */
+const children = new Set();
+process.on('exit', () => {
+  for (const child of children) child.kill('SIGKILL');
+});
+
 /** Starts a child and resolves once its output shows `ready`. */
 function startChild(command, args, ready, what) {
   const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: ROOT });
+  children.add(child);
+  child.once('exit', () => children.delete(child));
   return new Promise((resolve, reject) => {
     let seen = '';
     const onData = (chunk) => {

@@ -19,6 +19,17 @@ export const redisServer = (() => {
   }
 })();
 
+/** Children (Redis, hosts) still running when this test process exits for any reason are ended with it. */
+const children = new Set();
+process.on('exit', () => {
+  for (const child of children) child.kill('SIGKILL');
+});
+function own(child) {
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  return child;
+}
+
 export const SKIP_MESSAGE = 'redis-server is not installed (apt-get install redis-server; .ci/run installs it): the distributed tests need a real Redis';
 
 async function freePort() {
@@ -72,7 +83,7 @@ export async function startRedis({ port, dir } = {}) {
   port ??= await freePort();
   const ownDir = dir === undefined;
   dir ??= mkdtempSync(path.join(tmpdir(), 'cf-redis-'));
-  const child = spawn(redisServer, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--loglevel', 'notice'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = own(spawn(redisServer, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--loglevel', 'notice'], { stdio: ['ignore', 'pipe', 'pipe'] }));
   await waitForLine(child, /Ready to accept connections/, `redis-server on port ${port}`);
   return {
     port,
@@ -90,7 +101,7 @@ export async function startRedis({ port, dir } = {}) {
 
 /** Starts a worker host through the CLI; `args` are the flags after `--connection`. */
 export async function startHost(url, args = [], env = {}) {
-  const child = spawn(process.execPath, [cli, 'worker', '--connection', url, ...args], { stdio: ['ignore', 'pipe', 'pipe'], cwd: root, env: { ...process.env, ...env } });
+  const child = own(spawn(process.execPath, [cli, 'worker', '--connection', url, ...args], { stdio: ['ignore', 'pipe', 'pipe'], cwd: root, env: { ...process.env, ...env } }));
   await waitForLine(child, /taking jobs/, 'the worker host');
   return {
     child,
