@@ -6,7 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const src = path.join(path.dirname(path.dirname(fileURLToPath(import.meta.url))), 'src');
-const LAYERS = ['executor', 'hosts', 'worker', 'api', 'wire'];
+const LAYERS = ['distributed', 'executor', 'hosts', 'worker', 'api', 'wire'];
 
 function* sources(dir) {
   for (const entry of readdirSync(dir, { withFileTypes: true })) {

@@ -26,7 +26,7 @@
 import os from 'node:os';
 import fs from 'node:fs';
 import path from 'node:path';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { HERE, configure } from './lib/config.mjs';
@@ -84,6 +84,14 @@ function usage(msg) {
   process.exit(msg ? 2 : 0);
 }
 const opts = parseArgs(process.argv.slice(2));
+// D1-D3 (concurrent-futures/distributed vs raw BullMQ on a Redis it starts): benchmark/distributed.mjs,
+// in a child process, after the W table (it says itself when redis-server is missing).
+const DISTRIBUTED = ['D1', 'D2', 'D3'];
+const runDistributed = () => spawnSync(process.execPath, [path.join(HERE, 'distributed.mjs'), ...(opts.quick ? ['--quick'] : [])], { stdio: 'inherit' });
+if (opts.only && opts.only.every((id) => DISTRIBUTED.includes(id))) {
+  runDistributed();
+  process.exit(0);
+}
 const N = opts.workers;
 const Q = opts.quick;
 
@@ -96,7 +104,7 @@ const { WORKLOADS } = await import('./workloads/index.mjs');
 // --only takes workload ids (case-insensitive: W11T is W11t) and groups (W11 = W11 and W11t).
 const ids = WORKLOADS.map((w) => w.id);
 const picks = (w, id) => w.id.toUpperCase() === id || w.group === id;
-for (const id of opts.only || []) if (!WORKLOADS.some((w) => picks(w, id))) usage(`unknown workload ${id} (known: ${ids.join(', ')})`);
+for (const id of opts.only || []) if (!WORKLOADS.some((w) => picks(w, id)) && !DISTRIBUTED.includes(id)) usage(`unknown workload ${id} (known: ${ids.join(', ')})`);
 const selected = WORKLOADS.filter((w) => !opts.only || opts.only.some((id) => picks(w, id)));
 
 let contenders = [...opts.contenders];
@@ -326,6 +334,8 @@ const outSvg = outJson.replace(/\.json$/i, '') + '.svg';
 fs.writeFileSync(outJson, JSON.stringify({ meta, workloads: results }, null, 2) + '\n');
 fs.writeFileSync(outSvg, svgChart(results, meta));
 log(`[bench] wrote ${path.relative(process.cwd(), outJson)} and ${path.relative(process.cwd(), outSvg)} — total ${totalS.toFixed(1)} s`);
+
+if (!opts.only || opts.only.some((id) => DISTRIBUTED.includes(id))) runDistributed();
 
 // Nothing should be left running; if something still holds the loop open, say so and leave.
 setTimeout(() => {

@@ -124,6 +124,17 @@ export function describeTask(fn: unknown, what = 'submit()'): Described {
   return known;
 }
 
+/**
+ * @internal A task function that arrived as its descriptor (a distributed worker host's job):
+ * an object `submit` and `map` take, which travels to this process's workers as that descriptor.
+ * The client checked the function when it was submitted; here it is only passed on.
+ */
+export function taskFromDescriptor(descriptor: string): TaskRef {
+  const ref = new TaskRef('descriptor:', 'default');
+  described.set(ref, { descriptor, reads: [], defines: null });
+  return ref;
+}
+
 const SUBMITTABLE =
   'submit a self-contained function (sent by its source), a built-in reachable from globalThis such as Math.pow, or task(module, exportName)';
 const SENT_BY_SOURCE = 'task functions are sent to workers by their source text, so they cannot use variables from the scope they were written in: pass values as arguments, or use task() to run a module export';

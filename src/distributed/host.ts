@@ -1,0 +1,383 @@
+/**
+ * A worker host: a BullMQ `Worker` that runs each job's items on a local pool of this package and
+ * pushes their outcomes, a range at a time, to the results list of the client that queued them.
+ * A job completes in BullMQ only once its outcomes are in Redis, so a host that dies mid-job
+ * leaves the job to be handed to another host (at least once).
+ */
+import os from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+import { Worker, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+
+import { BrokenExecutor } from '../api/errors.js';
+import type { Executor } from '../api/executor.js';
+import type { ChunkResults, MapSink, RangeReceiver } from '../api/map.js';
+import { checkKnownKeys } from '../api/option-keys.js';
+import { taskFromDescriptor } from '../api/task.js';
+import { ProcessPoolExecutor } from '../executor/process-pool.js';
+import { ThreadPoolExecutor } from '../executor/thread-pool.js';
+import { readDescriptor, type TaskDescriptor } from '../wire/task-descriptor.js';
+import { checkConnection, connect, type Connection } from './connection.js';
+import { cancelledKey, DEFAULT_QUEUE, decodeItems, encodeMessage, errorOutcome, type JobData, type Message, type Outcome, PREFIX, PROTOCOL_VERSION, RESULTS_TTL_MS, resultsKey, valueOutcomes } from './protocol.js';
+
+export interface WorkerHostOptions {
+  connection: Connection;
+  /** Default `'concurrent-futures'`, as the executor's. */
+  queue?: string;
+  /** The local pool's size; default `os.availableParallelism()`. The host takes at most one job more. */
+  maxWorkers?: number;
+  /** The local pool: `'thread'` (default) or `'process'`. */
+  pool?: 'thread' | 'process';
+  /** `'tasks'`: run `task()` module exports only; functions sent by source and built-ins by path are refused. */
+  only?: 'tasks';
+  /** Allow-list of `task()` modules (paths, file URLs or package names); others are refused unimported. */
+  modules?: string[];
+  /** BullMQ's job lock (ms): a dead host's job is handed on after about `lockDuration + stalledInterval`. Default 10,000. */
+  lockDuration?: number;
+  /** How often (ms) this host looks for jobs of dead hosts. Default 5,000. */
+  stalledInterval?: number;
+}
+
+export interface WorkerHost {
+  /** Stops taking jobs, lets the running ones finish, shuts the local pool down. */
+  close(): Promise<void>;
+}
+
+const DEFAULT_LOCK_MS = 10_000;
+const DEFAULT_STALLED_INTERVAL_MS = 5_000;
+const RETRY_PUSH_MS = 200;
+/** A job's start is told its client at most this late (ms); see `Outbox.started`. */
+const START_NOTICE_MS = 1;
+
+/** Starts a worker host; resolves once it is connected and taking jobs. */
+export async function startWorkerHost(options: WorkerHostOptions): Promise<WorkerHost> {
+  const config = parseHostOptions(options);
+  const redis = connect(config.connection, { maxRetriesPerRequest: null });
+  reportErrors(redis, 'results connection');
+  const runner = new JobRunner(config, redis, new Outbox(redis, config.queue));
+  // BullMQ leaves a connection it was given open when it closes: closed below.
+  const workerConnection = connect(config.connection, { maxRetriesPerRequest: null });
+  const worker = new Worker<JobData>(config.queue, (job: Job<JobData>) => runner.run(job.data, job.id ?? ''), {
+    connection: workerConnection,
+    prefix: PREFIX,
+    concurrency: config.maxWorkers + 1,
+    lockDuration: config.lockDuration,
+    stalledInterval: config.stalledInterval,
+    maxStalledCount: 1,
+  });
+  reportErrors(worker, 'worker');
+  // A job BullMQ fails itself: its hosts died running it more often than allowed (a job that
+  // kills every host it runs on), or something unforeseen; its client must hear of it.
+  worker.on('failed', (job: Job<JobData> | undefined, error: Error) => {
+    if (job?.data?.c !== undefined) void runner.failed(job.data, error);
+  });
+  await worker.waitUntilReady();
+  let closed: Promise<void> | undefined;
+  return {
+    close: () =>
+      (closed ??= (async () => {
+        await worker.close();
+        await runner.close();
+        workerConnection.disconnect();
+        await redis.quit().catch(() => redis.disconnect());
+      })()),
+  };
+}
+
+interface HostConfig {
+  connection: Connection;
+  queue: string;
+  maxWorkers: number;
+  pool: 'thread' | 'process';
+  onlyTasks: boolean;
+  /** Normalised allow-list of modules, or `undefined`: any. */
+  modules: Set<string> | undefined;
+  lockDuration: number;
+  stalledInterval: number;
+}
+
+const HOST_OPTIONS = ['connection', 'queue', 'maxWorkers', 'pool', 'only', 'modules', 'lockDuration', 'stalledInterval'];
+
+function parseHostOptions(options: WorkerHostOptions): HostConfig {
+  const what = 'startWorkerHost()';
+  if (typeof options !== 'object' || options === null) throw new TypeError(`${what}: options must be an object with a connection`);
+  checkKnownKeys(what, options, HOST_OPTIONS);
+  const { queue = DEFAULT_QUEUE, maxWorkers = os.availableParallelism(), pool = 'thread', only, modules } = options;
+  if (typeof queue !== 'string' || queue === '' || queue.includes(':')) throw new TypeError(`${what}: queue must be a non-empty string without ':'`);
+  if (!Number.isInteger(maxWorkers)) throw new TypeError(`${what}: maxWorkers must be an integer, got ${String(maxWorkers)}`);
+  if (maxWorkers < 1) throw new RangeError(`${what}: maxWorkers must be >= 1, got ${maxWorkers}`);
+  if (pool !== 'thread' && pool !== 'process') throw new TypeError(`${what}: pool must be 'thread' or 'process', got ${String(pool)}`);
+  if (only !== undefined && only !== 'tasks') throw new TypeError(`${what}: only must be 'tasks' or undefined, got ${String(only)}`);
+  if (modules !== undefined && (!Array.isArray(modules) || modules.some((m) => typeof m !== 'string' || m === ''))) {
+    throw new TypeError(`${what}: modules must be an array of module paths, file URLs or package names`);
+  }
+  return {
+    connection: checkConnection(what, options.connection),
+    queue,
+    maxWorkers,
+    pool,
+    onlyTasks: only === 'tasks',
+    modules: modules === undefined ? undefined : new Set(modules.map(normalizeModule)),
+    lockDuration: positive(what, 'lockDuration', options.lockDuration, DEFAULT_LOCK_MS),
+    stalledInterval: positive(what, 'stalledInterval', options.stalledInterval, DEFAULT_STALLED_INTERVAL_MS),
+  };
+}
+
+function positive(what: string, name: string, value: unknown, otherwise: number): number {
+  if (value === undefined) return otherwise;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) throw new RangeError(`${what}: ${name} must be a positive number of milliseconds, got ${String(value)}`);
+  return value;
+}
+
+/** As `task()` writes a module: a path becomes its file URL, a file URL is normalised, a package name stays. */
+export function normalizeModule(module: string): string {
+  if (module.startsWith('file:')) return new URL(module).href;
+  if (module.startsWith('.') || path.isAbsolute(module)) return pathToFileURL(path.resolve(module)).href;
+  return module;
+}
+
+/** An emitter's `error` events, reported on stderr once per distinct message (a reconnecting connection repeats them). */
+function reportErrors(emitter: Redis | Worker, what: string): void {
+  let last = '';
+  emitter.on('error', (error: Error) => {
+    if (error.message === last) return;
+    last = error.message;
+    process.stderr.write(`concurrent-futures worker host: ${what}: ${error.message}\n`);
+  });
+}
+
+/** Runs jobs on the local pool, with the host's policy on what may run. */
+class JobRunner {
+  #pool: Executor;
+  #sinks = new Map<string, MapSink>();
+
+  constructor(
+    private readonly config: HostConfig,
+    private readonly redis: Redis,
+    private readonly outbox: Outbox,
+  ) {
+    this.#pool = this.#newPool();
+  }
+
+  #newPool(): Executor {
+    const maxWorkers = this.config.maxWorkers;
+    return this.config.pool === 'process' ? new ProcessPoolExecutor({ maxWorkers }) : new ThreadPoolExecutor({ maxWorkers });
+  }
+
+  /** Runs every item of a job; resolves once their outcomes are in Redis. */
+  async run(data: JobData, jobId: string): Promise<void> {
+    const { c: client, k: key, n: count } = data;
+    const refused = data.v === PROTOCOL_VERSION ? this.#refusal(data.f) : new TypeError(`job ${jobId} is of protocol version ${String(data.v)}; this host speaks ${PROTOCOL_VERSION}`);
+    if (refused !== undefined) return this.outbox.send(client, [errorOutcome(key, 0, count, refused)]);
+    this.outbox.started(client, key);
+    let items: unknown[];
+    try {
+      items = decodeItems(data);
+    } catch (error) {
+      return this.outbox.send(client, [errorOutcome(key, 0, count, error)]);
+    }
+    const skip = data.m === 0 && count > 1 ? await this.#cancelledItems(jobId) : new Set<number>();
+    await new Promise<void>((resolve) => {
+      let left = count - skip.size;
+      if (left === 0) return resolve();
+      const pool = this.#pool;
+      const receiver: RangeReceiver = {
+        deliver: (first: number, n: number, results: ChunkResults): void => {
+          // A task of this job broke the pool (it killed its worker): the next jobs get a new one.
+          if (results.failAll?.error instanceof BrokenExecutor) this.#replacePool(pool);
+          left -= n;
+          const sent = this.outbox.send(client, outcomesOf(key, first, n, results));
+          if (left === 0) sent.then(resolve);
+        },
+      };
+      for (const [first, end] of runsWithout(count, skip)) this.#submitItems(data, items, first, end, receiver);
+    });
+  }
+
+  /** Hands items `first .. end` of a job to the local pool; a pool an earlier job broke is replaced first. */
+  #submitItems(data: JobData, items: unknown[], first: number, end: number, receiver: RangeReceiver): void {
+    for (let attempt = 0; ; attempt++) {
+      const pool = this.#pool;
+      try {
+        this.#sink(data.f).submit(items.slice(first, end), data.s === 1, first, data.m === 1 ? 'auto' : 1, receiver);
+        return;
+      } catch (error) {
+        if (error instanceof BrokenExecutor && attempt === 0) {
+          this.#replacePool(pool);
+          continue;
+        }
+        receiver.deliver(first, end - first, { values: [], failAll: { error } });
+        return;
+      }
+    }
+  }
+
+  /** Tells the client of a job BullMQ failed that its items failed. */
+  failed(data: JobData, error: Error): Promise<void> {
+    const { c: client, k: key, n: count } = data;
+    if (/stalled more than allowable limit/.test(error.message)) {
+      const message = `the worker hosts running this job died (or lost Redis) more often than BullMQ's stalled-job limit allows: ${error.message}`;
+      return this.outbox.send(client, [[key, 0, count, 2, message]]);
+    }
+    return this.outbox.send(client, [errorOutcome(key, 0, count, error)]);
+  }
+
+  /** Why this host will not run `descriptorText`, or `undefined`. A refused module is never imported. */
+  #refusal(descriptorText: string): TypeError | undefined {
+    let descriptor: TaskDescriptor;
+    try {
+      descriptor = readDescriptor(descriptorText);
+    } catch {
+      return new TypeError('the job names its task function in a form this host cannot read');
+    }
+    if ('module' in descriptor) {
+      const allowed = this.config.modules;
+      if (allowed !== undefined && !allowed.has(normalizeModule(descriptor.module))) {
+        return new TypeError(`this worker host does not run the module ${descriptor.module}: it is not in the host's modules (--module) list`);
+      }
+      return undefined;
+    }
+    if (this.config.onlyTasks) {
+      const what = 'source' in descriptor ? `a function sent by its source text (${descriptor.name || 'anonymous'})` : `the built-in ${descriptor.path}`;
+      return new TypeError(`this worker host runs task() module exports only (only: 'tasks' / --only-tasks); it refuses ${what}`);
+    }
+    return undefined;
+  }
+
+  /** The items of a job of several tasks that their client cancelled before it started. */
+  async #cancelledItems(jobId: string): Promise<Set<number>> {
+    const members = await this.redis.smembers(cancelledKey(this.config.queue, jobId));
+    return new Set(members.map(Number));
+  }
+
+  #sink(descriptor: string): MapSink {
+    let sink = this.#sinks.get(descriptor);
+    if (sink === undefined) {
+      sink = this.#pool._mapSink(taskFromDescriptor(descriptor));
+      this.#sinks.set(descriptor, sink);
+    }
+    return sink;
+  }
+
+  /** Replaces the local pool `broken`, unless that was done already. */
+  #replacePool(broken: Executor): void {
+    if (this.#pool !== broken) return;
+    this.#pool = this.#newPool();
+    this.#sinks.clear();
+    broken.shutdown({ wait: false }).catch(() => {});
+  }
+
+  async close(): Promise<void> {
+    await this.#pool.shutdown({ wait: true });
+    await this.outbox.idle();
+  }
+}
+
+/** Ranges `[first, end)` of `0 .. count` without the indices in `skip`. */
+function* runsWithout(count: number, skip: Set<number>): Generator<[number, number]> {
+  for (let i = 0; i < count; ) {
+    while (i < count && skip.has(i)) i++;
+    let end = i;
+    while (end < count && !skip.has(end)) end++;
+    if (end > i) yield [i, end];
+    i = end;
+  }
+}
+
+/** The outcomes of a delivered range: the failed items alone, the runs of values between them. */
+function outcomesOf(key: number, first: number, count: number, results: ChunkResults): Outcome[] {
+  if (results.failAll !== undefined) return [errorOutcome(key, first, count, results.failAll.error)];
+  const errors = results.errors;
+  if (errors === undefined || errors.size === 0) return valueOutcomes(key, first, results.values.slice(0, count));
+  const out: Outcome[] = [];
+  let run = 0;
+  for (let i = 0; i <= count; i++) {
+    if (i < count && !errors.has(i)) continue;
+    if (i > run) out.push(...valueOutcomes(key, first + run, results.values.slice(run, i)));
+    if (i < count) out.push(errorOutcome(key, first + i, 1, errors.get(i)));
+    run = i + 1;
+  }
+  return out;
+}
+
+/**
+ * The messages for clients, gathered for the rest of the current turn of the event loop and pushed
+ * in one round trip; a push that fails (Redis away) is retried until it succeeds.
+ */
+class Outbox {
+  #pending = new Map<string, Message>();
+  #next: { promise: Promise<void>; resolve: () => void } | undefined;
+  #pushing: Promise<void> = Promise.resolve();
+  #startTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly queue: string,
+  ) {}
+
+  /**
+   * Job `key` has started. Said a moment later (`START_NOTICE_MS`), or with the job's first
+   * outcomes when they come by then: a short task then costs its client one message, not two.
+   */
+  started(client: string, key: number): void {
+    (this.#message(client).s ??= []).push(key);
+    this.#startTimer ??= setTimeout(() => {
+      this.#startTimer = undefined;
+      if (this.#pending.size > 0) void this.#scheduled();
+    }, START_NOTICE_MS);
+  }
+
+  /** Resolves once `outcomes` are in the client's results list. */
+  send(client: string, outcomes: Outcome[]): Promise<void> {
+    const message = this.#message(client);
+    (message.o ??= []).push(...outcomes);
+    return this.#scheduled();
+  }
+
+  idle(): Promise<void> {
+    if (this.#pending.size > 0) return this.#scheduled();
+    return this.#next?.promise ?? this.#pushing;
+  }
+
+  #message(client: string): Message {
+    let message = this.#pending.get(client);
+    if (message === undefined) this.#pending.set(client, (message = {}));
+    return message;
+  }
+
+  #scheduled(): Promise<void> {
+    if (this.#next !== undefined) return this.#next.promise;
+    let resolve!: () => void;
+    const promise = new Promise<void>((r) => (resolve = r));
+    this.#next = { promise, resolve };
+    // At the end of this job of the event loop: the outcomes a pool's drain delivered together go together.
+    queueMicrotask(() => {
+      const next = this.#next!;
+      this.#next = undefined;
+      const batch = this.#pending;
+      this.#pending = new Map();
+      // Pushes go out in order on one connection (a client reads a job's start before its
+      // outcomes) without waiting for the one before.
+      this.#pushing = this.#push(batch).then(next.resolve);
+    });
+    return promise;
+  }
+
+  async #push(batch: Map<string, Message>): Promise<void> {
+    for (;;) {
+      const pipeline = this.redis.pipeline();
+      for (const [client, message] of batch) {
+        const key = resultsKey(this.queue, client);
+        pipeline.rpush(key, encodeMessage(message)).pexpire(key, RESULTS_TTL_MS);
+      }
+      try {
+        await pipeline.exec();
+        return;
+      } catch {
+        await new Promise((resolve) => setTimeout(resolve, RETRY_PUSH_MS));
+      }
+    }
+  }
+}

@@ -1,0 +1,137 @@
+/**
+ * What travels between a `DistributedExecutor` (the client) and its worker hosts, besides BullMQ's
+ * own bookkeeping:
+ *
+ * - a **job** (BullMQ job data, JSON): one or more items of one task function. Submits made in
+ *   the same tick and `map` chunks are both jobs of several items; each item has its own outcome.
+ * - a **message** (an entry of the client's results list in Redis): the jobs a host started and
+ *   the outcomes of ranges of their items. Values and errors go through this package's codec
+ *   (`wire/`), so they arrive as they would from a local pool.
+ */
+import { type ErrorDescriptor, rebuildError } from '../wire/errors.js';
+import { errorDescriptor } from '../wire/outcomes.js';
+import { deserialize, serialize } from '../wire/clone.js';
+import { snapshot, snapshotItems } from '../wire/snapshot.js';
+
+/** Bumped when the job or message layout changes: a host refuses a job of another version. */
+export const PROTOCOL_VERSION = 1;
+
+export const DEFAULT_QUEUE = 'concurrent-futures';
+/** BullMQ's default key prefix; our own keys live beside the queue's. */
+export const PREFIX = 'bull';
+
+/** The Redis list a client reads its messages from. */
+export function resultsKey(queue: string, client: string): string {
+  return `${PREFIX}:${queue}:cf:results:${client}`;
+}
+
+/** The Redis set of the cancelled items of a job of several items (a host skips them). */
+export function cancelledKey(queue: string, jobId: string): string {
+  return `${PREFIX}:${queue}:cf:cancelled:${jobId}`;
+}
+
+/** A results list nobody reads (its client is gone) expires after this. */
+export const RESULTS_TTL_MS = 3_600_000;
+
+/** BullMQ job data. */
+export interface JobData {
+  v: number;
+  /** The client's id: where the outcomes go. */
+  c: string;
+  /** The job's key for the client: the id of its first item. */
+  k: number;
+  /** The task function's descriptor (JSON text, `wire/task-descriptor.ts`). */
+  f: string;
+  /** 1: each item is an argument list; 0: each item is the only argument. */
+  s: 0 | 1;
+  /** 1: a `map` chunk (the host's pool may group its items); 0: each item runs as a task of its own. */
+  m: 0 | 1;
+  /** How many items. */
+  n: number;
+  /** The items, when JSON carries them exactly, */
+  a?: unknown[];
+  /** else their structured-clone bytes, base64. */
+  b?: string;
+}
+
+/** The outcome of items `first .. first + count` of job `key`: their values, or one error for all. */
+export type Outcome =
+  | [key: number, first: number, count: number, ok: 1, values: unknown[]]
+  | [key: number, first: number, count: number, ok: 0, error: ErrorDescriptor]
+  /** The job's hosts died running it more often than BullMQ allows: a `WorkerCrashedError` with this message. */
+  | [key: number, first: number, count: number, ok: 2, crashed: string];
+
+/** One entry of a client's results list. */
+export interface Message {
+  /** Keys of the jobs a host has started. */
+  s?: number[];
+  o?: Outcome[];
+}
+
+const TAG_JSON = 0x4a; // 'J'
+const TAG_CLONE = 0x56; // 'V'
+
+/**
+ * Encodes a job's items with the codec's rules (read once, as structured clone reads them).
+ * Throws a `DataCloneError` naming the item and what in it cannot travel.
+ */
+export function encodeItems(items: unknown[], spread: boolean): Pick<JobData, 'a' | 'b'> {
+  const read = snapshotItems(items, undefined, spread ? 'map argument lists' : 'map items');
+  if (read.refused !== undefined) throw read.refused.error;
+  if (read.json) return { a: read.items };
+  return { b: serialize(read.items, undefined).toString('base64') };
+}
+
+export function decodeItems(data: JobData): unknown[] {
+  if (data.a !== undefined) return data.a;
+  const bytes = Buffer.from(data.b ?? '', 'base64');
+  return deserialize(bytes, 0, bytes.length, undefined) as unknown[];
+}
+
+/** A message as one Redis value: JSON text when JSON carries it exactly, else structured clone. */
+export function encodeMessage(message: Message): Buffer {
+  const snap = snapshot(message, undefined);
+  if (snap.json) {
+    const text = JSON.stringify(snap.value);
+    const out = Buffer.allocUnsafe(1 + Buffer.byteLength(text));
+    out[0] = TAG_JSON;
+    out.write(text, 1);
+    return out;
+  }
+  return Buffer.concat([Buffer.of(TAG_CLONE), serialize(snap.value, undefined)]);
+}
+
+export function decodeMessage(bytes: Buffer): Message {
+  if (bytes[0] === TAG_JSON) return JSON.parse(bytes.toString('utf8', 1)) as Message;
+  return deserialize(bytes, 1, bytes.length, undefined) as Message;
+}
+
+/** The outcome for an error thrown by (or about) items of a job, as a descriptor that can travel. */
+export function errorOutcome(key: number, first: number, count: number, error: unknown): Outcome {
+  return [key, first, count, 0, errorDescriptor(error, undefined)];
+}
+
+/**
+ * Outcomes for a range of `values`: one for the range when they all can travel, else one per
+ * item, each that cannot (a `SharedArrayBuffer` a thread returned) failing alone.
+ */
+export function valueOutcomes(key: number, first: number, values: unknown[]): Outcome[] {
+  try {
+    encodeMessage({ o: [[key, first, values.length, 1, values]] });
+    return [[key, first, values.length, 1, values]];
+  } catch {
+    return values.map((value, i): Outcome => {
+      try {
+        snapshot(value, undefined, 0, 'result');
+        return [key, first + i, 1, 1, [value]];
+      } catch (error) {
+        return errorOutcome(key, first + i, 1, error);
+      }
+    });
+  }
+}
+
+export function rebuildOutcomeError(descriptor: ErrorDescriptor): unknown {
+  return rebuildError(descriptor);
+}
+
