@@ -8,6 +8,7 @@ export const {
   BrokenProcessPool,
   BrokenThreadPool,
   CancelledError,
+  currentTask,
   Executor,
   FIRST_COMPLETED,
   FIRST_EXCEPTION,

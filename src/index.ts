@@ -7,3 +7,4 @@ export { ALL_COMPLETED, asCompleted, FIRST_COMPLETED, FIRST_EXCEPTION, wait, typ
 export { task, TaskRef, type TaskFn } from './api/task.js';
 export { repeat } from './api/map.js';
 export { move } from './api/transfer.js';
+export { currentTask, type CurrentTask } from './api/current-task.js';

@@ -1,4 +1,5 @@
 /** Python's `Executor`: the abstract base both pools (and any custom executor) extend. */
+import { TimeoutError } from './errors.js';
 import { Future } from './future.js';
 import { MapRun, parseMapArguments, type MapOptions, type MapSink } from './map.js';
 import { checkKnownKeys } from './option-keys.js';
@@ -47,9 +48,16 @@ export interface TimePercentiles {
 export interface TaskOptions {
   /**
    * Cancels the task while it has not started (its future's `CancelledError` has the signal's
-   * reason as its `cause`); already aborted, the future `run` returns is cancelled already.
+   * reason as its `cause`); already aborted, the future `run` returns is cancelled already. Once
+   * it runs, aborting fires the task's own `currentTask().signal`; a task still running
+   * `abortGrace` ms later is stopped (its worker replaced) and its future fails with the reason.
    */
   signal?: AbortSignal;
+  /**
+   * Milliseconds of run time (counted from the moment the task starts, not from `run`): then the
+   * task's own signal fires with a `TimeoutError`, as for `signal`.
+   */
+  timeout?: number;
   /**
    * `ArrayBuffer`s to move to the worker instead of copying them, as with `postMessage`: once the
    * task is submitted they are detached here (their memory is given back at once). A
@@ -58,7 +66,7 @@ export interface TaskOptions {
   transfer?: ArrayBuffer[];
 }
 
-const TASK_OPTIONS = ['signal', 'transfer'];
+const TASK_OPTIONS = ['signal', 'timeout', 'transfer'];
 
 /** One (async) iterable per parameter of the task function: `map`'s inputs, zipped. */
 export type MapInputs<A extends unknown[]> = { [K in keyof A]: Iterable<A[K]> | AsyncIterable<A[K]> };
@@ -110,8 +118,10 @@ export abstract class Executor {
     if (!Array.isArray(args)) throw new TypeError(`run(): args must be an array of the task's arguments, got ${args === null ? 'null' : typeof args}`);
     if (typeof options !== 'object' || options === null) throw new TypeError('run(): options must be an object');
     checkKnownKeys('run()', options, TASK_OPTIONS);
-    const { signal, transfer = [] } = options;
+    const { signal, timeout, transfer = [] } = options;
     if (signal !== undefined && !(signal instanceof AbortSignal)) throw new TypeError('run(): signal must be an AbortSignal');
+    if (timeout !== undefined && typeof timeout !== 'number') throw new TypeError(`run(): timeout must be a number of milliseconds, got ${typeof timeout}`);
+    if (timeout !== undefined && !(timeout >= 0)) throw new RangeError(`run(): timeout must be >= 0, got ${timeout}`);
     const moving = checkTransferList('run()', transfer);
     const unwrapped = args.map((arg) => {
       if (!isMoved(arg)) return arg;
@@ -126,11 +136,29 @@ export abstract class Executor {
     }
     const future = moving.length > 0 ? this._submitMoving(fn, unwrapped, moving) : this.submit(fn, ...unwrapped);
     if (signal !== undefined) {
-      const abort = (): void => void future._cancelBecause(signal.reason);
+      const abort = (): void => this._abort(future, signal.reason);
       signal.addEventListener('abort', abort, { once: true });
       future.addDoneCallback(() => signal.removeEventListener('abort', abort));
     }
+    if (timeout !== undefined && timeout !== Infinity) this._watchTimeout(future, timeout);
     return future;
+  }
+
+  /**
+   * @internal The caller aborted `future`'s task with `reason`: cancelled if it has not started.
+   * By default, that is all (an executor that cannot reach a running task lets it finish).
+   */
+  _abort<T>(future: Future<T>, reason: unknown): void {
+    future._cancelBecause(reason);
+  }
+
+  /**
+   * @internal `run`'s `timeout`: by default (an executor that cannot tell when a task starts),
+   * counted from `run`, and the future fails with a `TimeoutError` then.
+   */
+  _watchTimeout<T>(future: Future<T>, ms: number): void {
+    const timer = setTimeout(() => future._finish(false, new TimeoutError(`the task did not finish within its timeout of ${ms} ms`)), ms);
+    future.addDoneCallback(() => clearTimeout(timer));
   }
 
   abstract shutdown(options?: ShutdownOptions): Promise<void>;

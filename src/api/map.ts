@@ -20,6 +20,11 @@ export interface MapOptions {
   chunksize?: number | 'auto';
   /** Read the input lazily, with at most this many items in flight. */
   buffersize?: number;
+  /**
+   * Aborting it ends the run as `return()` does (every undelivered item is cancelled, and the
+   * running ones' own signals fire); the pending `next()` rejects with the signal's reason.
+   */
+  signal?: AbortSignal;
 }
 
 /** The outcomes of a range of items: values, the errors of the items that threw, or one error for all. */
@@ -74,9 +79,10 @@ interface ParsedOptions {
   deadline: number | undefined;
   chunksize: number | 'auto';
   buffersize: number | undefined;
+  signal: AbortSignal | undefined;
 }
 
-const MAP_OPTIONS = ['timeout', 'chunksize', 'buffersize'];
+const MAP_OPTIONS = ['timeout', 'chunksize', 'buffersize', 'signal'];
 
 /** Splits `map`'s arguments into inputs and options and validates both (synchronously). */
 export function parseMapArguments(rest: unknown[]): { sources: Array<Iterable<unknown> | AsyncIterable<unknown>>; options: ParsedOptions } {
@@ -92,7 +98,8 @@ export function parseMapArguments(rest: unknown[]): { sources: Array<Iterable<un
       throw new TypeError(`map(): argument ${i + 2} must be an iterable or async iterable, got ${input === null ? 'null' : typeof input}`);
     }
   });
-  const { chunksize = 'auto', buffersize } = raw;
+  const { chunksize = 'auto', buffersize, signal } = raw;
+  if (signal !== undefined && !(signal instanceof AbortSignal)) throw new TypeError('map(): signal must be an AbortSignal');
   const timeout = toTimeout(raw.timeout);
   if (chunksize !== 'auto') {
     if (typeof chunksize !== 'number') throw new TypeError(`map(): chunksize must be a positive integer or 'auto', got ${typeof chunksize}`);
@@ -104,7 +111,7 @@ export function parseMapArguments(rest: unknown[]): { sources: Array<Iterable<un
   }
   return {
     sources: rest as Array<Iterable<unknown> | AsyncIterable<unknown>>,
-    options: { deadline: timeout === undefined ? undefined : Date.now() + timeout, chunksize, buffersize },
+    options: { deadline: timeout === undefined ? undefined : Date.now() + timeout, chunksize, buffersize, signal },
   };
 }
 
@@ -204,11 +211,23 @@ export class MapRun<R> implements AsyncIterableIterator<R>, RangeReceiver {
   #queued = 0;
   #reading: Promise<void> | undefined;
   #readError: { error: unknown } | undefined;
+  /** The signal's abort, for the `next()` it reaches first (which rejects with its reason). */
+  #aborted: { reason: unknown } | undefined;
+  readonly #onAbort = (): void => {
+    this.#aborted = { reason: this.#options.signal!.reason };
+    this.#finish();
+  };
 
   constructor(sink: MapSink, sources: Array<Iterable<unknown> | AsyncIterable<unknown>>, options: ParsedOptions) {
     this.#sink = sink;
     this.#zip = new Zip(sources);
     this.#options = options;
+    if (options.signal?.aborted) {
+      this.#aborted = { reason: options.signal.reason };
+      this.#finish();
+      return;
+    }
+    options.signal?.addEventListener('abort', this.#onAbort, { once: true });
     if (this.#zip.async) this.#reading = this.#readAsync(options.buffersize ?? Infinity);
     else this.#submit(this.#readSync(options.buffersize ?? Infinity));
   }
@@ -228,7 +247,7 @@ export class MapRun<R> implements AsyncIterableIterator<R>, RangeReceiver {
   }
 
   async #next(): Promise<IteratorResult<R>> {
-    if (this.#finished) return { done: true, value: undefined };
+    if (this.#finished) return this.#end();
     this.#running = true;
     try {
       const index = this.#delivered;
@@ -239,7 +258,7 @@ export class MapRun<R> implements AsyncIterableIterator<R>, RangeReceiver {
       const range = await this.#rangeOf(index);
       if (range === undefined) {
         this.#finish();
-        return { done: true, value: undefined };
+        return this.#end();
       }
       const { results } = range;
       const at = index - this.#currentFirst;
@@ -256,6 +275,14 @@ export class MapRun<R> implements AsyncIterableIterator<R>, RangeReceiver {
     } finally {
       this.#running = false;
     }
+  }
+
+  /** What a `next()` after the end gives: the end, or, the first time after an abort, its reason. */
+  #end(): IteratorResult<R> {
+    const aborted = this.#aborted;
+    if (aborted === undefined) return { done: true, value: undefined };
+    this.#aborted = undefined;
+    throw aborted.reason;
   }
 
   /** Ends the run at once, also while a `next()` waits: that one then reports the end. */
@@ -379,6 +406,7 @@ export class MapRun<R> implements AsyncIterableIterator<R>, RangeReceiver {
   #finish(): void {
     if (this.#finished) return;
     this.#finished = true;
+    this.#options.signal?.removeEventListener('abort', this.#onAbort);
     this.#zip.close();
     for (const { cancel } of this.#cancels) cancel();
     this.#cancels.length = 0;

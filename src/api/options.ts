@@ -56,6 +56,14 @@ export const stringArray: Check<string[] | undefined> = (value, name) => {
   return value;
 };
 
+/** `abortGrace`: milliseconds (>= 0, or `Infinity`: never) before an aborted task is stopped; default 100. */
+export const abortGrace: Check<number> = (value, name) => {
+  if (value === undefined) return 100;
+  if (typeof value !== 'number') throw new TypeError(`${name} must be a number of milliseconds (or Infinity), got ${value === null ? 'null' : typeof value}`);
+  if (!(value >= 0)) throw new RangeError(`${name} must be >= 0 (or Infinity), got ${value}`);
+  return value;
+};
+
 /** A boolean option, `false` when not given. */
 export const flag: Check<boolean> = (value, name) => {
   if (value !== undefined && typeof value !== 'boolean') throw new TypeError(`${name} must be a boolean, got ${value === null ? 'null' : typeof value}`);

@@ -216,7 +216,7 @@ export function checkWorkerScope(task: Described, what: string, initializerDefin
 }
 
 /** Names a task sent by source finds in the worker besides the runtime's globals (see `worker/functions.ts`). */
-const WORKER_NAMES: readonly string[] = ['move'];
+const WORKER_NAMES: readonly string[] = ['move', 'currentTask'];
 
 /** Breadth-first over `globalThis` (three levels: `String.prototype.at`), shortest path first. */
 function nativePathOf(fn: Function): string | undefined {

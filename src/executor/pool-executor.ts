@@ -5,12 +5,13 @@
  * keeps the executor open, shut down or broken, active or idle.
  */
 import { Executor, type ExecutorStats, type ShutdownOptions } from '../api/executor.js';
-import { CancelledError, type WorkerEnd, WorkerCrashedError } from '../api/errors.js';
+import { CancelledError, TimeoutError, type WorkerEnd, WorkerCrashedError } from '../api/errors.js';
 import { checkKnownKeys } from '../api/option-keys.js';
 import { Future } from '../api/future.js';
 import type { MapSink } from '../api/map.js';
 import type { TaskFn } from '../api/task.js';
 import type { WorkerExit, WorkerHost } from '../hosts/host.js';
+import { describeError } from '../wire/errors.js';
 import { dispatch, NativePool, STATE_RUNNING } from '../wire/native.js';
 import { CompletionPump } from './completions.js';
 import { Lifecycle } from './lifecycle.js';
@@ -41,6 +42,9 @@ export abstract class PoolExecutor extends Executor {
   readonly #lifecycle: Lifecycle;
   readonly #submission: Submission;
   readonly #replaceCrashedWorkers: boolean;
+  readonly #abortGrace: number;
+  /** Workers being ended because the task they run was aborted and did not end: the task's id and the reason its future fails with. */
+  readonly #stopping = new Map<number, { id: number; reason: unknown }>();
 
   /** `initializerDefines`: the globals the initializer defines, which tasks sent by source may read (`null`: not known). */
   protected constructor(
@@ -49,9 +53,11 @@ export abstract class PoolExecutor extends Executor {
     host: WorkerHost,
     initializerDefines: readonly string[] | null,
     replaceCrashedWorkers = false,
+    abortGrace = 100,
   ) {
     super();
     this.#replaceCrashedWorkers = replaceCrashedWorkers;
+    this.#abortGrace = abortGrace;
     this.maxWorkers = maxWorkers;
     // The core's wake-up holds the executor weakly, so that an executor nobody references can be
     // collected; while work is pending, the lifecycle holds it.
@@ -97,6 +103,53 @@ export abstract class PoolExecutor extends Executor {
   /** @internal */
   override _checkOpen(): void {
     this.#lifecycle.checkOpen();
+  }
+
+  /**
+   * @internal `run`'s signal aborted: a task not started is cancelled; a running one's own signal
+   * fires (see `#abortRunning`).
+   */
+  override _abort<T>(future: Future<T>, reason: unknown): void {
+    if (future._cancelBecause(reason) || future.done()) return;
+    this.#abortRunning(future, reason);
+  }
+
+  /** @internal `run`'s timeout, counted from the moment the task starts (the core notes it). */
+  override _watchTimeout<T>(future: Future<T>, ms: number): void {
+    let timer: NodeJS.Timeout;
+    const check = (): void => {
+      if (future.done()) return;
+      this.#submission.flush();
+      const ran = this.#core.runningFor(future._id);
+      // Not started yet (or finishing): look again soon; the earliest it can time out is `ms` after it starts.
+      if (ran < 0) timer = setTimeout(check, Math.max(1, Math.min(ms, 20)));
+      else if (ran >= ms) this.#abortRunning(future, new TimeoutError(`the task ran for more than its timeout of ${ms} ms`));
+      else timer = setTimeout(check, ms - ran);
+    };
+    timer = setTimeout(check, ms);
+    future.addDoneCallback(() => clearTimeout(timer));
+  }
+
+  /**
+   * A running task was aborted: the worker running it is told why (its `currentTask().signal`
+   * fires), and if the task has not ended `abortGrace` ms later, that worker is ended and
+   * replaced and the future fails with `reason` (`#workerExited`).
+   */
+  #abortRunning<T>(future: Future<T>, reason: unknown): void {
+    this.#submission.flush();
+    const running = this.#core.stopTask(future._id);
+    if (running.length === 0) return; // it finished meanwhile: its outcome is on its way
+    const described = describeError(reason);
+    for (const { slot, index } of running) this.#host.abort(slot, index, described);
+    if (this.#abortGrace === Infinity) return;
+    const timer = setTimeout(() => {
+      if (future.done()) return;
+      for (const { slot } of this.#core.stopTask(future._id)) {
+        this.#stopping.set(slot, { id: future._id, reason });
+        this.#host.stop(slot);
+      }
+    }, this.#abortGrace);
+    future.addDoneCallback(() => clearTimeout(timer));
   }
 
   /** @internal */
@@ -186,7 +239,9 @@ export abstract class PoolExecutor extends Executor {
    * with `replaceCrashedWorkers`, only the tasks it was running fail, with `WorkerCrashedError`.
    */
   #workerExited(slot: number, exit: WorkerExit): void {
-    if (this.#replaceCrashedWorkers) {
+    const stopped = this.#stopping.get(slot);
+    this.#stopping.delete(slot);
+    if (this.#replaceCrashedWorkers || stopped !== undefined) {
       const { broke, crashed, dispatch: replacement } = this.#core.workerCrashed(slot);
       if (broke) this.#break(exit.reason, exit.cause, true, exit);
       else {
@@ -194,7 +249,8 @@ export abstract class PoolExecutor extends Executor {
           const how = exit.signal !== null ? `signal ${exit.signal}` : `exit code ${exit.exitCode}`;
           const message = `The ${this.#host.workerKind} running this task exited abruptly (${how}); a new one replaces it`;
           const error = new WorkerCrashedError(message, { ...(exit.cause === undefined ? {} : { cause: exit.cause }), exitCode: exit.exitCode, signal: exit.signal });
-          for (const { id, first, count } of crashed) this.#records.failItems(id, first, count, error);
+          // The aborted task's future fails with its reason; anything else the worker held, with the crash.
+          for (const { id, first, count } of crashed) this.#records.failItems(id, first, count, id === stopped?.id ? stopped.reason : error);
         }
         dispatch(replacement, this.#host);
       }

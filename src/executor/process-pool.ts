@@ -12,6 +12,12 @@ export interface ProcessPoolOptions {
    * `false`: Python's semantics (the executor breaks).
    */
   replaceCrashedWorkers?: boolean;
+  /**
+   * Milliseconds an aborted task (`run`'s `signal` or `timeout`) has to end by itself before it is
+   * stopped: its worker ended and replaced, its future failed with the reason. Default 100;
+   * `Infinity`: never stopped.
+   */
+  abortGrace?: number;
   /** Runs once in each child before its first task; if it throws, the pool breaks. */
   initializer?: TaskFn;
   initargs?: unknown[];
@@ -43,9 +49,10 @@ export class ProcessPoolExecutor extends PoolExecutor {
       initializer: check.initializer,
       initargs: check.argumentList,
       replaceCrashedWorkers: check.flag,
+      abortGrace: check.abortGrace,
     });
     const host = new ProcessHost({ ...parsed, initializer: parsed.initializer?.descriptor });
-    super(parsed.maxWorkers, parsed.maxTasksPerChild, host, parsed.initializer === undefined ? [] : parsed.initializer.defines, parsed.replaceCrashedWorkers);
+    super(parsed.maxWorkers, parsed.maxTasksPerChild, host, parsed.initializer === undefined ? [] : parsed.initializer.defines, parsed.replaceCrashedWorkers, parsed.abortGrace);
     this.#host = host;
   }
 

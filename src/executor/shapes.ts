@@ -29,7 +29,7 @@ const completions = new CompletionPump(core, thread, records);
 const lifecycle = new Lifecycle({ owner: {}, core, host: thread, records, completions });
 const batch = new Batch(Buffer.alloc(4), 0);
 // A map run over one (empty) input, as a run is made: it submits nothing.
-const mapRun = new MapRun({ submit: () => () => {} }, [[]], { deadline: undefined, chunksize: 'auto', buffersize: undefined });
+const mapRun = new MapRun({ submit: () => () => {} }, [[]], { deadline: undefined, chunksize: 'auto', buffersize: undefined, signal: undefined });
 
 /** The kept instances, by class (looked up without touching them: an access would let V8 move one to another hidden class). */
 export const shapes: ReadonlyMap<Function, object> = new Map<Function, object>(

@@ -14,6 +14,12 @@ export interface ThreadPoolOptions {
    * `false`: Python's semantics (the executor breaks).
    */
   replaceCrashedWorkers?: boolean;
+  /**
+   * Milliseconds an aborted task (`run`'s `signal` or `timeout`) has to end by itself before it is
+   * stopped: its worker ended and replaced, its future failed with the reason. Default 100;
+   * `Infinity`: never stopped.
+   */
+  abortGrace?: number;
   /** Workers are named `${threadNamePrefix}_${slot}`. */
   threadNamePrefix?: string;
   /** Runs once in each worker before its first task; if it throws, the pool breaks. */
@@ -42,8 +48,9 @@ export class ThreadPoolExecutor extends PoolExecutor {
       initializer: check.initializer,
       initargs: check.argumentList,
       replaceCrashedWorkers: check.flag,
+      abortGrace: check.abortGrace,
     });
     const host = new ThreadHost({ ...parsed, initializer: parsed.initializer?.descriptor });
-    super(parsed.maxWorkers, parsed.maxTasksPerWorker, host, parsed.initializer === undefined ? [] : parsed.initializer.defines, parsed.replaceCrashedWorkers);
+    super(parsed.maxWorkers, parsed.maxTasksPerWorker, host, parsed.initializer === undefined ? [] : parsed.initializer.defines, parsed.replaceCrashedWorkers, parsed.abortGrace);
   }
 }

@@ -4,6 +4,7 @@
  * answers that); the host starts, wakes and stops the workers and reports how each one ended.
  */
 import type { BrokenExecutor, WorkerEnd } from '../api/errors.js';
+import type { ErrorDescriptor } from '../wire/errors.js';
 import type { NativePool } from '../wire/native.js';
 import type { StashBlock } from '../wire/frames.js';
 import type { SharedMemoryTable } from '../wire/shared-memory.js';
@@ -68,6 +69,11 @@ export interface WorkerHost {
    * their items not started, at its next checkpoint between items.
    */
   interrupt(slot: number): void;
+  /**
+   * Aborts the task of record `index` of the batch the worker of `slot` runs (`NativePool.stopTask`
+   * marked it): its `currentTask().signal` fires, with `reason`.
+   */
+  abort(slot: number, index: number, reason: ErrorDescriptor): void;
   /** Ends the worker of `slot` at once, whatever it is doing; its exit is reported as any other. */
   stop(slot: number): void;
   /** Ends every worker at once (the pool broke). */

@@ -2,6 +2,7 @@
  * Task functions on the worker side: a descriptor (see `wire/task-descriptor.ts`) turned back into
  * something to call, compiled or imported once per worker.
  */
+import { currentTask } from '../api/current-task.js';
 import { move } from '../api/transfer.js';
 import type { TaskDescriptor } from '../wire/task-descriptor.js';
 
@@ -41,8 +42,8 @@ export async function resolve(descriptor: TaskDescriptor, initializer = false): 
 }
 
 /** What a function sent by source finds in scope besides the worker's globals (`api/task.ts` lets them pass). */
-const TASK_NAMES = ['move'];
-const TASK_VALUES = [move];
+const TASK_NAMES = ['move', 'currentTask'];
+const TASK_VALUES = [move, currentTask];
 
 /**
  * Compiles a function's source in the global scope (so it sees no module variables), in strict

@@ -11,6 +11,7 @@ import { readDescriptor } from '../wire/task-descriptor.js';
 import { type Amend, type ChunkOutcome, encodeError, errorDescriptor, pushChunkOutcome } from '../wire/outcomes.js';
 import { OUTCOME_SKIPPED, RECORD_CHUNK, RECORD_SPREAD } from '../wire/values.js';
 import { type Callable, resolve } from './functions.js';
+import { TaskScope } from './task-scope.js';
 
 const CAPTURE_HINT =
   'task functions are sent to workers by their source text, so they cannot use variables from the scope they were written in: pass values as arguments, or use task() to run a module export';
@@ -23,8 +24,10 @@ export type Claim = (index: number) => boolean;
  * Both are asked only at a chunk's checkpoints, between items.
  */
 export interface ChunkControl {
-  /** Whether record `index` of the batch was stopped (its `map` run was cancelled): its items not started are skipped. */
+  /** Whether record `index` of the batch was stopped (its `map` run was cancelled, or its `run` aborted): its items not started are skipped. */
   stopped(index: number): boolean;
+  /** Why record `index` was stopped, for its task's `currentTask().signal` (asked once it is). */
+  reason(index: number): unknown;
   /**
    * Hands over now the outcome frame in `part` (and clears it): the next `count` items of record
    * `index`, ahead of the rest of the batch. A promise when the worker lets its event loop turn
@@ -115,6 +118,8 @@ export class Runner {
   readonly outcomes: FrameWriter;
   /** The outcome frame of the items of a chunk handed over ahead of the rest (see `ChunkControl`). */
   readonly #part: FrameWriter;
+  /** The task running, for `currentTask()` (where the host can stop tasks). */
+  readonly #scope: TaskScope | undefined;
 
   /**
    * `stash`: see `FrameWriter` (a worker thread's; a child process sends its frames whole).
@@ -130,6 +135,7 @@ export class Runner {
   ) {
     this.outcomes = new FrameWriter(stash);
     this.#part = new FrameWriter(stash);
+    this.#scope = control === undefined ? undefined : new TaskScope({ aborted: (i) => control.stopped(i), reason: (i) => control.reason(i) });
   }
 
   async runInitializer(descriptor: string, args: unknown[]): Promise<void> {
@@ -155,8 +161,15 @@ export class Runner {
         continue;
       }
       total += records.items;
+      this.#scope?.enter(records.index);
       const pending = this.#runRecord(records);
-      if (pending !== undefined) return pending.then(() => this.#runFrom(records, total, claim));
+      if (pending !== undefined) {
+        return pending.then(() => {
+          this.#scope?.leave();
+          return this.#runFrom(records, total, claim);
+        });
+      }
+      this.#scope?.leave();
     }
     return total;
   }

@@ -3,7 +3,8 @@
  * with a `Runner` and replies with their outcome frames. Messages are handled one at a time, in
  * order.
  */
-import { describeError } from '../../wire/errors.js';
+import { describeError, type ErrorDescriptor, rebuildError } from '../../wire/errors.js';
+import { cancelledRun } from '../../worker/task-scope.js';
 import { Batch } from '../../wire/frames.js';
 import { exitWithParent, takeFromEnvironment } from '../../wire/native.js';
 import { decodeEncoded } from '../../wire/values.js';
@@ -32,6 +33,8 @@ const descriptors = new Map<number, string>();
  * afresh: the parent sends a `stop` only while a batch is out, so none is about an older batch.
  */
 let stoppedRecords: number[] = [];
+/** Why records of the current batch were aborted (`run`'s signal or timeout), by index. */
+const abortReasons = new Map<number, ErrorDescriptor>();
 
 /**
  * A chunk's finished items go to the parent at once; then the child lets its event loop turn
@@ -40,6 +43,10 @@ let stoppedRecords: number[] = [];
  */
 const control: ChunkControl = {
   stopped: (index) => stoppedRecords.length > 0 && stoppedRecords.includes(index),
+  reason: (index) => {
+    const reason = abortReasons.get(index);
+    return reason === undefined ? cancelledRun() : rebuildError(reason);
+  },
   handOver(index: number, count: number, part: FrameWriter): Promise<void> {
     reply({ t: 'part', index, count, frame: part.take() });
     return new Promise((resolve) => setImmediate(resolve));
@@ -89,9 +96,13 @@ let queue: Promise<void> = Promise.resolve();
 process.on('message', (message: ParentMessage) => {
   if (message.t === 'stop') {
     stoppedRecords = message.indices;
+    for (const [index, reason] of message.reasons ?? []) abortReasons.set(index, reason);
     return;
   }
-  if (message.t === 'run') stoppedRecords = [];
+  if (message.t === 'run') {
+    stoppedRecords = [];
+    abortReasons.clear();
+  }
   queue = queue.then(() => handle(message));
   queue.catch((error: unknown) => {
     console.error('concurrent-futures child process failed:', error);

@@ -129,6 +129,11 @@ export class ProcessHost implements WorkerHost {
     if (c !== undefined && c.outstanding) this.#send(c, { t: 'stop', indices: this.#core.stopped(slot) });
   }
 
+  abort(slot: number, index: number, reason: ErrorDescriptor): void {
+    const c = this.#children.get(slot);
+    if (c !== undefined && c.outstanding) this.#send(c, { t: 'stop', indices: this.#core.stopped(slot), reasons: [[index, reason]] });
+  }
+
   stop(slot: number): void {
     const c = this.#children.get(slot);
     if (c !== undefined) this.#signal(c, 'SIGKILL');

@@ -16,7 +16,7 @@ export type ParentMessage =
    * The records (by index) of the batch being run that were stopped: sent only while a batch is
    * out, so it always names the last `run` (messages arrive in order).
    */
-  | { t: 'stop'; indices: number[] }
+  | { t: 'stop'; indices: number[]; reasons?: Array<[index: number, reason: import('../../wire/errors.js').ErrorDescriptor]> }
   | { t: 'exit' };
 
 /** From a child: a batch's outcome frames (for the core's `complete`), or an initializer's failure. */

@@ -134,6 +134,12 @@ export class ThreadHost implements WorkerHost {
     if (doorbell !== undefined) Atomics.store(doorbell, 1, 1);
   }
 
+  abort(slot: number, index: number, reason: ErrorDescriptor): void {
+    // The reason first: the worker reads its port once it sees the interrupt word.
+    this.#workers.get(slot)?.port.postMessage({ type: 'abort', index, reason } satisfies MainMessage);
+    this.interrupt(slot);
+  }
+
   stop(slot: number): void {
     void this.#workers.get(slot)?.worker.terminate();
   }

@@ -39,8 +39,15 @@ export interface MovedMessage {
   buffer: ArrayBuffer | null;
 }
 
+/** Why record `index` of the worker's batch is aborted, posted before the interrupt word is set. */
+export interface AbortMessage {
+  type: 'abort';
+  index: number;
+  reason: import('../../wire/errors.js').ErrorDescriptor;
+}
+
 /** What the main thread posts on a worker's port. */
-export type MainMessage = SharedMessage | MovedMessage;
+export type MainMessage = SharedMessage | MovedMessage | AbortMessage;
 
 /** What a worker posts on its port: `want` asks for a buffer the main thread moved. */
 export type WorkerMessage = SharedMessage | MovedMessage | { type: 'want'; id: number } | { type: 'initFailed'; error: unknown };

@@ -5,7 +5,8 @@
  */
 import { receiveMessageOnPort, threadId, workerData } from 'node:worker_threads';
 
-import { describeError } from '../../wire/errors.js';
+import { describeError, type ErrorDescriptor, rebuildError } from '../../wire/errors.js';
+import { cancelledRun } from '../../worker/task-scope.js';
 import { type FrameWriter, Inbox } from '../../wire/frames.js';
 import { NativePool, stashBlock, TAKE_EXIT, TAKE_IDLE } from '../../wire/native.js';
 import { decodeEncoded } from '../../wire/values.js';
@@ -63,6 +64,7 @@ function receiveMessages(): void {
     const message = m.message as MainMessage;
     if (message.type === 'shared') shared.remember(message.id, message.sab);
     else if (message.type === 'moved') moved.arrive(message.id, message.buffer);
+    else if (message.type === 'abort') abortReasons.set(message.index, message.reason);
   }
 }
 
@@ -91,6 +93,9 @@ shared.moved = moved;
 
 const NONE_STOPPED: readonly number[] = [];
 
+/** Why records of the current batch were aborted (`run`'s signal or timeout), by index: the main thread posts it before it sets the interrupt word. */
+const abortReasons = new Map<number, ErrorDescriptor>();
+
 /**
  * The chunks of this worker's batch hand their finished items over straight to the core, and
  * learn that their run was cancelled from the interrupt word (`doorbell[1]`), which the main
@@ -105,6 +110,7 @@ class ThreadChunkControl implements ChunkControl {
 
   newBatch(): void {
     this.#stopped = NONE_STOPPED;
+    abortReasons.clear();
   }
 
   stopped(index: number): boolean {
@@ -113,6 +119,12 @@ class ThreadChunkControl implements ChunkControl {
       this.#stopped = this.pool.stopped(slot);
     }
     return this.#stopped.length > 0 && this.#stopped.includes(index);
+  }
+
+  reason(index: number): unknown {
+    receiveMessages();
+    const reason = abortReasons.get(index);
+    return reason === undefined ? cancelledRun() : rebuildError(reason);
   }
 
   handOver(index: number, count: number, part: FrameWriter): void {

@@ -1,0 +1,156 @@
+// Stopping running work: `run`'s signal and timeout reach a running task through its own
+// `currentTask().signal` (at once in a thread's synchronous loop; a child sees it when its event
+// loop runs); a task that does not end within `abortGrace` is stopped, its worker replaced, and
+// only its future fails, with the reason. Timing never decides these tests: the bounds only tell a
+// hang from an answer.
+import test from 'ava';
+
+import { currentTask, InvalidStateError, ProcessPoolExecutor, task, ThreadPoolExecutor, TimeoutError } from '../../esm/index.mjs';
+
+const POOLS = [
+  ['ThreadPoolExecutor', ThreadPoolExecutor],
+  ['ProcessPoolExecutor', ProcessPoolExecutor],
+];
+
+const until = (condition) =>
+  new Promise((resolve) => {
+    const look = () => (condition() ? resolve() : setTimeout(look, 2));
+    look();
+  });
+
+async function using(ex, body) {
+  try {
+    return await body(ex);
+  } finally {
+    await ex.shutdown({ cancelFutures: true });
+  }
+}
+
+test('currentTask() outside a task is an InvalidStateError', (t) => {
+  t.throws(() => currentTask(), { instanceOf: InvalidStateError, message: /only available inside a task/ });
+});
+
+test('ThreadPoolExecutor: a synchronous loop sees its signal at once and ends with the reason', (t) =>
+  using(new ThreadPoolExecutor({ maxWorkers: 1, abortGrace: Infinity }), async (ex) => {
+    const controller = new AbortController();
+    const future = ex.run(() => {
+      const { signal } = currentTask();
+      let spins = 0;
+      while (!signal.aborted) spins++;
+      signal.throwIfAborted();
+      return spins;
+    }, [], { signal: controller.signal });
+    await until(() => future.running());
+    const reason = new RangeError('enough');
+    controller.abort(reason);
+    const error = await t.throwsAsync(future, { instanceOf: RangeError, message: 'enough' });
+    t.not(error, reason, 'a copy of the reason, thrown in the worker');
+    t.is(await ex.submit((x) => x + 1, 1), 2, 'the same worker goes on (abortGrace: Infinity never stops it)');
+    t.is(ex.stats().workers, 1);
+  }));
+
+for (const [name, Pool] of POOLS) {
+  test(`${name}: an abort listener runs when the task's event loop does`, (t) =>
+    using(new Pool({ maxWorkers: 1, abortGrace: Infinity }), async (ex) => {
+      const controller = new AbortController();
+      const future = ex.run(
+        () =>
+          new Promise((resolve, reject) => {
+            const { signal } = currentTask();
+            const timer = setTimeout(resolve, 20_000, 'not aborted');
+            signal.addEventListener('abort', () => {
+              clearTimeout(timer);
+              reject(new Error(`listener saw: ${signal.reason.message}`));
+            });
+          }),
+        [],
+        { signal: controller.signal },
+      );
+      await until(() => future.running());
+      controller.abort(new Error('go away'));
+      await t.throwsAsync(future, { message: 'listener saw: go away' });
+    }));
+
+  test(`${name}: a task that ignores its signal is stopped after abortGrace; only its future fails, and the pool goes on`, (t) =>
+    using(new Pool({ maxWorkers: 2, abortGrace: 50 }), async (ex) => {
+      const controller = new AbortController();
+      const stuck = ex.run(() => {
+        for (;;);
+      }, [], { signal: controller.signal });
+      await until(() => stuck.running());
+      const others = Array.from({ length: 6 }, (_, i) => ex.submit((x) => x * 10, i));
+      const reason = new Error('stuck');
+      controller.abort(reason);
+      const error = await t.throwsAsync(stuck);
+      t.is(error, reason, 'the future fails with the signal’s reason itself');
+      t.deepEqual(await Promise.all(others), [0, 10, 20, 30, 40, 50]);
+      t.is(await ex.submit((x) => `after ${x}`, 'the stop'), 'after the stop');
+    }));
+
+  test(`${name}: timeout counts from the start and fails the task with a TimeoutError`, (t) =>
+    using(new Pool({ maxWorkers: 1, abortGrace: 50 }), async (ex) => {
+      const gate = ex.submit((ms) => new Promise((resolve) => setTimeout(resolve, ms, 'first')), 150);
+      // Queued behind 150 ms of work, with a 100 ms timeout: it must still run to its own timeout.
+      const spin = ex.run((ms) => {
+        const end = Date.now() + ms;
+        while (Date.now() < end);
+        return 'finished';
+      }, [60], { timeout: 100 });
+      const slow = ex.run((ms) => {
+        const end = Date.now() + ms;
+        while (Date.now() < end);
+        return 'finished';
+      }, [20_000], { timeout: 100 });
+      t.is(await gate, 'first');
+      t.is(await spin, 'finished', 'waiting in the queue does not count');
+      const error = await t.throwsAsync(slow, { instanceOf: TimeoutError });
+      t.regex(error.message, /timeout of 100 ms/);
+      t.is(await ex.submit(() => 'next'), 'next');
+    }));
+
+  test(`${name}: run checks timeout and abortGrace`, (t) => {
+    const ex = new Pool({ maxWorkers: 1 });
+    t.throws(() => ex.run((x) => x, [1], { timeout: -1 }), { instanceOf: RangeError, message: /timeout must be >= 0/ });
+    t.throws(() => ex.run((x) => x, [1], { timeout: '5' }), { instanceOf: TypeError, message: /timeout must be a number/ });
+    t.throws(() => new Pool({ abortGrace: -5 }), { instanceOf: RangeError, message: /abortGrace/ });
+    t.throws(() => new Pool({ abortGrace: 'soon' }), { instanceOf: TypeError, message: /abortGrace/ });
+    t.notThrows(() => new Pool({ abortGrace: Infinity }));
+    return ex.shutdown();
+  });
+}
+
+for (const [name, Pool] of POOLS) {
+  test(`${name}: a task() module imports currentTask from the package and sees its signal`, (t) =>
+    using(new Pool({ maxWorkers: 1, abortGrace: Infinity }), async (ex) => {
+      const controller = new AbortController();
+      const future = ex.run(task(new URL('./fixtures/current-task.mjs', import.meta.url), 'waitForAbort'), [], { signal: controller.signal });
+      await until(() => future.running());
+      controller.abort(new Error('from the caller'));
+      t.is(await future, 'aborted: from the caller');
+      t.false(await ex.submit(() => currentTask().signal.aborted), 'a new task starts with a signal of its own');
+    }));
+}
+
+for (const [name, Pool] of POOLS) {
+  test(`${name}: map's signal ends the run: the pending next() rejects with the reason, nothing more runs`, (t) =>
+    using(new Pool({ maxWorkers: 2 }), async (ex) => {
+      const controller = new AbortController();
+      const reason = new Error('no more');
+      const seen = [];
+      const run = ex.map((ms) => new Promise((resolve) => setTimeout(resolve, ms, ms)), Array.from({ length: 40 }, () => 20), { chunksize: 1, signal: controller.signal });
+      const error = await t.throwsAsync(async () => {
+        for await (const x of run) {
+          seen.push(x);
+          if (seen.length === 3) controller.abort(reason);
+        }
+      });
+      t.is(error, reason);
+      t.deepEqual(seen, [20, 20, 20]);
+      t.deepEqual(await run.next(), { done: true, value: undefined }, 'after the reason, the end');
+      t.true(ex.stats().completed < 40, 'the items not started never ran');
+      const before = new AbortController();
+      before.abort(new Error('already'));
+      await t.throwsAsync(ex.map((x) => x, [1, 2], { signal: before.signal }).next(), { message: 'already' });
+      t.throws(() => ex.map((x) => x, [1], { signal: 'stop' }), { instanceOf: TypeError, message: /signal must be an AbortSignal/ });
+    }));
+}
