@@ -56,6 +56,28 @@ function spin(ms) {
   return ms;
 }
 
+// W10: a task to abort. Raises flag[0] (flag: an Int32Array on a SharedArrayBuffer) with its
+// thread's id in flag[1], so that the main thread knows it runs and where, then holds its worker
+// for `ms` ms without looking at any abort: busy (a synchronous loop) or blocked (Atomics.wait,
+// the bystanders of W10b, which must not be disturbed).
+function hold({ flag, ms, busy }) {
+  flag[1] = require('node:worker_threads').threadId;
+  Atomics.store(flag, 0, 1);
+  Atomics.notify(flag, 0);
+  if (busy) {
+    const end = Date.now() + ms;
+    while (Date.now() < end);
+  } else {
+    Atomics.wait(flag, 2, 0, ms);
+  }
+  return ms;
+}
+
+// W10b: the thread a task ran on (the task after an abort must run on the replacement).
+function threadId() {
+  return require('node:worker_threads').threadId;
+}
+
 exports.inc = inc;
 exports.double = double;
 exports.fib = fib;
@@ -63,3 +85,5 @@ exports.sabChunk = sabChunk;
 exports.scale = scale;
 exports.summarize = summarize;
 exports.spin = spin;
+exports.hold = hold;
+exports.threadId = threadId;
