@@ -203,6 +203,8 @@ export declare const STATE_RUNNING: number
 
 export declare const STATUS_BROKEN: number
 
+export declare const STATUS_SKIPPED: number
+
 /** A worker running a stopped task, and the record's index in its batch (see `stopTask`). */
 export interface StoppedRecord {
   slot: number

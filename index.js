@@ -856,6 +856,7 @@ module.exports.releaseIdleMemory = nativeBinding.releaseIdleMemory
 module.exports.stashBlock = nativeBinding.stashBlock
 module.exports.STATE_RUNNING = nativeBinding.STATE_RUNNING
 module.exports.STATUS_BROKEN = nativeBinding.STATUS_BROKEN
+module.exports.STATUS_SKIPPED = nativeBinding.STATUS_SKIPPED
 module.exports.SUBMIT_BROKEN = nativeBinding.SUBMIT_BROKEN
 module.exports.SUBMIT_NOT_AN_ARRAY = nativeBinding.SUBMIT_NOT_AN_ARRAY
 module.exports.SUBMIT_SHUTDOWN = nativeBinding.SUBMIT_SHUTDOWN

@@ -17,7 +17,8 @@ import type { ChunkResults } from '../api/map.js';
 import type { WorkerHost } from '../hosts/host.js';
 import { type ChunkOutcome, readChunkOutcome } from '../wire/outcomes.js';
 import { type Batch, type CompletionReader, Inbox } from '../wire/frames.js';
-import { type NativePool, STATUS_BROKEN } from '../wire/native.js';
+import { CancelledError } from '../api/errors.js';
+import { type NativePool, STATUS_BROKEN, STATUS_SKIPPED } from '../wire/native.js';
 import type { Lifecycle } from './lifecycle.js';
 import type { Records } from './records.js';
 
@@ -119,6 +120,7 @@ export class CompletionPump {
 
   #settleFuture(future: Future<unknown>, done: CompletionReader): void {
     if (done.status === STATUS_BROKEN) return future._finish(false, this.#lifecycle.brokenError());
+    if (done.status === STATUS_SKIPPED) return future._finish(false, new CancelledError());
     let outcome: [boolean, unknown];
     try {
       outcome = done.outcome(this.host.sharedMemory);
@@ -131,6 +133,8 @@ export class CompletionPump {
   /** A map record's outcome: each item's value or error, or one error for all. */
   #itemResults(done: CompletionReader): ChunkResults {
     if (done.status === STATUS_BROKEN) return { values: [], failAll: { error: this.#lifecycle.brokenError() } };
+    // Items of a stopped chunk that never ran: their run was cancelled.
+    if (done.status === STATUS_SKIPPED) return { values: [], failAll: { error: new CancelledError() } };
     try {
       const [ok, value] = done.outcome(this.host.sharedMemory);
       return ok ? readChunkOutcome(value as ChunkOutcome) : { values: [], failAll: { error: value } };

@@ -14,7 +14,7 @@
  *
  * Flags ORed into the kind: `OUTCOME_ERROR` (the value describes a thrown error, `errors.ts`),
  * `RECORD_CHUNK` and `RECORD_SPREAD` (a `map` chunk, `chunks.ts`), and the frame layout's own
- * `KIND_HAS_BLOCKS` (`frames.ts`). `OUTCOME_SKIPPED` is the outcome of a record a worker did not run.
+ * `KIND_HAS_BLOCKS` (`frames.ts`). `OUTCOME_SKIPPED` (the core's `frames::KIND_SKIPPED`) is the outcome of a record a worker did not run, or of the rest of a stopped chunk.
  */
 import { deserialize, serialize } from './clone.js';
 import { type Root, type Snapshot, snapshot, TRUSTED } from './snapshot.js';

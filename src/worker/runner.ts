@@ -218,8 +218,8 @@ export class Runner {
       for (let i = first; i < items.length; i++) {
         if (walk.due()) {
           const stop = this.#checkpoint(walk, control!);
-          if (stop === true) break;
-          if (stop !== false) return stop.then((stopNow) => (stopNow ? this.#endChunk(walk) : runFrom(i)));
+          if (stop === true) return this.#stopChunk(walk, control!);
+          if (stop !== false) return stop.then((stopNow) => (stopNow ? this.#stopChunk(walk, control!) : runFrom(i)));
         }
         try {
           const value = spread ? fn(...(items[i] as unknown[])) : fn(items[i]);
@@ -260,6 +260,23 @@ export class Runner {
   #endChunk(walk: ChunkWalk): undefined {
     this.#pushChunk(this.outcomes, walk);
     return undefined;
+  }
+
+  /**
+   * A stopped chunk: the items it ran go ahead (`handOver`, with their exact count), and its last
+   * outcome says that it ran none of the rest (`OUTCOME_SKIPPED`), which the core does not count
+   * as completed.
+   */
+  #stopChunk(walk: ChunkWalk, control: ChunkControl): Promise<undefined> | undefined {
+    const count = walk.values.length;
+    const skipRest = (): undefined => {
+      this.outcomes.pushEncoded(OUTCOME_SKIPPED, '');
+      return undefined;
+    };
+    if (count === 0) return skipRest();
+    this.#pushChunk(this.#part, walk);
+    const pending = control.handOver(walk.index, count, this.#part);
+    return pending === undefined ? skipRest() : pending.then(skipRest);
   }
 
   #pushChunk(out: FrameWriter, walk: ChunkWalk): void {

@@ -22,6 +22,9 @@ pub enum Status {
     Done = 0,
     /// The pool broke before the task could finish; `data` is empty.
     Broken = 1,
+    /// The worker ran none of these items: their run was stopped first (`frames::KIND_SKIPPED`);
+    /// `data` is empty.
+    Skipped = 2,
 }
 
 #[derive(Debug, PartialEq, Eq)]

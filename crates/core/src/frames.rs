@@ -68,6 +68,10 @@ pub const BATCH_HAS_BLOCKS: u32 = 1;
 /// A kind bit: the value frame's data starts with the count of blocks it owns.
 pub const KIND_HAS_BLOCKS: u8 = 0x80;
 
+/// The kind of an outcome frame for a record of which the worker ran nothing more (a `map` chunk
+/// whose run was stopped: what it ran went ahead with `complete_part`); its data is empty.
+pub const KIND_SKIPPED: u8 = 0x0f;
+
 /// Why bytes are not well-formed frames.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FrameError {

@@ -583,9 +583,15 @@ impl Pool {
         let batch = held.into_iter().zip(outcomes).filter(|(held, _)| held.mine).filter_map(|(held, outcome)| {
             let (first_item, items) = held.unreported();
             held.task.finish();
-            self.count_completed(items);
             let Outcome { kind, data, blocks } = outcome.into();
-            (items > 0).then(|| Completion { id: held.task.id(), first_item, items, status: Status::Done, kind, data, blocks })
+            // Items a stopped chunk never ran end without counting as completed.
+            let status = if kind == crate::frames::KIND_SKIPPED { Status::Skipped } else { Status::Done };
+            if status == Status::Skipped {
+                self.running_items.fetch_sub(items as usize, Ordering::Relaxed);
+            } else {
+                self.count_completed(items);
+            }
+            (items > 0).then(|| Completion { id: held.task.id(), first_item, items, status, kind, data, blocks })
         });
         let batch: Vec<_> = batch.collect();
         if !batch.is_empty() && self.completions.push(batch) {

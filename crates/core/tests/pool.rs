@@ -1545,3 +1545,18 @@ fn stop_task_finds_the_worker_running_it_and_its_index_and_running_for_counts_fr
     assert_eq!(pool.stop_task(id), [(0, 0)]);
     assert_eq!(pool.stopped(0), [0]);
 }
+
+#[test]
+fn a_stopped_chunk_counts_only_the_items_it_ran_as_completed() {
+    let pool = pool(1);
+    let (id, _) = pool.submit(items_payload(1, 5)).unwrap();
+    let _batch = work(pool.take(0, 0));
+    assert_eq!(pool.stop(id), [0]);
+    pool.complete_part(0, 0, 2, (0, b"two".to_vec()));
+    pool.complete(0, vec![(concurrent_futures_core::frames::KIND_SKIPPED, Vec::new())]);
+    let done = pool.drain_completions();
+    let covered: Vec<_> = done.iter().map(|c| (c.first_item, c.items, c.status)).collect();
+    assert_eq!(covered, [(0, 2, Status::Done), (2, 3, Status::Skipped)]);
+    let stats = pool.stats();
+    assert_eq!((stats.completed, stats.running), (2, 0), "the 3 items never run are not completed");
+}

@@ -59,6 +59,8 @@ pub const KIND_HAS_BLOCKS: u32 = frames::KIND_HAS_BLOCKS as u32;
 pub const STATE_RUNNING: i32 = concurrent_futures_core::State::Running as i32;
 #[napi]
 pub const STATUS_BROKEN: u32 = concurrent_futures_core::Status::Broken as u32;
+#[napi]
+pub const STATUS_SKIPPED: u32 = concurrent_futures_core::Status::Skipped as u32;
 
 /// Gives back the large blocks kept for reuse, unless some executor has work in flight; executors
 /// call it once they have been idle for a while (see `memory.rs` in the core).
