@@ -86,37 +86,6 @@ for (const [name, make] of POOLS) {
     }),
   );
 
-  // Known bug 'refused-map-item-fails-its-chunk': in a map with chunks, an item that cannot be
-  // received (here an error whose cause is itself: V8 cannot deserialize it, and structuredClone
-  // throws too) fails the items before it in its chunk: next() throws at the chunk's first item,
-  // where the contract says the items before it are delivered.
-  test.failing(`${name}: known bug: a refused map item fails the items before it in its chunk`, (t) =>
-    withPool(make, async (ex) => {
-      const selfCaused = () => {
-        const e = new Error('self');
-        e.cause = e;
-        return e;
-      };
-      for (const chunksize of [7, 'auto']) {
-        const seen = [];
-        await t.throwsAsync(async () => {
-          for await (const x of ex.map((v) => typeof v, [{ a: 1 }, 'two', selfCaused(), 4], { chunksize })) seen.push(x);
-        });
-        t.deepEqual(seen, ['object', 'string'], `arguments, chunksize ${chunksize}`);
-        const results = [];
-        await t.throwsAsync(async () => {
-          const task = (i) => {
-            if (i !== 2) return { i };
-            const e = new Error('self');
-            e.cause = e;
-            return e;
-          };
-          for await (const x of ex.map(task, [0, 1, 2, 3], { chunksize })) results.push(x);
-        });
-        t.deepEqual(results, [{ i: 0 }, { i: 1 }], `results, chunksize ${chunksize}`);
-      }
-    }),
-  );
 
   // Known bug 'getters-read-twice-in-large-values': when the snapshot walk gives up on a value
   // too large for it (an array of more than 1,024 elements anywhere, nesting past 512; in a map,

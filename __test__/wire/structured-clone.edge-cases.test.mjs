@@ -462,6 +462,39 @@ for (const [name, make] of POOLS) {
     }
   });
 
+  // Used to fail the items before it in its chunk (the worker could not deserialize the chunk): an
+  // error met again inside its own cause is refused where it is read, at its own position.
+  test(`${name}: a map item that cannot be received fails at its position, the items before it delivered`, async (t) => {
+    const ex = make();
+    try {
+      const selfCaused = () => {
+        const e = new Error('self');
+        e.cause = e;
+        return e;
+      };
+      for (const chunksize of [7, 'auto']) {
+        const seen = [];
+        await t.throwsAsync(async () => {
+          for await (const x of ex.map((v) => typeof v, [{ a: 1 }, 'two', selfCaused(), 4], { chunksize })) seen.push(x);
+        });
+        t.deepEqual(seen, ['object', 'string'], `arguments, chunksize ${chunksize}`);
+        const results = [];
+        await t.throwsAsync(async () => {
+          const task = (i) => {
+            if (i !== 2) return { i };
+            const e = new Error('self');
+            e.cause = e;
+            return e;
+          };
+          for await (const x of ex.map(task, [0, 1, 2, 3], { chunksize })) results.push(x);
+        });
+        t.deepEqual(results, [{ i: 0 }, { i: 1 }], `results, chunksize ${chunksize}`);
+      }
+    } finally {
+      await ex.shutdown();
+    }
+  });
+
   test(`${name}: each getter of an argument is read once, and arrives with that first value`, async (t) => {
     const ex = make();
     try {

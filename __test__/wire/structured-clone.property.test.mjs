@@ -184,11 +184,6 @@ function mapVerdict(outcomes, cases, chunksize, tally) {
     if (outcomes.length !== cases.length) throw new Error(`the map gave ${outcomes.length} outcome(s) for ${cases.length} item(s)`);
     return;
   }
-  if (cases[last].mayBeRefused) return verdict(arrived, failure, cases[last], what(last), tally);
-  // Known bug: a refused item fails the items before it in its chunk, from the chunk's first.
-  const sameChunk = (k) => (chunksize === 'auto' ? k >= last : Math.floor(k / chunksize) === Math.floor(last / chunksize) && last % chunksize === 0);
-  const refused = cases.findIndex((c, k) => k > last && sameChunk(k) && c.mayBeRefused);
-  if (!STRICT && refused !== -1) return count(tally, 'refused-map-item-fails-its-chunk');
   verdict(arrived, failure, cases[last], what(last), tally);
 }
 

@@ -155,6 +155,8 @@ class Walk {
   #objects = 0;
   /** Copies by original, once the first object is met. */
   #seen: Map<object, unknown> | undefined;
+  /** The errors whose `cause` is being read (see `#readObject`). */
+  #errorsBeingRead: Set<object> | undefined;
 
   constructor(
     private readonly shared: SharedMemoryTable | undefined,
@@ -164,6 +166,7 @@ class Walk {
   /** Starts a new value: objects met so far are not known in it. */
   forget(): void {
     this.#seen = undefined;
+    this.#errorsBeingRead = undefined;
     this.#objects = 0;
   }
 
@@ -193,6 +196,10 @@ class Walk {
     const seen = (this.#seen ??= new Map());
     const known = seen.get(value);
     if (known !== undefined) {
+      // V8 serializes an error met again inside its own cause, but cannot deserialize it
+      // (structuredClone throws "Unable to deserialize cloned data."): refused here, where it can
+      // fail its own item.
+      if (this.#errorsBeingRead?.has(value)) throw new Unclonable('an error whose cause refers back to it');
       this.json = false; // JSON would make two of what the clone keeps as one
       return known;
     }
@@ -303,6 +310,7 @@ class Walk {
     this.json = false;
     const copy = new Error();
     seen.set(error, copy);
+    (this.#errorsBeingRead ??= new Set()).add(error);
     delete (copy as { stack?: string }).stack;
     const name = error.name;
     Object.defineProperty(copy, 'name', { value: name, writable: true, configurable: true });
@@ -312,6 +320,7 @@ class Walk {
       const value = key === 'cause' ? this.read(found.value, depth + 1) : found.value;
       Object.defineProperty(copy, key, { value, writable: true, configurable: true });
     }
+    this.#errorsBeingRead.delete(error);
     return copy;
   }
 
