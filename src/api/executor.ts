@@ -68,6 +68,27 @@ export interface TaskOptions {
 
 const TASK_OPTIONS = ['signal', 'timeout', 'transfer'];
 
+/**
+ * @internal `run`'s arguments and options, checked before anything is submitted: `args` with the
+ * `move()` markers taken off (their buffers join `moving`, a copy of the `transfer` list).
+ */
+export function parseRun<A extends unknown[]>(args: A, options: TaskOptions): { args: A; signal: AbortSignal | undefined; timeout: number | undefined; moving: ArrayBuffer[] } {
+  if (!Array.isArray(args)) throw new TypeError(`run(): args must be an array of the task's arguments, got ${args === null ? 'null' : typeof args}`);
+  if (typeof options !== 'object' || options === null) throw new TypeError('run(): options must be an object');
+  checkKnownKeys('run()', options, TASK_OPTIONS);
+  const { signal, timeout, transfer = [] } = options;
+  if (signal !== undefined && !(signal instanceof AbortSignal)) throw new TypeError('run(): signal must be an AbortSignal');
+  if (timeout !== undefined && typeof timeout !== 'number') throw new TypeError(`run(): timeout must be a number of milliseconds, got ${typeof timeout}`);
+  if (timeout !== undefined && !(timeout >= 0)) throw new RangeError(`run(): timeout must be >= 0, got ${timeout}`);
+  const moving = [...checkTransferList('run()', transfer)];
+  const unwrapped = args.map((arg) => {
+    if (!isMoved(arg)) return arg;
+    for (const buffer of movedBuffers(arg)) if (!moving.includes(buffer)) moving.push(buffer);
+    return unmoved(arg);
+  }) as A;
+  return { args: unwrapped, signal, timeout, moving };
+}
+
 /** One (async) iterable per parameter of the task function: `map`'s inputs, zipped. */
 export type MapInputs<A extends unknown[]> = { [K in keyof A]: Iterable<A[K]> | AsyncIterable<A[K]> };
 /** Any one of `map`'s inputs. */
@@ -115,19 +136,7 @@ export abstract class Executor {
    * moves the `ArrayBuffer`s listed (an argument wrapped in `move()` moves its buffer too).
    */
   run<A extends unknown[], R>(fn: TaskFn<A, R>, args: A, options: TaskOptions = {}): Future<Awaited<R>> {
-    if (!Array.isArray(args)) throw new TypeError(`run(): args must be an array of the task's arguments, got ${args === null ? 'null' : typeof args}`);
-    if (typeof options !== 'object' || options === null) throw new TypeError('run(): options must be an object');
-    checkKnownKeys('run()', options, TASK_OPTIONS);
-    const { signal, timeout, transfer = [] } = options;
-    if (signal !== undefined && !(signal instanceof AbortSignal)) throw new TypeError('run(): signal must be an AbortSignal');
-    if (timeout !== undefined && typeof timeout !== 'number') throw new TypeError(`run(): timeout must be a number of milliseconds, got ${typeof timeout}`);
-    if (timeout !== undefined && !(timeout >= 0)) throw new RangeError(`run(): timeout must be >= 0, got ${timeout}`);
-    const moving = checkTransferList('run()', transfer);
-    const unwrapped = args.map((arg) => {
-      if (!isMoved(arg)) return arg;
-      for (const buffer of movedBuffers(arg)) if (!moving.includes(buffer)) moving.push(buffer);
-      return unmoved(arg);
-    }) as A;
+    const { args: unwrapped, signal, timeout, moving } = parseRun(args, options);
     if (signal?.aborted) {
       this._checkTask(fn);
       const future = new Future<Awaited<R>>();

@@ -11,12 +11,11 @@ import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 
 import { CancelledError, FuturesError, ShutdownError, TimeoutError, WorkerCrashedError } from '../api/errors.js';
-import { Executor, type ShutdownOptions, type TaskOptions } from '../api/executor.js';
-import { Future, MAX_TIMER_MS, toTimeout } from '../api/future.js';
+import { Executor, parseRun, type ShutdownOptions, type TaskOptions } from '../api/executor.js';
+import { Future, MAX_TIMER_MS } from '../api/future.js';
 import type { ChunkResults, MapSink, RangeReceiver } from '../api/map.js';
 import { checkKnownKeys } from '../api/option-keys.js';
 import { checkWorkerScope, describeTask, type TaskFn } from '../api/task.js';
-import { checkTransferList, unmoved } from '../api/transfer.js';
 import { serialize } from '../wire/clone.js';
 import { snapshot } from '../wire/snapshot.js';
 import { checkConnection, connect, type Connection, describeConnection, ProcessHold } from './connection.js';
@@ -174,15 +173,8 @@ export class DistributedExecutor extends Executor {
    * another machine.
    */
   override run<A extends unknown[], R>(fn: TaskFn<A, R>, args: A, options: DistributedTaskOptions = {}): Future<Awaited<R>> {
-    if (!Array.isArray(args)) throw new TypeError(`run(): args must be an array of the task's arguments, got ${args === null ? 'null' : typeof args}`);
-    if (typeof options !== 'object' || options === null) throw new TypeError('run(): options must be an object');
-    checkKnownKeys('run()', options, ['signal', 'timeout', 'transfer']);
-    const { signal } = options;
-    if (signal !== undefined && !(signal instanceof AbortSignal)) throw new TypeError('run(): signal must be an AbortSignal');
-    if (options.timeout !== undefined && typeof options.timeout === 'number' && !(options.timeout >= 0)) throw new RangeError(`run(): timeout must be >= 0, got ${options.timeout}`);
-    const timeout = toTimeout(options.timeout, 'run(): timeout');
-    checkTransferList('run()', options.transfer ?? []);
-    return this.#submit(fn, args.map(unmoved), 'run()', signal, timeout);
+    const { args: unwrapped, signal, timeout } = parseRun(args, options);
+    return this.#submit(fn, unwrapped, 'run()', signal, timeout);
   }
 
   #submit<R>(fn: TaskFn<any[], R>, args: unknown[], what: string, signal: AbortSignal | undefined, timeout: number | undefined): Future<Awaited<R>> {
