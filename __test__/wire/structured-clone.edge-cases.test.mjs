@@ -2,7 +2,7 @@
 // feature of the structured-clone contract (whatever the property's seed draws), values the
 // clone refuses, shared memory, getters read once, `toJSON` never called.
 //
-// Known discrepancies have their repros in known-bugs.test.mjs; the values here avoid them.
+// The walk at its limits is tested in snapshot-walk.test.mjs.
 import test from 'ava';
 
 import { ProcessPoolExecutor, ThreadPoolExecutor } from '../../esm/index.mjs';

@@ -7,9 +7,7 @@
 // (length-tracking included), ... A value `structuredClone` refuses must fail its future (or make
 // `submit` throw) too.
 //
-// Discrepancies already known (fixtures/known-bugs.mjs, each with a `test.failing` repro in
-// known-bugs.test.mjs) are counted, not failed, when a value arrives exactly as the bug delivers
-// it; anything else fails. CF_PROPERTY_STRICT=1 fails them all.
+// Every discrepancy fails: there is no list of known ones to tolerate.
 //
 // A fixed seed and a bounded number of runs in `npm test`. By hand:
 //   CF_PROPERTY_SEED=random npx ava --verbose __test__/wire/structured-clone.property.test.mjs
@@ -23,7 +21,6 @@ import { types } from 'node:util';
 
 import { ProcessPoolExecutor, task, ThreadPoolExecutor } from '../../esm/index.mjs';
 import { recipe } from './fixtures/arbitraries.mjs';
-import { knownBugDescriptions, readsExplained } from './fixtures/known-bugs.mjs';
 import { buildValue, describeValue } from './fixtures/recipes.mjs';
 
 const FIXED_SEED = 20_250_601;
@@ -39,7 +36,6 @@ function chooseSeed() {
 const SEED = chooseSeed();
 const RUNS_FACTOR = Number(process.env.CF_PROPERTY_RUNS ?? 1) || 1;
 const PATH = process.env.CF_PROPERTY_PATH || undefined;
-const STRICT = Boolean(process.env.CF_PROPERTY_STRICT);
 const runs = (n) => Math.max(1, Math.round(n * RUNS_FACTOR));
 
 /** Runs per property: one value each for submit, a list of up to 12 for map. */
@@ -78,8 +74,8 @@ function same(arrived, expected, what) {
 /**
  * One value to send, from its recipe's JSON `text`. What the receiving side should see is
  * computed from a build of its own (so that sending, which must not change the value, cannot
- * change the expectation either), the known bugs' versions from a fresh build, when needed.
- * `value` (the one to send as an argument) counts the reads of its getters in `reads`.
+ * change the expectation either). `value` (the one to send as an argument) counts the reads of its
+ * getters in `reads`.
  */
 function aCase(text, direction) {
   const reads = [];
@@ -88,52 +84,27 @@ function aCase(text, direction) {
   // (a property overwritten, an error's own property, ...).
   const cloneReads = [];
   const expected = expectedOf(buildValue(text, cloneReads));
-  let known;
-  return {
-    text,
-    direction,
-    value,
-    reads,
-    cloneReads,
-    expected,
-    /** `[bug id(s), description]` for each known bug (and combination) that changes this value. */
-    get known() {
-      return (known ??= STRICT ? [] : knownBugDescriptions(buildValue(text), direction).filter(([, d]) => d !== expected));
-    },
-    /** Whether the receiving side may refuse it (structuredClone does, or a known bug makes it so). */
-    get mayBeRefused() {
-      return expected === THROWS || this.known.some(([, d]) => d === THROWS);
-    },
-  };
+  return { text, direction, value, reads, cloneReads, expected, mayBeRefused: expected === THROWS };
 }
 
 /**
  * Checks that each getter of an argument `c` that arrived was read as often as structured clone
  * reads it: once (a stateful getter would otherwise arrive with a later value), or not at all.
  */
-function readOnce(c, what, tally, map) {
+function readOnce(c, what) {
   if (c.reads.every((n, i) => n === c.cloneReads[i])) return;
-  if (!STRICT) {
-    const bug = readsExplained(c, map);
-    if (bug) return count(tally, bug);
-  }
   throw new Error(`${what}: its getters were read ${JSON.stringify(c.reads)} times, where structuredClone reads them ${JSON.stringify(c.cloneReads)} times`);
 }
 
 /**
  * Checks that `arrived` (a description, or THROWS with the error in `failure`) is what
- * `structuredClone` gives for `c` (see `aCase`). A discrepancy that is exactly a known bug's is
- * counted in `tally` instead (unless CF_PROPERTY_STRICT is set).
+ * `structuredClone` gives for `c` (see `aCase`).
  */
-function verdict(arrived, failure, c, what, tally) {
+function verdict(arrived, failure, c, what) {
   if (arrived === c.expected) return;
-  const bug = c.known.find(([, description]) => arrived === description);
-  if (bug) return count(tally, bug[0]);
   if (arrived === THROWS) throw new Error(`${what}: failed where structuredClone does not: ${failure?.stack ?? failure}`);
   same(arrived, c.expected, what);
 }
-
-const count = (tally, id) => void tally.set(id, (tally.get(id) ?? 0) + 1);
 
 /** `[description or THROWS, the error]` of what `make()` (a promise, or a call that throws) gives. */
 async function settle(make, describe = (x) => x) {
@@ -168,7 +139,7 @@ async function settleMap(make, describe = (x) => x) {
  * Checks a map's outcomes against its cases: every item is delivered as `verdict` wants, up to
  * the first that is refused (which ends the map), or all of them.
  */
-function mapVerdict(outcomes, cases, chunksize, tally) {
+function mapVerdict(outcomes, cases, chunksize) {
   const direction = cases[0].direction;
   const what = (i) => `map ${direction} ${i} of ${cases.length} (chunksize ${chunksize})`;
   if (outcomes.sync) {
@@ -177,22 +148,22 @@ function mapVerdict(outcomes, cases, chunksize, tally) {
     throw new Error(`${what(0)}: map() threw where structuredClone refuses none of the items: ${outcomes[0][1]?.stack}`);
   }
   const last = outcomes.length - 1;
-  outcomes.slice(0, last).forEach(([arrived, failure], i) => verdict(arrived, failure, cases[i], what(i), tally));
+  outcomes.slice(0, last).forEach(([arrived, failure], i) => verdict(arrived, failure, cases[i], what(i)));
   const [arrived, failure] = outcomes[last];
   if (arrived !== THROWS) {
-    verdict(arrived, failure, cases[last], what(last), tally);
+    verdict(arrived, failure, cases[last], what(last));
     if (outcomes.length !== cases.length) throw new Error(`the map gave ${outcomes.length} outcome(s) for ${cases.length} item(s)`);
     return;
   }
-  verdict(arrived, failure, cases[last], what(last), tally);
+  verdict(arrived, failure, cases[last], what(last));
 }
 
 /**
  * Runs `property` (an `fc.asyncProperty`) with the chosen seed; a failure is reported with the
  * shrunk recipe(s) as JSON, the seed and the path to replay it.
  */
-async function check(t, property, numRuns, tally) {
-  t.log(`seed ${SEED}${PATH ? `, path ${PATH}` : ''}, ${numRuns} runs${STRICT ? ', strict' : ''}`);
+async function check(t, property, numRuns) {
+  t.log(`seed ${SEED}${PATH ? `, path ${PATH}` : ''}, ${numRuns} runs`);
   const details = await fc.check(property, { seed: SEED, path: PATH, numRuns, timeout: 20_000 });
   if (details.failed) {
     t.log(`replay: CF_PROPERTY_SEED=${details.seed} CF_PROPERTY_PATH=${details.counterexamplePath}`);
@@ -200,8 +171,6 @@ async function check(t, property, numRuns, tally) {
     t.log(String(details.errorInstance?.message ?? details.errorInstance));
     t.fail(fc.defaultReportMessage(details));
   } else t.pass();
-  // Counted over every run, shrinking included.
-  for (const [id, count] of tally) t.log(`known bug ${id}: ${count} value(s) arrived as it delivers them (see fixtures/known-bugs.mjs)`);
 }
 
 async function withPool(make, body) {
@@ -254,32 +223,29 @@ const MOVED_RESULT = task(new URL('./fixtures/moved-results.mjs', import.meta.ur
 for (const [name, make] of POOLS) {
   test.serial(`${name}: an argument arrives as structuredClone gives it`, (t) =>
     withPool(make, async (ex) => {
-      const tally = new Map();
       const property = fc.asyncProperty(recipe, async (r) => {
         const c = aCase(JSON.stringify(r), 'argument');
         const [arrived, failure] = await settle(() => ex.submit(describeValue, c.value));
-        verdict(arrived, failure, c, 'argument', tally);
-        if (arrived !== THROWS) readOnce(c, 'argument', tally);
+        verdict(arrived, failure, c, 'argument');
+        if (arrived !== THROWS) readOnce(c, 'argument');
       });
-      await check(t, property, SUBMIT_RUNS, tally);
+      await check(t, property, SUBMIT_RUNS);
     }),
   );
 
   test.serial(`${name}: a result arrives as structuredClone gives it`, (t) =>
     withPool(make, async (ex) => {
-      const tally = new Map();
       const property = fc.asyncProperty(recipe, async (r) => {
         const c = aCase(JSON.stringify(r), 'result');
         const [arrived, failure] = await settle(() => ex.submit(buildValue, c.text), (v) => describeValue(v));
-        verdict(arrived, failure, c, 'result', tally);
+        verdict(arrived, failure, c, 'result');
       });
-      await check(t, property, SUBMIT_RUNS, tally);
+      await check(t, property, SUBMIT_RUNS);
     }),
   );
 
   test.serial(`${name}: an argument sent with its buffers transferred arrives as structuredClone gives it`, (t) =>
     withPool(make, async (ex) => {
-      const tally = new Map();
       const property = fc.asyncProperty(recipe, async (r) => {
         const c = aCase(JSON.stringify(r), 'argument');
         const fresh = buildValue(c.text);
@@ -287,58 +253,54 @@ for (const [name, make] of POOLS) {
         const transfer = buffersOf(c.value);
         const lengths = transfer.map((b) => b.byteLength);
         const [arrived, failure] = await settle(() => ex.run(describeValue, [c.value], { transfer }));
-        verdict(arrived, failure, c, 'argument (transferred)', tally);
+        verdict(arrived, failure, c, 'argument (transferred)');
         if (arrived === THROWS) return;
         // Moved from a thread pool's caller (detached, as postMessage leaves them); copied to a child.
         const left = transfer.map((b) => b.byteLength);
         const want = ex instanceof ThreadPoolExecutor ? lengths.map(() => 0) : lengths;
         if (left.some((n, i) => n !== want[i])) throw new Error(`transferred buffers left with lengths ${JSON.stringify(left)}, expected ${JSON.stringify(want)}`);
       });
-      await check(t, property, SUBMIT_RUNS, tally);
+      await check(t, property, SUBMIT_RUNS);
     }),
   );
 
   test.serial(`${name}: a result returned with move() arrives as structuredClone gives it`, (t) =>
     withPool(make, async (ex) => {
-      const tally = new Map();
       const property = fc.asyncProperty(recipe, async (r) => {
         const c = aCase(JSON.stringify(r), 'result');
         const fresh = buildValue(c.text);
         c.expected = expectedMoved(fresh, movedOf(fresh));
         const [arrived, failure] = await settle(() => ex.submit(MOVED_RESULT, c.text), (v) => describeValue(v));
-        verdict(arrived, failure, c, 'result (moved)', tally);
+        verdict(arrived, failure, c, 'result (moved)');
       });
-      await check(t, property, SUBMIT_RUNS, tally);
+      await check(t, property, SUBMIT_RUNS);
     }),
   );
 
   for (const chunksize of CHUNKSIZES) {
     test.serial(`${name}: map items (chunksize ${chunksize}) arrive as structuredClone gives them`, (t) =>
       withPool(make, async (ex) => {
-        const tally = new Map();
         const property = fc.asyncProperty(aMapInput, async (rs) => {
           const cases = rs.map((r) => aCase(JSON.stringify(r), 'argument'));
           const values = cases.map((c) => c.value);
           const outcomes = await settleMap(() => ex.map(describeValue, values, { chunksize }));
-          mapVerdict(outcomes, cases, chunksize, tally);
+          mapVerdict(outcomes, cases, chunksize);
           outcomes.forEach(([arrived], i) => {
-            const chunk = chunksize === 'auto' ? cases : cases.slice(i - (i % chunksize), i - (i % chunksize) + chunksize);
-            if (arrived !== THROWS) readOnce(cases[i], `map argument ${i} of ${cases.length}`, tally, { chunksize, chunk });
+            if (arrived !== THROWS) readOnce(cases[i], `map argument ${i} of ${cases.length}`);
           });
         });
-        await check(t, property, MAP_RUNS, tally);
+        await check(t, property, MAP_RUNS);
       }),
     );
 
     test.serial(`${name}: map results (chunksize ${chunksize}) arrive as structuredClone gives them`, (t) =>
       withPool(make, async (ex) => {
-        const tally = new Map();
         const property = fc.asyncProperty(aMapInput, async (rs) => {
           const cases = rs.map((r) => aCase(JSON.stringify(r), 'result'));
           const texts = cases.map((c) => c.text);
-          mapVerdict(await settleMap(() => ex.map(buildValue, texts, { chunksize }), (v) => describeValue(v)), cases, chunksize, tally);
+          mapVerdict(await settleMap(() => ex.map(buildValue, texts, { chunksize }), (v) => describeValue(v)), cases, chunksize);
         });
-        await check(t, property, MAP_RUNS, tally);
+        await check(t, property, MAP_RUNS);
       }),
     );
   }

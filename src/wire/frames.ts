@@ -90,10 +90,10 @@ export class FrameWriter {
 
   /**
    * Appends an outcome frame for `value` (worker → core); throws, with nothing appended, when it
-   * cannot be cloned. `trusted`: see `snapshot` (a map chunk's outcome is a list of ours).
+   * cannot be cloned. `root`: see `snapshot` ('map results': a map chunk's outcome, lists of ours).
    */
-  pushOutcome(value: unknown, shared: SharedMemoryTable | undefined, trusted = 0): void {
-    writeValue(this, value, shared, 0, 'result', trusted);
+  pushOutcome(value: unknown, shared: SharedMemoryTable | undefined, root: 'result' | 'map results' = 'result'): void {
+    writeValue(this, value, shared, 0, root);
   }
 
   /** Appends a value frame of already encoded `data` (JSON text or bytes). */

@@ -83,7 +83,7 @@ export type ChunkOutcome = [values: unknown[], failures: Array<[index: number, e
  */
 export function pushChunkOutcome(out: FrameWriter, values: unknown[], failures: ChunkOutcome[1], shared: SharedMemoryTable | undefined): void {
   try {
-    out.pushOutcome([values, failures] satisfies ChunkOutcome, shared, 2);
+    out.pushOutcome([values, failures] satisfies ChunkOutcome, shared, 'map results');
     return;
   } catch {
     // Find the culprits below; the frame was not appended.
@@ -98,7 +98,7 @@ export function pushChunkOutcome(out: FrameWriter, values: unknown[], failures: 
       failures.push([i, errorDescriptor(error, shared)]);
     }
   }
-  out.pushOutcome([values, failures] satisfies ChunkOutcome, shared, 2);
+  out.pushOutcome([values, failures] satisfies ChunkOutcome, shared, 'map results');
 }
 
 /** The items' values, and the errors of those that threw, by index. */

@@ -12,8 +12,10 @@
  *
  * The walk also tells whether JSON carries the snapshot exactly (`json`). A value too large for
  * it (an array of more than `MAX_ELEMENTS` elements, more than `MAX_OBJECTS` objects, or nested
- * deeper than `MAX_DEPTH`) is left whole, for `v8.Serializer` to read as it is; the getters the walk
- * had read by then are then read a second time.
+ * deeper than `MAX_DEPTH`) is left whole, for `v8.Serializer` to read as it is, when the part read
+ * so far has no getter (reading it again then gives the same values); when it has one, the walk
+ * reads on, without those limits, and the serializer reads the copy (only a value nested so deep
+ * that the walk runs out of stack is then left whole after all, see `outOfStack`).
  */
 import { types } from 'node:util';
 
@@ -48,10 +50,20 @@ export interface Snapshot {
  * (its items are "argument 1", ...), a map chunk (its items are map items, each an argument list
  * when the map has several inputs), or one value.
  */
-export type Root = 'arguments' | 'map items' | 'map argument lists' | 'result' | 'value';
+export type Root = 'arguments' | 'map items' | 'map argument lists' | 'result' | 'map results' | 'value';
 
-/** How many levels of arrays from the root down are this package's own, for each kind of root. */
-export const TRUSTED: Readonly<Record<Root, number>> = { arguments: 1, 'map items': 1, 'map argument lists': 2, result: 0, value: 0 };
+/**
+ * How many levels of arrays from the root down are this package's own, for each kind of root
+ * ('map results': a chunk's outcome, `[values, failures]`).
+ */
+export const TRUSTED: Readonly<Record<Root, number>> = { arguments: 1, 'map items': 1, 'map argument lists': 2, result: 0, 'map results': 2, value: 0 };
+
+/**
+ * The depth of the array of ours whose items are values apart (each a result of its own), for the
+ * roots that have one: an item too large for the walk is left whole alone, and the walk goes on to
+ * the next, so that one that cannot be cloned is still found.
+ */
+const APART: Readonly<Record<Root, number>> = { arguments: -1, 'map items': -1, 'map argument lists': -1, result: -1, 'map results': 1, value: -1 };
 
 /**
  * Reads `value` once (see the module's doc). `trusted`: how many levels of arrays from the root
@@ -60,12 +72,12 @@ export const TRUSTED: Readonly<Record<Root, number>> = { arguments: 1, 'map item
  * cannot be cloned (a function, a symbol, a Proxy); an error a getter throws goes on as it is.
  */
 export function snapshot(value: unknown, shared: SharedMemoryTable | undefined, trusted = 0, root: Root = 'value'): Snapshot {
-  const walk = new Walk(shared, trusted);
+  const walk = new Walk(shared, trusted, APART[root]);
   try {
     const copy = walk.read(value, 0);
     return { value: copy, json: walk.json, denseArrays: walk.denseArrays, whole: false };
   } catch (error) {
-    if (error === TOO_LARGE) return { value, json: false, denseArrays: false, whole: true };
+    if (error === TOO_LARGE || walk.outOfStack(error)) return { value, json: false, denseArrays: false, whole: true };
     if (error instanceof Unclonable) throw cloneError(`${where(error.path, root)}: ${error.what} could not be cloned${error.hint}`);
     throw error;
   }
@@ -104,7 +116,7 @@ export function snapshotItems(items: unknown[], shared: SharedMemoryTable | unde
     try {
       value = walk.read(item, 1);
     } catch (error) {
-      if (error !== TOO_LARGE) {
+      if (error !== TOO_LARGE && !walk.outOfStack(error)) {
         // What cannot be cloned, or what a getter threw: that item fails alone.
         if (error instanceof Unclonable) {
           error.path.unshift(i);
@@ -142,6 +154,7 @@ function where(path: Array<string | number>, root: Root): string {
   if (root === 'arguments' && path.length > 0) [text, rest] = [`argument ${Number(path[0]) + 1}`, path.slice(1)];
   else if (root === 'map items' && path.length > 0) [text, rest] = ['the map item', path.slice(1)];
   else if (root === 'map argument lists' && path.length > 1) [text, rest] = [`argument ${Number(path[1]) + 1} of the map item`, path.slice(2)];
+  else if (root === 'map results' && path.length > 1) [text, rest] = ["the task's result", path.slice(2)];
   else [text, rest] = [root === 'result' ? "the task's result" : 'the value', path];
   for (const key of rest) text += typeof key === 'number' ? `[${key}]` : /^[A-Za-z_$][\w$]*$/.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`;
   return text;
@@ -153,6 +166,8 @@ class Walk {
   /** No array read so far has holes or named properties. */
   denseArrays = true;
   #objects = 0;
+  /** The value has outgrown `MAX_ELEMENTS`/`MAX_OBJECTS` after a getter was read: it is read whole. */
+  #unlimited = false;
   /** Copies by original, once the first object is met. */
   #seen: Map<object, unknown> | undefined;
   /** The errors whose `cause` is being read (see `#readObject`). */
@@ -161,6 +176,7 @@ class Walk {
   constructor(
     private readonly shared: SharedMemoryTable | undefined,
     private readonly trusted: number,
+    private readonly apart = -1,
   ) {}
 
   /** Starts a new value: objects met so far are not known in it. */
@@ -168,6 +184,27 @@ class Walk {
     this.#seen = undefined;
     this.#errorsBeingRead = undefined;
     this.#objects = 0;
+    this.#unlimited = false;
+  }
+
+  /**
+   * Whether `error` is the engine's stack overflow in a walk gone past `MAX_DEPTH`: the value is
+   * then left whole, and the serializer, whose frames are smaller, reads it (or refuses it as the
+   * clone does): the one case where a getter is read twice.
+   */
+  outOfStack(error: unknown): boolean {
+    return this.#unlimited && error instanceof RangeError;
+  }
+
+  /**
+   * The value is too large for the walk: it is left whole (`TOO_LARGE`) unless a getter was read
+   * on the way here, in which case the walk goes on to its end (see the module's doc).
+   */
+  #outgrown(): void {
+    if (this.#unlimited) return;
+    if (!this.#seen || !readAnAccessor(this.#seen)) throw TOO_LARGE;
+    this.#unlimited = true;
+    this.json = false;
   }
 
   read(value: unknown, depth: number): unknown {
@@ -203,7 +240,7 @@ class Walk {
       this.json = false; // JSON would make two of what the clone keeps as one
       return known;
     }
-    if (++this.#objects > MAX_OBJECTS || depth > MAX_DEPTH) throw TOO_LARGE;
+    if (++this.#objects > MAX_OBJECTS || depth > MAX_DEPTH) this.#outgrown();
     if (depth > MAX_JSON_DEPTH) this.json = false;
     if (types.isProxy(value)) throw new Unclonable('a Proxy');
     // The common cases first: a plain object, then an array.
@@ -227,16 +264,17 @@ class Walk {
       // One of ours: dense and plain. Copied only if one of its items is.
       seen.set(array, array);
       let copy: unknown[] | undefined;
+      const apart = depth === this.apart;
       for (let i = 0; i < array.length; i++) {
         const item = array[i];
-        const read = this.#item(item, i, depth + 1);
+        const read = apart ? this.#itemApart(item, i, depth + 1) : this.#item(item, i, depth + 1);
         if (read !== item) (copy ??= array.slice())[i] = read;
       }
       if (copy !== undefined) seen.set(array, copy);
       return copy ?? array;
     }
     const length = array.length;
-    if (length > MAX_ELEMENTS) throw TOO_LARGE;
+    if (length > MAX_ELEMENTS) this.#outgrown();
     const copy: unknown[] = new Array(length);
     seen.set(array, copy);
     // The engine lists an array's keys as its indices in order, then its named properties.
@@ -291,6 +329,21 @@ class Walk {
     }
     if (key === '__proto__') Object.defineProperty(copy, key, { value: read, writable: true, enumerable: true, configurable: true });
     else copy[key] = read;
+  }
+
+  /** An item of the array of values apart (see `APART`): left whole, alone, when too large. */
+  #itemApart(item: unknown, index: number, depth: number): unknown {
+    const objects = this.#objects;
+    try {
+      return this.#item(item, index, depth);
+    } catch (error) {
+      if (error !== TOO_LARGE && !this.outOfStack(error)) throw error;
+      this.json = false;
+      this.denseArrays = false;
+      this.#objects = objects;
+      this.#unlimited = false;
+      return item;
+    }
   }
 
   #item(item: unknown, index: number, depth: number): unknown {
@@ -374,14 +427,88 @@ function dataProperty(object: object, key: string): { value: unknown } | undefin
 }
 
 /**
+ * Whether an own enumerable property of an object the walk read (the originals `seen` holds) is
+ * an accessor, or an error's `name` is: whether reading them again could give something else.
+ */
+function readAnAccessor(seen: Map<object, unknown>): boolean {
+  for (const [original, read] of seen) {
+    if (read === original || types.isMap(original) || types.isSet(original)) continue; // not read by property
+    if (types.isNativeError(original)) {
+      if (accessorOnChain(original, 'name')) return true;
+      continue;
+    }
+    for (const key of Object.keys(original)) {
+      if (Object.getOwnPropertyDescriptor(original, key)?.get !== undefined) return true;
+    }
+  }
+  return false;
+}
+
+function accessorOnChain(object: object, key: string): boolean {
+  for (let o: object | null = object; o !== null; o = Object.getPrototypeOf(o)) {
+    const descriptor = Object.getOwnPropertyDescriptor(o, key);
+    if (descriptor !== undefined) return descriptor.get !== undefined;
+  }
+  return false;
+}
+
+/**
  * An ordinary object, which the clone copies as a plain one: its own enumerable properties, not
- * its prototype. Objects with internal state of the engine's (dates, boxed primitives, errors,
- * and the built-ins that carry a `Symbol.toStringTag`: promises, weak maps, buffers, ...) are not:
- * the serializer decides for them. A class with a `Symbol.toStringTag` of its own goes to the
- * serializer too, which copies it as the clone does, only without the JSON fast path.
+ * its prototype. That includes class instances, and objects whose class or prototype carries a
+ * `Symbol.toStringTag` (`Object.create(new Map())` is an ordinary object too). Not ordinary:
+ * objects with internal state of the engine's or of the runtime's (dates, boxed primitives,
+ * errors, promises, weak collections, iterators, `Intl` objects, key objects, and what Node
+ * clones or transfers by a method of its own, e.g. `Blob`): the serializer decides for them. So
+ * does a tagged object without own enumerable properties, which has nothing to copy (a `URL`, a
+ * `MessagePort`): whatever it is, the serializer reads nothing of the caller's in it.
  */
 function isOrdinary(value: object): boolean {
   const proto = Object.getPrototypeOf(value);
   if (proto === Object.prototype || proto === null) return true;
-  return !(Symbol.toStringTag in value) && !types.isDate(value) && !types.isRegExp(value) && !types.isNativeError(value) && !types.isBoxedPrimitive(value) && !types.isArgumentsObject(value);
+  if (types.isDate(value) || types.isRegExp(value) || types.isNativeError(value) || types.isBoxedPrimitive(value) || types.isArgumentsObject(value)) return false;
+  if (!(Symbol.toStringTag in value)) return true;
+  return !hasInternalState(value, proto) && Object.keys(value).length > 0;
+}
+
+/** The kinds of tagged objects the clone does not copy as plain objects (see `isOrdinary`). */
+function hasInternalState(value: object, proto: object): boolean {
+  return (
+    types.isAnyArrayBuffer(value) ||
+    types.isPromise(value) ||
+    types.isWeakMap(value) ||
+    types.isWeakSet(value) ||
+    types.isGeneratorObject(value) ||
+    types.isMapIterator(value) ||
+    types.isSetIterator(value) ||
+    types.isModuleNamespaceObject?.(value) ||
+    types.isKeyObject?.(value) ||
+    types.isCryptoKey?.(value) ||
+    types.isExternal?.(value) ||
+    value instanceof WeakRef ||
+    value instanceof FinalizationRegistry ||
+    INTL_CLASSES.some((cls) => value instanceof cls) ||
+    clonedByRuntime(proto)
+  );
+}
+
+const INTL_CLASSES = (['Collator', 'DateTimeFormat', 'DisplayNames', 'ListFormat', 'Locale', 'NumberFormat', 'PluralRules', 'RelativeTimeFormat', 'Segmenter'] as const)
+  .map((name) => (Intl as unknown as Record<string, unknown>)[name])
+  .filter((cls): cls is abstract new (...args: never[]) => object => typeof cls === 'function');
+
+/** Node marks the classes it clones or transfers itself by methods under these symbols. */
+const RUNTIME_CLONE_SYMBOLS = new Set(['messaging_clone_symbol', 'messaging_transfer_symbol', 'messaging_transfer_list_symbol']);
+const clonedByRuntimeCache = new WeakMap<object, boolean>();
+
+/** Whether a prototype on `proto`'s chain has one of Node's clone or transfer methods. */
+function clonedByRuntime(proto: object): boolean {
+  let answer = clonedByRuntimeCache.get(proto);
+  if (answer === undefined) {
+    answer = Object.getOwnPropertySymbols(proto).some((symbol) => RUNTIME_CLONE_SYMBOLS.has(symbol.description ?? ''));
+    if (!answer) {
+      const next = Object.getPrototypeOf(proto) as object | null;
+      answer = next !== null && clonedByRuntime(next);
+    }
+    clonedByRuntimeCache.set(proto, answer);
+  }
+  return answer;
 }
