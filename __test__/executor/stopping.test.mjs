@@ -154,3 +154,73 @@ for (const [name, Pool] of POOLS) {
       t.throws(() => ex.map((x) => x, [1], { signal: 'stop' }), { instanceOf: TypeError, message: /signal must be an AbortSignal/ });
     }));
 }
+
+test("ThreadPoolExecutor: map's signal reaches its running item's own signal, with the reason", (t) =>
+  using(new ThreadPoolExecutor({ maxWorkers: 1, abortGrace: Infinity }), async (ex) => {
+    const seen = new Int32Array(new SharedArrayBuffer(8));
+    const controller = new AbortController();
+    const run = ex.map(
+      (flags) => {
+        const { signal } = currentTask();
+        Atomics.store(flags, 1, 1); // started
+        while (!signal.aborted);
+        Atomics.store(flags, 0, signal.reason?.message === 'no more' ? 1 : 2);
+        return 'ended';
+      },
+      [seen],
+      { signal: controller.signal },
+    );
+    const pending = run.next();
+    await until(() => Atomics.load(seen, 1) === 1);
+    controller.abort(new Error('no more'));
+    await t.throwsAsync(pending, { message: 'no more' });
+    await until(() => Atomics.load(seen, 0) !== 0);
+    t.is(Atomics.load(seen, 0), 1, 'the item saw the signal with its reason');
+    t.is(await ex.submit((x) => x + 1, 1), 2);
+    t.is(ex.stats().workers, 1, 'the same worker goes on (abortGrace: Infinity never stops it)');
+  }));
+
+for (const [name, Pool] of POOLS) {
+  test(`${name}: a map item that ignores the run's signal is stopped after abortGrace; the pool goes on`, (t) =>
+    using(new Pool({ maxWorkers: 1, abortGrace: 30 }), async (ex) => {
+      const controller = new AbortController();
+      const run = ex.map(
+        (x) => {
+          if (x === 1) for (;;);
+          return x;
+        },
+        [0, 1, 2],
+        { chunksize: 1, signal: controller.signal },
+      );
+      t.is((await run.next()).value, 0);
+      const pending = run.next();
+      await until(() => ex.stats().running === 1);
+      controller.abort(new Error('stop it'));
+      await t.throwsAsync(pending, { message: 'stop it' });
+      // One worker, which ran the endless item: only its forced stop lets this task run.
+      t.is(await ex.submit((x) => x + 1, 41), 42);
+      t.false(ex.stats().broken ?? false);
+    }));
+}
+
+for (const [name, Pool] of POOLS) {
+  test(`${name}: after a break out of a map, an item that runs on is stopped after abortGrace`, (t) =>
+    using(new Pool({ maxWorkers: 1, abortGrace: 30 }), async (ex) => {
+      const values = [];
+      for await (const x of ex.map(
+        (x) => {
+          if (x === 1) for (;;);
+          return x;
+        },
+        [0, 1, 2],
+        { chunksize: 1 },
+      )) {
+        values.push(x);
+        // Item 1 runs on the only worker when the run ends.
+        await until(() => ex.stats().running === 1);
+        break;
+      }
+      t.deepEqual(values, [0]);
+      t.is(await ex.submit((x) => x + 1, 41), 42, 'the endless item was stopped, its worker replaced');
+    }));
+}

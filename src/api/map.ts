@@ -45,9 +45,11 @@ export interface MapSink {
   /**
    * Schedules `items` (indices `offset ..` within the run); `spread`: each item is an argument
    * list, otherwise it is the only argument. Outcomes go to `receiver`. `chunksize` is the
-   * caller's, or `'auto'` to let the scheduler cut. Returns a way to cancel what has not started.
+   * caller's, or `'auto'` to let the scheduler cut. Returns a way to cancel what has not started
+   * and stop what runs, as `run`'s signal stops a task: its own signal fires (with `reason`, the
+   * run's signal's, when that ended the run), and it is stopped after the executor's `abortGrace`.
    */
-  submit(items: unknown[], spread: boolean, offset: number, chunksize: number | 'auto', receiver: RangeReceiver): () => void;
+  submit(items: unknown[], spread: boolean, offset: number, chunksize: number | 'auto', receiver: RangeReceiver): (reason?: unknown) => void;
 }
 
 const mapTimeout = (): TimeoutError => new TimeoutError('map() results not ready within the timeout');
@@ -188,7 +190,7 @@ export class MapRun<R> implements AsyncIterableIterator<R>, RangeReceiver {
   readonly #zip: Zip;
   readonly #options: ParsedOptions;
   /** The cancel of each submission whose items are not all delivered yet, in input order. */
-  readonly #cancels: Array<{ end: number; cancel: () => void }> = [];
+  readonly #cancels: Array<{ end: number; cancel: (reason?: unknown) => void }> = [];
   /** The end of the first of `#cancels` (a double from the start: see `executor/shapes.ts`). */
   #firstCancelEnd = Infinity;
   /** Ranges that arrived and are not yet delivered, by first index. */
@@ -215,7 +217,7 @@ export class MapRun<R> implements AsyncIterableIterator<R>, RangeReceiver {
   #aborted: { reason: unknown } | undefined;
   readonly #onAbort = (): void => {
     this.#aborted = { reason: this.#options.signal!.reason };
-    this.#finish();
+    this.#finish(this.#aborted.reason);
   };
 
   constructor(sink: MapSink, sources: Array<Iterable<unknown> | AsyncIterable<unknown>>, options: ParsedOptions) {
@@ -402,13 +404,16 @@ export class MapRun<R> implements AsyncIterableIterator<R>, RangeReceiver {
     });
   }
 
-  /** Ends the run: every undelivered item is cancelled, the input closed. */
-  #finish(): void {
+  /**
+   * Ends the run: every undelivered item is cancelled, the input closed; `abortReason`: the
+   * signal's, for the items running (see `MapSink.submit`).
+   */
+  #finish(abortReason?: unknown): void {
     if (this.#finished) return;
     this.#finished = true;
     this.#options.signal?.removeEventListener('abort', this.#onAbort);
     this.#zip.close();
-    for (const { cancel } of this.#cancels) cancel();
+    for (const { cancel } of this.#cancels) cancel(abortReason);
     this.#cancels.length = 0;
     this.#firstCancelEnd = Infinity;
     this.#ranges.clear();

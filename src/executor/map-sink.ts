@@ -23,6 +23,12 @@ export interface MapSinkParts {
   submission: Submission;
   records: Records;
   lifecycle: Lifecycle;
+  /**
+   * Stops record or job `id` of a `map` run that ended, where it runs, as `run`'s abort stops a
+   * task: the running items' own signals fire (with `reason`, the run's signal's, if given), and a
+   * worker still running one after the executor's `abortGrace` is stopped.
+   */
+  abort(id: number, reason: unknown): void;
 }
 
 /**
@@ -30,7 +36,7 @@ export interface MapSinkParts {
  * (`snapshotItems`): what goes to the workers is encoded from that reading, whether as one JSON
  * job or in chunks, so that no getter of an item runs twice.
  */
-export function poolMapSink(func: number, { core, shared, submission, records, lifecycle }: MapSinkParts): MapSink {
+export function poolMapSink(func: number, { core, shared, submission, records, lifecycle, abort }: MapSinkParts): MapSink {
   return {
     submit: (items, spread, offset, chunksize, receiver) => {
       lifecycle.checkOpen();
@@ -39,14 +45,19 @@ export function poolMapSink(func: number, { core, shared, submission, records, l
       const read = snapshotItems(items, shared, root);
       if (chunksize === 'auto' && read.json && read.refused === undefined) {
         const text = encodeSnapshot({ value: read.items, json: true, denseArrays: true, whole: false }, shared) as string;
-        return submission.pushJob(func, flags, text, { receiver, offset, remaining: items.length });
+        const entry = { receiver, offset, remaining: items.length };
+        const job = submission.pushJob(func, flags, text, entry);
+        return (reason) => {
+          if (submission.cancelJob(job, entry)) abort(job, reason);
+        };
       }
       const ready = read.items;
       const sizes = chunksize === 'auto' ? core.planChunks(ready.length, func) : [];
       const ids: number[] = [];
       // Not started: the record never runs. Started: its worker skips the items it has not
-      // started, and what it ran arrives after the run ended (and is dropped).
-      const cancel = (): void => ids.forEach((id) => (core.cancel(id) ? records.forget(id) : submission.stop(id)));
+      // started, what it ran arrives after the run ended (and is dropped), and an item that
+      // does not end is stopped with its worker (`abort`).
+      const cancel = (reason?: unknown): void => ids.forEach((id) => (core.cancel(id) ? records.forget(id) : abort(id, reason)));
       for (let start = 0, i = 0; start < ready.length; i++) {
         const size = chunksize === 'auto' ? sizes[i]! : chunksize;
         const chunk = ready.slice(start, start + size);

@@ -136,20 +136,33 @@ export abstract class PoolExecutor extends Executor {
    * replaced and the future fails with `reason` (`#workerExited`).
    */
   #abortRunning<T>(future: Future<T>, reason: unknown): void {
+    const timer = this.#abortRecord(future._id, reason, () => future.done());
+    if (timer !== undefined) future.addDoneCallback(() => clearTimeout(timer));
+  }
+
+  /**
+   * Aborts record or job `id` where it runs (see `#abortRunning`; `settled`: whether it has
+   * ended; no `reason`: a `map` run ended otherwise than by its signal, and its workers give the
+   * running items' signals one of their own). Answers the timer of its forced stop, if one is due.
+   */
+  #abortRecord(id: number, reason: unknown, settled: () => boolean): NodeJS.Timeout | undefined {
     this.#submission.flush();
-    const running = this.#core.stopTask(future._id);
-    if (running.length === 0) return; // it finished meanwhile: its outcome is on its way
-    const described = describeError(reason);
-    for (const { slot, index } of running) this.#host.abort(slot, index, described);
-    if (this.#abortGrace === Infinity) return;
-    const timer = setTimeout(() => {
-      if (future.done()) return;
-      for (const { slot } of this.#core.stopTask(future._id)) {
-        this.#stopping.set(slot, { id: future._id, reason });
+    if (reason === undefined) {
+      if (!this.#submission.stop(id)) return undefined;
+    } else {
+      const running = this.#core.stopTask(id);
+      if (running.length === 0) return undefined; // it finished meanwhile: its outcome is on its way
+      const described = describeError(reason);
+      for (const { slot, index } of running) this.#host.abort(slot, index, described);
+    }
+    if (this.#abortGrace === Infinity) return undefined;
+    return setTimeout(() => {
+      if (settled()) return;
+      for (const { slot } of this.#core.stopTask(id)) {
+        this.#stopping.set(slot, { id, reason });
         this.#host.stop(slot);
       }
     }, this.#abortGrace);
-    future.addDoneCallback(() => clearTimeout(timer));
   }
 
   /** @internal */
@@ -178,7 +191,8 @@ export abstract class PoolExecutor extends Executor {
   /** @internal */
   override _mapSink(fn: TaskFn<any[], unknown>): MapSink {
     const func = this.#submission.functionIndex(fn, 'map()');
-    return poolMapSink(func, { core: this.#core, shared: this.#host.sharedMemory, submission: this.#submission, records: this.#records, lifecycle: this.#lifecycle });
+    const abort = (id: number, reason: unknown): void => void this.#abortRecord(id, reason, () => this.#records.get(id) === undefined);
+    return poolMapSink(func, { core: this.#core, shared: this.#host.sharedMemory, submission: this.#submission, records: this.#records, lifecycle: this.#lifecycle, abort });
   }
 
   /** Python's `shutdown`. Idempotent; a later call with `cancelFutures` still cancels. */

@@ -108,9 +108,9 @@ export class Submission {
 
   /**
    * Queues a `map` job: `text` is the JSON array of its items, which the core cuts into ranges as
-   * workers take them. Answers its cancel, which cancels the items no worker has taken.
+   * workers take them. Answers its id (see `cancelJob`).
    */
-  pushJob(func: number, flags: number, text: string, entry: MapEntry): () => void {
+  pushJob(func: number, flags: number, text: string, entry: MapEntry): number {
     this.flush();
     const [first, ...dispatches] = this.core.submitJob(func, KIND_JSON | flags, text) as [number, ...number[]];
     if (first < 0) {
@@ -121,20 +121,32 @@ export class Submission {
     this.#checkStep(first, id);
     this.records.add(id, entry);
     for (const code of dispatches) dispatch(code, this.host);
-    return () => {
-      const cancelled = this.core.cancelJob(id);
-      if (cancelled > 0 && (entry.remaining -= cancelled) === 0) this.records.forget(id);
-      else this.stop(id);
-    };
+    return id;
+  }
+
+  /**
+   * Cancels the items of job `id` no worker has taken; answers whether some of it still runs
+   * (to be stopped where it runs: `stop`).
+   */
+  cancelJob(id: number, entry: MapEntry): boolean {
+    const cancelled = this.core.cancelJob(id);
+    if (cancelled > 0 && (entry.remaining -= cancelled) === 0) {
+      this.records.forget(id);
+      return false;
+    }
+    return this.records.get(id) !== undefined;
   }
 
   /**
    * Stops a cancelled `map` run's record or job `id` where it runs: its workers skip the items
-   * they have not started (`NativePool.stop`, then the host interrupts them).
+   * they have not started (`NativePool.stop`, then the host interrupts them). Answers whether some
+   * worker runs it.
    */
-  stop(id: number): void {
-    if (this.records.get(id) === undefined) return; // settled: nothing runs
-    for (const slot of this.core.stop(id)) this.host.interrupt(slot);
+  stop(id: number): boolean {
+    if (this.records.get(id) === undefined) return false; // settled: nothing runs
+    const slots = this.core.stop(id);
+    for (const slot of slots) this.host.interrupt(slot);
+    return slots.length > 0;
   }
 
   #checkStep(given: number, expected: number): void {
