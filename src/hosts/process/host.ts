@@ -18,12 +18,6 @@ import { type ChildStopPage, createStopPage, nextBatch, serializeReason, STOP_PA
 
 const CHILD_FILE = path.join(__dirname, 'child.js');
 
-/**
- * Whether children get a stop page (`stop-page.ts`): not under Bun and Deno, whose `fork` does
- * not hand an extra descriptor over as Node's does (there, stops travel by IPC alone).
- */
-const STOP_PAGES = process.versions.bun === undefined && process.versions.deno === undefined;
-
 export interface ProcessHostOptions {
   execArgv: string[] | undefined;
   env: Record<string, string> | undefined;
@@ -92,8 +86,9 @@ export class ProcessHost implements WorkerHost {
 
   start(slot: number): void {
     let child: ChildProcess;
-    // The child's stop page goes to it as descriptor `STOP_PAGE_FD`, the one after the IPC channel's.
-    const stops = STOP_PAGES ? createStopPage() : undefined;
+    // The child's stop page goes to it as descriptor `STOP_PAGE_FD`, the one after the IPC
+    // channel's (Node, Bun and Deno all hand it over; a child that finds no page there does without).
+    const stops = createStopPage();
     try {
       child = fork(CHILD_FILE, [], {
         execArgv: this.options.execArgv,
