@@ -9,6 +9,21 @@
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
+/** The parent's side of one child's stop page. */
+export declare class ChildStopPage {
+  /** The descriptor to give the child (`null` once closed). */
+  get fd(): number | null
+  /** Closes this side's descriptor, once the child is forked (or could not be). */
+  closeFd(): void
+  /**
+   * Marks record `index` of batch `batch` stopped, with `reason` (serialized) or none; `false`
+   * when it does not fit, or the page is closed: that stop travels by IPC alone.
+   */
+  stop(batch: number, index: number, reason?: Uint8Array | undefined | null): boolean
+  /** Unmaps the page and closes the descriptor (the child has exited). */
+  close(): void
+}
+
 export declare class NativePool {
   /**
    * Creates a pool (main thread). `on_complete` is called, with no arguments, when completions
@@ -134,12 +149,26 @@ export declare const COMPLETION_STATUS: number
 export declare const COMPLETION_VALUE: number
 
 /**
+ * A new stop page for a child about to be forked, or `null` where there is none (Windows, or
+ * the system refused: the child then learns of stops by IPC alone).
+ */
+export declare function createStopPage(token: number): ChildStopPage | null
+
+/**
  * Called by a child process first thing: it ends when `parent_pid` exits, even in the middle of
  * a synchronous task; see `concurrent_futures_core::parent`. Answers whether the system can.
  */
 export declare function exitWithParent(parentPid: number): boolean
 
 export declare const KIND_HAS_BLOCKS: number
+
+/**
+ * In a child: maps the stop page inherited as descriptor `fd` (checked with `token`) and answers
+ * it as an `ArrayBuffer` over the shared memory itself, or `null` when `fd` is not the page or
+ * the runtime cannot make an external `ArrayBuffer` (a copy would never change). The mapping is
+ * never unmapped: it lives as long as the process.
+ */
+export declare function mapStopPage(fd: number, token: number): ArrayBuffer | null
 
 /**
  * The most workers this process may run at once, as the system says (`u32::MAX` where it does
@@ -204,6 +233,20 @@ export declare const STATE_RUNNING: number
 export declare const STATUS_BROKEN: number
 
 export declare const STATUS_SKIPPED: number
+
+export declare const STOP_PAGE_BITMAP_OFFSET: number
+
+export declare const STOP_PAGE_BITMAP_RECORDS: number
+
+export declare const STOP_PAGE_LEN: number
+
+export declare const STOP_PAGE_LOG_ENTRY_HEADER: number
+
+export declare const STOP_PAGE_LOG_OFFSET: number
+
+export declare const STOP_PAGE_WORD_BATCH: number
+
+export declare const STOP_PAGE_WORD_LOG_END: number
 
 /** A worker running a stopped task, and the record's index in its batch (see `stopTask`). */
 export interface StoppedRecord {

@@ -1,6 +1,6 @@
 // Stopping running work: `run`'s signal and timeout reach a running task through its own
-// `currentTask().signal` (at once in a thread's synchronous loop; a child sees it when its event
-// loop runs); a task that does not end within `abortGrace` is stopped, its worker replaced, and
+// `currentTask().signal` (at once in a synchronous loop: a thread's here, a child's in
+// process-stopping.test.mjs); a task that does not end within `abortGrace` is stopped, its worker replaced, and
 // only its future fails, with the reason. Timing never decides these tests: the bounds only tell a
 // hang from an answer.
 import test from 'ava';

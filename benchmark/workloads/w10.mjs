@@ -14,6 +14,11 @@
 //         result of a task submitted at abort() time, which must run on the replacement (its
 //         thread differs from the aborted task's and the bystanders'); every bystander must end
 //         with its own result. Goal: under 50 ms.
+//   W10c: W10a in a process pool, ours only (ProcessPoolExecutor, abortGrace: Infinity, so only a
+//         task that ends itself settles): a child's synchronous loop sees the abort through its
+//         stop page. The task's start is seen through a file it writes (its pid: no child may be
+//         replaced). 300 aborts one after another (quick: 100); p99, p50 beside it. No goal set:
+//         the outcome comes back over IPC, which W10a's threads do not pay.
 //   W10p: W10b in a process pool, ours only (ProcessPoolExecutor, abortGrace: 10; the child's
 //         start is seen through a file it writes). Goal: under 150 ms. piscina has no process
 //         mode; poolifier's FixedClusterPool is not measured here.
@@ -65,6 +70,14 @@ const HOLD_P = (file, ms, busy) => {
   return ms;
 };
 const PID = () => process.pid;
+// W10c's task: COOP in a child, its start (and pid) told through a file.
+const COOP_P = (file, ms) => {
+  const { signal } = currentTask();
+  process.getBuiltinModule('node:fs').writeFileSync(file, String(process.pid));
+  const end = Date.now() + ms;
+  while (Date.now() < end) signal.throwIfAborted();
+  return ms;
+};
 
 const skip = (c) => (isOurs(c) || PEERS.includes(c) ? null : 'W10 compares ours with piscina and poolifier only');
 const newFlag = () => new Int32Array(new SharedArrayBuffer(12));
@@ -170,6 +183,62 @@ const cooperative = {
     if (res.contenders.piscina?.figure !== undefined) lines.push('W10a piscina: no signal inside the task; its abort rejects at once and terminates the worker (a new one is started).');
     if (res.contenders.poolifier?.figure !== undefined) lines.push(`W10a poolifier: execute(data, name, abortSignal) posts an abort the synchronous task never reads; it runs to completion (${this.params.poolifierTaskMs} ms tasks).`);
     return lines;
+  },
+};
+
+const cooperativeProcess = {
+  id: 'W10c',
+  group: 'W10',
+  title: 'abort a running cooperative sync task, processes',
+  metric: 'abort → settled, p99',
+  unit: 'ms',
+  better: 'lower',
+  ratioBase: 'reference', // ours only: no ratios
+  reps: Q ? 1 : 3,
+  timeoutMs: 180_000,
+  params: { aborts: Q ? 100 : 300 },
+  fmt: fmt.ms,
+  skip: (c) => (isOurs(c) ? null : 'W10c measures ours only'),
+  setup() {
+    this.p50 = {};
+    this.children = {};
+  },
+  async sample(c) {
+    const p = await openOurs(c, 'process', { abortGrace: Infinity });
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'w10c-'));
+    const times = [];
+    const pids = new Set();
+    try {
+      await warmUp(p, N, 'inc');
+      for (let i = 0; i < this.params.aborts; i++) {
+        const file = path.join(dir, `t${i}`);
+        const ac = new AbortController();
+        const done = settle(p.raw.run(COOP_P, [file, 5000], { signal: ac.signal }));
+        pids.add(await startedFile(file));
+        const t0 = now();
+        ac.abort(new Error('W10 abort'));
+        const r = await done;
+        times.push(r.t - t0);
+        if (r.ok || r.e?.message !== 'W10 abort') throw new Error(`the task did not end with the abort's reason: ${r.ok ? r.v : (r.e?.message ?? r.e)}`);
+      }
+    } finally {
+      await close(p);
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+    if (pids.size > N) throw new Error(`${pids.size} children ran the tasks: some were replaced`);
+    (this.p50[c] ||= []).push(pct(times, 0.5));
+    this.children[c] = Math.max(this.children[c] ?? 0, pids.size);
+    return pct(times, 0.99);
+  },
+  extra(m, c) {
+    if (!this.p50[c]) return {};
+    return { p50: median(this.p50[c]), aborts: this.params.aborts, children: this.children[c] };
+  },
+  cellSuffix(r) {
+    return ` (p50 ${fmt.ms(r.p50)}, n=${r.aborts} per sample; no child replaced)`;
+  },
+  notes() {
+    return ['W10c: W10a in a process pool (ours, abortGrace: Infinity: the task ends itself): abort() → its future settles, p99 (p50) over n aborts one after another in each sample, median of the samples; the child sees the abort through the stop page it shares with its parent.'];
   },
 };
 
@@ -282,5 +351,6 @@ function nonCooperative(kind) {
 }
 
 export const w10a = cooperative;
+export const w10c = cooperativeProcess;
 export const w10b = nonCooperative('thread');
 export const w10p = nonCooperative('process');

@@ -2,7 +2,8 @@
  * The task a worker is running, for `currentTask()` (`api/current-task.ts`): the runner enters a
  * record's scope before it calls the task and leaves it once the task has ended. Its signal is made
  * on first use and reads the abort where the host keeps it (`AbortSource`): a worker thread's
- * interrupt word in shared memory, a child's last `stop` message.
+ * interrupt word in shared memory, a child's stop page (or, where it has none, its last `stop`
+ * message).
  */
 import { CURRENT_TASK, type CurrentTask } from '../api/current-task.js';
 

@@ -32,6 +32,7 @@ pub mod json;
 pub mod limits;
 mod memory;
 pub mod parent;
+pub mod stop_page;
 mod pool;
 mod registry;
 pub mod scheduler;

@@ -6,6 +6,7 @@
 //! - [`blocks`]: large arrays that travel beside the frames.
 //! - [`answers`]: how calls answer (codes and dispatches), decoded on the JavaScript side in one place.
 //! - `main_wake`: the main thread's wake-up, at most once per drain.
+//! - [`stop_page`]: a child process's stop page (where its parent says which tasks were aborted).
 //!
 //! Frames are read and written with `concurrent_futures_core::frames`; their layout constants are
 //! exported below, so that `index.d.ts` carries them and `src/wire/frames.ts` reads them from here.
@@ -14,6 +15,7 @@ mod answers;
 mod blocks;
 mod main_wake;
 mod pool;
+mod stop_page;
 
 use concurrent_futures_core::frames;
 use napi_derive::napi;

@@ -12,6 +12,7 @@ import type { FrameWriter } from '../../wire/frames.js';
 import { type ChunkControl, Runner } from '../../worker/runner.js';
 import { reportStrayErrors } from '../../worker/stray-errors.js';
 import { type ChildMessage, PARENT_PID_ENV, type ParentMessage } from './protocol.js';
+import { nextBatch, STOP_PAGE_ENV, StopPageReader } from './stop-page.js';
 
 if (typeof process.send !== 'function') {
   console.error('concurrent-futures: child.js is started by ProcessPoolExecutor, not directly');
@@ -28,6 +29,13 @@ reportStrayErrors(`child process ${process.pid}`);
 const descriptors = new Map<number, string>();
 
 /**
+ * Where the parent marks the records it stops before it sends `stop` (`stop-page.ts`), read at
+ * once even inside a synchronous task; `undefined` where there is no such page (Windows, or a
+ * runtime that could not hand it over): then only the `stop` messages tell.
+ */
+const stopPage = StopPageReader.open(takeFromEnvironment(STOP_PAGE_ENV));
+
+/**
  * The records of the current batch that were stopped, as the parent last said (`stop`
  * messages are handled as they arrive, not queued behind the batch). A `run` message starts
  * afresh: the parent sends a `stop` only while a batch is out, so none is about an older batch.
@@ -37,14 +45,16 @@ let stoppedRecords: number[] = [];
 const abortReasons = new Map<number, ErrorDescriptor>();
 
 /**
- * A chunk's finished items go to the parent at once; then the child lets its event loop turn
+ * A stop is read from the stop page (at once) or from the last `stop` message. Without a page, a
+ * chunk's finished items go to the parent at once; then the child lets its event loop turn
  * (one `setImmediate`, at most once per hand-over, about a millisecond apart), which is when a
- * `stop` can arrive in the middle of a synchronous chunk.
+ * `stop` can arrive in the middle of a synchronous chunk. The page carries the reason of an
+ * aborted task with its mark, so it is known before the message comes.
  */
 const control: ChunkControl = {
-  stopped: (index) => stoppedRecords.length > 0 && stoppedRecords.includes(index),
+  stopped: (index) => (stopPage !== undefined && stopPage.stopped(index)) || (stoppedRecords.length > 0 && stoppedRecords.includes(index)),
   reason: (index) => {
-    const reason = abortReasons.get(index);
+    const reason = abortReasons.get(index) ?? stopPage?.reason(index);
     return reason === undefined ? cancelledRun() : rebuildError(reason);
   },
   handOver(index: number, count: number, part: FrameWriter): Promise<void> {
@@ -73,6 +83,8 @@ async function handle(message: ParentMessage): Promise<void> {
       return;
     }
     case 'run': {
+      // Counted as the parent counts the batches it sends (see `stop-page.ts`).
+      if (stopPage !== undefined) stopPage.batch = nextBatch(stopPage.batch);
       // After a failed initializer no task runs; the parent ends this process.
       if (initFailed) return;
       if (message.fns !== undefined) for (const [index, descriptor] of message.fns) descriptors.set(index, descriptor);

@@ -14,6 +14,7 @@ import { ADDON_PATH_ENV, addonPath, type NativePool, TAKE_EXIT, TAKE_IDLE } from
 import { encode } from '../../wire/values.js';
 import type { HostEvents, WorkerHost } from '../host.js';
 import { type ChildMessage, PARENT_PID_ENV, type ParentMessage } from './protocol.js';
+import { type ChildStopPage, createStopPage, nextBatch, serializeReason, STOP_PAGE_ENV, STOP_PAGE_FD } from './stop-page.js';
 
 const CHILD_FILE = path.join(__dirname, 'child.js');
 
@@ -34,6 +35,12 @@ interface Child {
   costNs: number;
   /** A batch was sent and its outcomes have not come back. */
   outstanding: boolean;
+  /** Where this child reads its stops at once (`stop-page.ts`), if it has such a page. */
+  page: ChildStopPage | undefined;
+  /** The number of the last batch sent (see `nextBatch`). */
+  batch: number;
+  /** Records of that batch whose abort reason did not fit in the page: told by IPC alone. */
+  unpaged: Set<number> | undefined;
   /** Told to exit, or signalled: take nothing more for it. */
   ending: boolean;
   /** Its `exit` event has been seen (its `close` may still be due). */
@@ -79,19 +86,45 @@ export class ProcessHost implements WorkerHost {
 
   start(slot: number): void {
     let child: ChildProcess;
+    // The child's stop page goes to it as descriptor `STOP_PAGE_FD`, the one after the IPC
+    // channel's (Node, Bun and Deno all hand it over; a child that finds no page there does without).
+    const stops = createStopPage();
     try {
       child = fork(CHILD_FILE, [], {
         execArgv: this.options.execArgv,
-        env: { ...(this.options.env ?? process.env), [PARENT_PID_ENV]: String(process.pid), ...(addonPath === undefined ? {} : { [ADDON_PATH_ENV]: addonPath }) },
+        env: {
+          ...(this.options.env ?? process.env),
+          [PARENT_PID_ENV]: String(process.pid),
+          ...(addonPath === undefined ? {} : { [ADDON_PATH_ENV]: addonPath }),
+          ...(stops === undefined ? {} : { [STOP_PAGE_ENV]: `${STOP_PAGE_FD}:${stops.token}` }),
+        },
         serialization: 'advanced',
-        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+        stdio: stops === undefined ? ['ignore', 'inherit', 'inherit', 'ipc'] : ['ignore', 'inherit', 'inherit', 'ipc', stops.page.fd!],
       });
     } catch (error) {
+      stops?.page.close();
       // Never throw out of `submit`: the slot is the core's "starting" worker; its loss breaks the pool.
       queueMicrotask(() => this.#events.exited(slot, { reason: 'A child process could not be started', cause: error, exitCode: null, signal: null }));
       return;
     }
-    const c: Child = { slot, process: child, functions: 0, costNs: 0, outstanding: false, ending: false, exitSeen: false, gone: false, exitCode: null, signal: null, error: undefined };
+    // The child has its own descriptor now; the mapping stays until it has exited.
+    stops?.page.closeFd();
+    const c: Child = {
+      slot,
+      process: child,
+      functions: 0,
+      costNs: 0,
+      outstanding: false,
+      page: stops?.page,
+      batch: 0,
+      unpaged: undefined,
+      ending: false,
+      exitSeen: false,
+      gone: false,
+      exitCode: null,
+      signal: null,
+      error: undefined,
+    };
     this.#children.set(slot, c);
     child.on('message', (message: ChildMessage) => this.#onMessage(c, message));
     child.on('error', (error) => {
@@ -124,14 +157,33 @@ export class ProcessHost implements WorkerHost {
     if (c !== undefined) queueMicrotask(() => this.#pump(c));
   }
 
+  /** The stopped records are marked in the child's page (seen at once), then told by message. */
   interrupt(slot: number): void {
     const c = this.#children.get(slot);
-    if (c !== undefined && c.outstanding) this.#send(c, { t: 'stop', indices: this.#core.stopped(slot) });
+    if (c === undefined || !c.outstanding) return;
+    const indices = this.#core.stopped(slot);
+    this.#markStopped(c, indices);
+    this.#send(c, { t: 'stop', indices });
   }
 
+  /** The reason goes in the child's page with its mark, so that the child knows it before the message comes. */
   abort(slot: number, index: number, reason: ErrorDescriptor): void {
     const c = this.#children.get(slot);
-    if (c !== undefined && c.outstanding) this.#send(c, { t: 'stop', indices: this.#core.stopped(slot), reasons: [[index, reason]] });
+    if (c === undefined || !c.outstanding) return;
+    if (c.page !== undefined) {
+      const bytes = serializeReason(reason);
+      // What does not fit in the page is told by the message alone, never marked without its reason.
+      if (bytes === undefined || !c.page.stop(c.batch, index, bytes)) (c.unpaged ??= new Set()).add(index);
+    }
+    const indices = this.#core.stopped(slot);
+    this.#markStopped(c, indices);
+    this.#send(c, { t: 'stop', indices, reasons: [[index, reason]] });
+  }
+
+  /** Marks `indices` of `c`'s batch stopped in its page (those aborted with a reason are marked already). */
+  #markStopped(c: Child, indices: readonly number[]): void {
+    if (c.page === undefined) return;
+    for (const index of indices) if (c.unpaged === undefined || !c.unpaged.has(index)) c.page.stop(c.batch, index, null);
   }
 
   stop(slot: number): void {
@@ -178,6 +230,8 @@ export class ProcessHost implements WorkerHost {
       (fns ??= []).push([c.functions++, descriptor]);
     }
     c.outstanding = true;
+    c.batch = nextBatch(c.batch);
+    c.unpaged = undefined;
     // A view of the inbox is enough: `send` serializes the message before it returns.
     const bytes = batch.bytes.subarray(0, batch.end);
     this.#send(c, fns === undefined ? { t: 'run', batch: bytes } : { t: 'run', batch: bytes, fns });
@@ -209,6 +263,7 @@ export class ProcessHost implements WorkerHost {
   #exited(c: Child): void {
     if (c.gone) return;
     c.gone = true;
+    c.page?.close();
     if (this.#children.get(c.slot) === c) this.#children.delete(c.slot);
     const how = c.signal !== null ? `signal ${c.signal}` : `exit code ${c.exitCode}`;
     const reason =
