@@ -24,6 +24,11 @@ import type { Records } from './records.js';
 
 /** How long the main thread polls for outcomes after the last submit or outcome. */
 const POLL_WINDOW_MS = 0.05;
+/**
+ * How long it polls after an abort of a running task (see `expect`): a task that sees its signal
+ * ends within a fraction of this, and its outcome is then taken without a wake-up.
+ */
+export const ABORT_POLL_MS = 1;
 /** Cores beside the main thread's. */
 const SPARE_CORES = os.availableParallelism() - 1;
 
@@ -36,6 +41,8 @@ export class CompletionPump {
    * 0), so that this field's representation never changes (see `shapes.ts`).
    */
   #lastActivity = -Infinity;
+  /** `performance.now()` until which polling goes on whatever the window says (see `expect`). */
+  #expectUntil = -Infinity;
   #lifecycle!: Lifecycle;
 
   constructor(
@@ -63,6 +70,15 @@ export class CompletionPump {
     if (this.#settle(false)) this.activity();
   }
 
+  /**
+   * An outcome is expected within `ms` (a running task was just aborted): poll for it that long,
+   * where polling pays (see `activity`).
+   */
+  expect(ms: number): void {
+    this.#expectUntil = performance.now() + ms;
+    this.activity();
+  }
+
   /** Records were submitted, or outcomes arrived: poll for the next outcomes, where that pays. */
   activity(): void {
     this.#lastActivity = performance.now();
@@ -79,7 +95,7 @@ export class CompletionPump {
     // Polling goes on for the window even with nothing pending: the caller that just got an
     // outcome often submits again at once (a loop of awaited submits), and then neither the
     // polling nor the executor's active state has to be set up anew.
-    if (this.records.pending <= SPARE_CORES && !this.#lifecycle.broken && now - this.#lastActivity < POLL_WINDOW_MS) {
+    if (this.records.pending <= SPARE_CORES && !this.#lifecycle.broken && (now - this.#lastActivity < POLL_WINDOW_MS || now < this.#expectUntil)) {
       setImmediate(poll, this);
       return;
     }

@@ -13,7 +13,7 @@ import type { TaskFn } from '../api/task.js';
 import type { WorkerExit, WorkerHost } from '../hosts/host.js';
 import { describeError } from '../wire/errors.js';
 import { dispatch, NativePool, STATE_RUNNING } from '../wire/native.js';
-import { CompletionPump } from './completions.js';
+import { ABORT_POLL_MS, CompletionPump } from './completions.js';
 import { Lifecycle } from './lifecycle.js';
 import { poolMapSink } from './map-sink.js';
 import { Records } from './records.js';
@@ -155,6 +155,7 @@ export abstract class PoolExecutor extends Executor {
       const described = describeError(reason);
       for (const { slot, index } of running) this.#host.abort(slot, index, described);
     }
+    this.#completions.expect(ABORT_POLL_MS);
     if (this.#abortGrace === Infinity) return undefined;
     return setTimeout(() => {
       if (settled()) return;
