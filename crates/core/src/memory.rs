@@ -55,6 +55,53 @@ pub fn release_idle_memory() {
     }
 }
 
+/// A copy of `bytes` in a block of its own (a large array that travels beside its frame).
+///
+/// A fresh block's pages are faulted in by one call before the copy (`MADV_POPULATE_WRITE`,
+/// Linux 5.14+) rather than one page fault at a time during it: a 4 MB copy into fresh memory
+/// took 1.25 ms that way against 1.8 ms (measured with a C program on this project's 2-vCPU VM,
+/// 200 blocks held). Where the call is not known, or refused, the copy faults them as usual.
+pub fn copy_to_block(bytes: &[u8]) -> Vec<u8> {
+    let mut block = Vec::with_capacity(bytes.len());
+    // SAFETY: the vector's capacity, which this function owns, is `bytes.len()` bytes or more.
+    unsafe { prefault(block.as_mut_ptr(), bytes.len()) };
+    block.extend_from_slice(bytes);
+    block
+}
+
+/// Bytes under which [`prefault`] does nothing: a few pages fault in as cheaply one by one.
+pub const PREFAULT_MIN_BYTES: usize = 128 * 1024;
+
+/// Faults in, for writing, the whole pages of the `len` bytes at `start` (see [`copy_to_block`]):
+/// for a caller about to write them all. Does nothing off Linux, under [`PREFAULT_MIN_BYTES`], or
+/// where the kernel does not know the call.
+///
+/// # Safety
+/// `[start, start + len)` must be memory the caller may write (it is about to), mapped readable
+/// and writable.
+pub unsafe fn prefault(start: *mut u8, len: usize) {
+    #[cfg(all(target_os = "linux", not(loom)))]
+    {
+        const MADV_POPULATE_WRITE: libc::c_int = 23;
+        const PAGE: usize = 4096;
+        if len < PREFAULT_MIN_BYTES {
+            return;
+        }
+        // The whole pages inside the range: madvise takes a page-aligned start.
+        let first = (start as usize).next_multiple_of(PAGE);
+        let end = (start as usize + len) / PAGE * PAGE;
+        if end <= first {
+            return;
+        }
+        // SAFETY: the pages lie inside the range the caller may write (see above); populating
+        // them changes no byte (each page is faulted in as the write about to come would fault
+        // it). An error (a kernel before 5.14) leaves them to fault on that write.
+        unsafe { libc::madvise(first as *mut libc::c_void, end - first, MADV_POPULATE_WRITE) };
+    }
+    #[cfg(not(all(target_os = "linux", not(loom))))]
+    let _ = (start, len);
+}
+
 /// A global allocator for the addon: the system allocator, except that blocks of
 /// [`LargeBlocksMapped::THRESHOLD`] bytes or more are mapped and unmapped directly.
 ///
