@@ -46,8 +46,8 @@ export interface MapSink {
    * Schedules `items` (indices `offset ..` within the run); `spread`: each item is an argument
    * list, otherwise it is the only argument. Outcomes go to `receiver`. `chunksize` is the
    * caller's, or `'auto'` to let the scheduler cut. Returns a way to cancel what has not started
-   * and stop what runs, as `run`'s signal stops a task: its own signal fires (with `reason`, the
-   * run's signal's, when that ended the run), and it is stopped after the executor's `abortGrace`.
+   * (and skip the unstarted items of running chunks); given a `reason` (the run's signal ended
+   * it), what runs is aborted as `run`'s signal aborts a task.
    */
   submit(items: unknown[], spread: boolean, offset: number, chunksize: number | 'auto', receiver: RangeReceiver): (reason?: unknown) => void;
 }

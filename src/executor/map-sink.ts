@@ -24,9 +24,9 @@ export interface MapSinkParts {
   records: Records;
   lifecycle: Lifecycle;
   /**
-   * Stops record or job `id` of a `map` run that ended, where it runs, as `run`'s abort stops a
-   * task: the running items' own signals fire (with `reason`, the run's signal's, if given), and a
-   * worker still running one after the executor's `abortGrace` is stopped.
+   * Aborts record or job `id` of a `map` run its signal ended, where it runs, as `run`'s signal
+   * aborts a task: the running items' own signals fire with `reason`, and a worker still running
+   * one after the executor's `abortGrace` is stopped.
    */
   abort(id: number, reason: unknown): void;
 }
@@ -37,6 +37,9 @@ export interface MapSinkParts {
  * job or in chunks, so that no getter of an item runs twice.
  */
 export function poolMapSink(func: number, { core, shared, submission, records, lifecycle, abort }: MapSinkParts): MapSink {
+  // Ended by its signal: aborted, as `run`'s. Otherwise (`break`, an error, its timeout) as
+  // Python cancels: what runs finishes, only the items of a running chunk not started are skipped.
+  const stopRunning = (id: number, reason: unknown): void => (reason === undefined ? void submission.stop(id) : abort(id, reason));
   return {
     submit: (items, spread, offset, chunksize, receiver) => {
       lifecycle.checkOpen();
@@ -48,16 +51,15 @@ export function poolMapSink(func: number, { core, shared, submission, records, l
         const entry = { receiver, offset, remaining: items.length };
         const job = submission.pushJob(func, flags, text, entry);
         return (reason) => {
-          if (submission.cancelJob(job, entry)) abort(job, reason);
+          if (submission.cancelJob(job, entry)) stopRunning(job, reason);
         };
       }
       const ready = read.items;
       const sizes = chunksize === 'auto' ? core.planChunks(ready.length, func) : [];
       const ids: number[] = [];
       // Not started: the record never runs. Started: its worker skips the items it has not
-      // started, what it ran arrives after the run ended (and is dropped), and an item that
-      // does not end is stopped with its worker (`abort`).
-      const cancel = (reason?: unknown): void => ids.forEach((id) => (core.cancel(id) ? records.forget(id) : abort(id, reason)));
+      // started, and what it ran arrives after the run ended (and is dropped).
+      const cancel = (reason?: unknown): void => ids.forEach((id) => (core.cancel(id) ? records.forget(id) : stopRunning(id, reason)));
       for (let start = 0, i = 0; start < ready.length; i++) {
         const size = chunksize === 'auto' ? sizes[i]! : chunksize;
         const chunk = ready.slice(start, start + size);

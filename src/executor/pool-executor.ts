@@ -142,19 +142,14 @@ export abstract class PoolExecutor extends Executor {
 
   /**
    * Aborts record or job `id` where it runs (see `#abortRunning`; `settled`: whether it has
-   * ended; no `reason`: a `map` run ended otherwise than by its signal, and its workers give the
-   * running items' signals one of their own). Answers the timer of its forced stop, if one is due.
+   * ended). Answers the timer of its forced stop, if one is due.
    */
   #abortRecord(id: number, reason: unknown, settled: () => boolean): NodeJS.Timeout | undefined {
     this.#submission.flush();
-    if (reason === undefined) {
-      if (!this.#submission.stop(id)) return undefined;
-    } else {
-      const running = this.#core.stopTask(id);
-      if (running.length === 0) return undefined; // it finished meanwhile: its outcome is on its way
-      const described = describeError(reason);
-      for (const { slot, index } of running) this.#host.abort(slot, index, described);
-    }
+    const running = this.#core.stopTask(id);
+    if (running.length === 0) return undefined; // it finished meanwhile: its outcome is on its way
+    const described = describeError(reason);
+    for (const { slot, index } of running) this.#host.abort(slot, index, described);
     this.#completions.expect(ABORT_POLL_MS);
     if (this.#abortGrace === Infinity) return undefined;
     return setTimeout(() => {
