@@ -333,6 +333,7 @@ class Walk {
 
   /** An item of the array of values apart (see `APART`): left whole, alone, when too large. */
   #itemApart(item: unknown, index: number, depth: number): unknown {
+    if (typeof item !== 'object' || item === null) return this.#item(item, index, depth); // never too large
     const objects = this.#objects;
     try {
       return this.#item(item, index, depth);
