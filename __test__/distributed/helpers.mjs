@@ -14,9 +14,12 @@ export const cli = path.join(root, 'bin', 'concurrent-futures.mjs');
 
 export const SKIP_MESSAGE = 'redis-server is not installed (apt-get install redis-server; .ci/run installs it): the distributed tests need a real Redis';
 
+/** Runs the CLI, ended with this process however it ends (see the fixture). */
+const hostCli = path.join(root, '__test__', 'distributed', 'fixtures', 'host-cli.mjs');
+
 /** Starts a worker host through the CLI; `args` are the flags after `--connection`. */
 export async function startHost(url, args = [], env = {}) {
-  const child = own(spawn(process.execPath, [cli, 'worker', '--connection', url, ...args], { stdio: ['ignore', 'pipe', 'pipe'], cwd: root, env: { ...process.env, ...env } }));
+  const child = own(spawn(process.execPath, [hostCli, 'worker', '--connection', url, ...args], { stdio: ['pipe', 'pipe', 'pipe'], cwd: root, env: { ...process.env, ...env } }));
   await waitForLine(child, /taking jobs/, 'the worker host');
   return {
     child,
