@@ -194,7 +194,9 @@ class JobRunner {
     try {
       await this.#run(data, jobId);
     } finally {
-      if (--this.#active === 0) this.onBusy(false);
+      // Back to one job at a time once idle after a job of one task; after a job of several (a map
+      // chunk, or many submits of one tick), more like it are likely on their way.
+      if (--this.#active === 0 && data.n === 1) this.onBusy(false);
     }
   }
 
