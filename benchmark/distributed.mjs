@@ -11,34 +11,33 @@
 // D3  one-at-a-time round trip (submit, await, repeat): p50. Goal: ours <= 1.2x raw's. The two
 //     alternate in blocks of 25 round trips, with both contenders' hosts up.
 //
+// Then, ours alone: run()'s signal aborting a running remote task (goal: it reaches the task within
+// 100 ms): how soon the task sees it, and how soon its future settles.
+//
 // Raw BullMQ waits for completions as its users do: `QueueEvents` 'completed' events (the events
 // stream is made long enough that none is trimmed before it is read), jobs removed on completion. Without redis-server on PATH the section is skipped, saying so.
-import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+
+import { own, redisServer, redisVersion as readRedisVersion, startRedis } from '../scripts/redis-server.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.dirname(HERE);
 const QUICK = process.argv.includes('--quick');
 const log = (s) => process.stderr.write(s + '\n');
 
-const redisServer = (() => {
-  try {
-    return execFileSync('sh', ['-c', 'command -v redis-server'], { encoding: 'utf8' }).trim() || undefined;
-  } catch {
-    return undefined;
-  }
-})();
 if (redisServer === undefined) {
   console.log('\nD1-D3 (distributed, BullMQ on Redis): skipped: redis-server is not on PATH (apt-get install redis-server)');
   process.exit(0);
 }
 
 const { Queue, QueueEvents } = await import('bullmq');
+const { currentTask } = await import(path.join(ROOT, 'esm', 'index.mjs'));
 const { DistributedExecutor } = await import(path.join(ROOT, 'esm', 'distributed.mjs'));
+const ABORTS = QUICK ? 10 : 30;
 
 const D1_TASKS = 20_000;
 const D2_ITEMS = QUICK ? 100_000 : 200_000;
@@ -47,25 +46,9 @@ const D3_ROUND_TRIPS = QUICK ? 200 : 500;
 const REPS = QUICK ? 1 : 3;
 
 // ---------------------------------------------------------------- processes
-async function freePort() {
-  const server = net.createServer();
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-/** Children still running when this process exits, however it exits, are ended with it. */
-const children = new Set();
-process.on('exit', () => {
-  for (const child of children) child.kill('SIGKILL');
-});
-
-/** Starts a child and resolves once its output shows `ready`. */
+/** Starts a child (ended with this process, however it exits) and resolves once its output shows `ready`. */
 function startChild(command, args, ready, what) {
-  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: ROOT });
-  children.add(child);
-  child.once('exit', () => children.delete(child));
+  const child = own(spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: ROOT }));
   return new Promise((resolve, reject) => {
     let seen = '';
     const onData = (chunk) => {
@@ -129,6 +112,7 @@ async function benchOurs(url) {
         await ex.submit(tiny, i);
         return performance.now() - start;
       },
+      abort: () => abortLatency(ex),
       close: async () => {
         await ex.shutdown();
         await stopChildren(hosts);
@@ -139,6 +123,55 @@ async function benchOurs(url) {
     await stopChildren(hosts);
     throw error;
   }
+}
+
+/**
+ * `run`'s signal reaching a running remote task: the task leaves a file once started, then spins
+ * until its own signal fires and returns when it saw it (the same machine's clock). Reach: abort()
+ * to the task seeing it; settle: abort() to the future settled. A task that ignores its signal:
+ * abort() to the future failed (the host stops it after the pool's abortGrace, 100 ms).
+ */
+async function abortLatency(ex) {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'cf-bench-abort-'));
+  const now = () => performance.timeOrigin + performance.now();
+  const started = async (file, future) => {
+    while (!(existsSync(file) && future.running())) await new Promise((resolve) => setTimeout(resolve, 1));
+  };
+  const spin = (file) => {
+    process.getBuiltinModule('node:fs').writeFileSync(file, '');
+    const { signal } = currentTask();
+    while (!signal.aborted);
+    return performance.timeOrigin + performance.now();
+  };
+  const stuck = (file) => {
+    process.getBuiltinModule('node:fs').writeFileSync(file, '');
+    for (;;);
+  };
+  const reach = [];
+  const settle = [];
+  const forced = [];
+  try {
+    for (let i = 0; i < ABORTS + 5; i++) {
+      const file = path.join(dir, `a${i}`);
+      const controller = new AbortController();
+      const cooperative = i < ABORTS;
+      const future = ex.run(cooperative ? spin : stuck, [file], { signal: controller.signal });
+      await started(file, future);
+      const at = now();
+      controller.abort('bench');
+      const outcome = await future.then((seen) => seen, () => undefined);
+      const end = now();
+      if (cooperative) {
+        reach.push(outcome - at);
+        settle.push(end - at);
+      } else {
+        forced.push(end - at);
+      }
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return { reachP50: median(reach), reachMax: Math.max(...reach), settleP50: median(settle), settleMax: Math.max(...settle), forcedP50: median(forced), forcedMax: Math.max(...forced), n: ABORTS };
 }
 
 // ---------------------------------------------------------------- raw BullMQ
@@ -227,11 +260,9 @@ async function benchRaw(url, port) {
 const early = new Set();
 
 // ---------------------------------------------------------------- run
-const port = await freePort();
-const dir = mkdtempSync(path.join(os.tmpdir(), 'cf-bench-redis-'));
-const redis = await startChild(redisServer, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], /Ready to accept connections/, 'redis-server');
-const url = `redis://127.0.0.1:${port}`;
-const redisVersion = execFileSync(redisServer, ['--version'], { encoding: 'utf8' }).match(/v=(\S+)/)?.[1] ?? '?';
+const redis = await startRedis();
+const { port, url } = redis;
+const redisVersion = readRedisVersion();
 log(`[distributed] redis-server ${redisVersion} on port ${port}; two hosts of one worker each, per contender`);
 let ours;
 let raw;
@@ -254,6 +285,8 @@ try {
       ours = { d1: oursSide.d1, d2: oursSide.d2, d3: median(trips.ours), d3p99: percentile(trips.ours, 0.99) };
       raw = { d1: rawSide.d1, d2: rawSide.d2, d3: median(trips.raw), d3p99: percentile(trips.raw, 0.99) };
       log(`[distributed] D3 p50: ours ${ours.d3.toFixed(3)} ms, raw BullMQ ${raw.d3.toFixed(3)} ms`);
+      ours.abort = await oursSide.abort();
+      log(`[distributed] abort of a running remote task: reaches it p50 ${ours.abort.reachP50.toFixed(2)} ms (max ${ours.abort.reachMax.toFixed(2)})`);
     } finally {
       await rawSide.close();
     }
@@ -261,8 +294,7 @@ try {
     await oursSide.close();
   }
 } finally {
-  await stopChildren([redis]);
-  rmSync(dir, { recursive: true, force: true });
+  await redis.stop();
 }
 
 // ---------------------------------------------------------------- report
@@ -281,6 +313,7 @@ const lines = [
   ...rows.map((r) => `| ${r.id} ${r.what} | ${r.ours} | ${r.raw} | ${r.ratio.toFixed(2)}x | ${r.goal} | ${r.met ? 'yes' : 'NO'} |`),
   '',
   `ours vs raw: > 1 means ours is better (D3: raw p50 / ours p50). D2 raw ran on ${D2_RAW_ITEMS.toLocaleString('en')} jobs. p99 round trip: ours ${ours.d3p99.toFixed(3)} ms, raw ${raw.d3p99.toFixed(3)} ms.`,
+  `run()'s signal aborting a running remote task (${ours.abort.n} times; goal: reaches it within 100 ms): the task sees it p50 ${ours.abort.reachP50.toFixed(2)} ms after abort() (max ${ours.abort.reachMax.toFixed(2)}), its future settles p50 ${ours.abort.settleP50.toFixed(2)} ms after (max ${ours.abort.settleMax.toFixed(2)}); a task ignoring it is stopped by its host, its future failing p50 ${ours.abort.forcedP50.toFixed(0)} ms after (abortGrace 100 ms; max ${ours.abort.forcedMax.toFixed(0)}).`,
 ];
 console.log(lines.join('\n'));
 const out = path.join(HERE, 'results.distributed.json');

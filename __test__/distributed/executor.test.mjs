@@ -1,6 +1,6 @@
 // DistributedExecutor against a real Redis, with two worker hosts started through the CLI: the
 // executor contract (futures, errors, cancel, running, map, wait/asCompleted, shutdown, run's
-// signal and timeout) over the network.
+// signal and timeout reaching the remote task) over the network.
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,7 +11,7 @@ import test from 'ava';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 
-import { asCompleted, CancelledError, Future, FuturesError, ShutdownError, ThreadPoolExecutor, TimeoutError, wait } from '../../esm/index.mjs';
+import { asCompleted, CancelledError, currentTask, Future, FuturesError, ShutdownError, ThreadPoolExecutor, TimeoutError, wait } from '../../esm/index.mjs';
 import { DistributedExecutor } from '../../esm/distributed.mjs';
 import { redisServer, root, SKIP_MESSAGE, startHost, startRedis, uniqueQueue, until } from './helpers.mjs';
 
@@ -298,7 +298,7 @@ run('shutdown({ cancelFutures }) cancels what has not started and withdraws its 
   await jobs.close();
 });
 
-run("run(): an aborted signal cancels a waiting task (cause: the signal's reason), and fails a running one at once", async (t) => {
+run("run(): an aborted signal cancels a waiting task (cause: the signal's reason) and removes its job", async (t) => {
   const { ex, jobs } = unserved(t, 'run-signal');
   const already = ex.run((x) => x, [1], { signal: AbortSignal.abort('early') });
   t.true(already.cancelled());
@@ -312,31 +312,115 @@ run("run(): an aborted signal cancels a waiting task (cause: the signal's reason
   await until(async () => (await jobs.getWaitingCount()) === 0, 'the job to leave the queue');
   await ex.shutdown();
   await jobs.close();
-
-  const live = served();
-  const release = scratchFile();
-  const running = new AbortController();
-  const future = live.run(waitForFile, [release, 'late'], { signal: running.signal });
-  await until(() => future.running(), 'the task to start');
-  const reason = new Error('stop now');
-  running.abort(reason);
-  t.is(await future.exception(), reason);
-  writeFileSync(release, ''); // the remote task runs on to its end; its outcome is dropped
-  await live.shutdown();
 });
 
-run('run(): timeout counts run time from the start on the host and fails the future with TimeoutError', async (t) => {
+/**
+ * Leaves `file` (it has started: `running()` says only that a host took its job, which may wait
+ * in the host's pool behind another), then spins until its own signal fires, never yielding, and
+ * returns what it saw.
+ */
+const spinUntilAborted = (file) => {
+  if (file !== undefined) process.getBuiltinModule('node:fs').writeFileSync(file, '');
+  const { signal } = currentTask();
+  while (!signal.aborted);
+  const reason = signal.reason;
+  return { aborted: true, reason: reason instanceof Error ? `${reason.name}: ${reason.message}` : reason };
+};
+
+run("run(): a signal aborted while the task runs fires the remote task's own signal, with the reason; the future settles with the task's outcome", async (t) => {
   const ex = served();
-  const release = scratchFile();
-  const future = ex.run(waitForFile, [release, 'late'], { timeout: 50 });
-  const error = await t.throwsAsync(future, { instanceOf: TimeoutError });
+  const controller = new AbortController();
+  const started = scratchFile();
+  t.teardown(() => controller.abort()); // a spinning task never holds a shared host after a failure
+  const future = ex.run(spinUntilAborted, [started], { signal: controller.signal });
+  // Started on its host, and this client has heard so (before that, an abort cancels it).
+  await until(() => existsSync(started) && future.running(), 'the task to start');
+  t.false(future.cancel(), 'a running task cannot be cancelled');
+  controller.abort('stop now');
+  // The remote loop ends only if the abort reached it; the future then settles with its value.
+  t.deepEqual(await future.result(20_000), { aborted: true, reason: 'stop now' });
+
+  // A task that throws on abort: its error (here the reason it was given) fails the future.
+  const throwing = new AbortController();
+  t.teardown(() => throwing.abort());
+  const throwerStarted = scratchFile();
+  const thrower = ex.run(
+    (file) => {
+      process.getBuiltinModule('node:fs').writeFileSync(file, '');
+      const { signal } = currentTask();
+      while (!signal.aborted);
+      signal.throwIfAborted();
+    },
+    [throwerStarted],
+    { signal: throwing.signal },
+  );
+  await until(() => existsSync(throwerStarted) && thrower.running(), 'the second task to start');
+  throwing.abort(new RangeError('enough'));
+  const error = await t.throwsAsync(thrower.result(20_000));
+  t.true(error instanceof RangeError);
+  t.is(error.message, 'enough');
+  await ex.shutdown();
+});
+
+run('run(): a remote task that ignores its signal is stopped on its host after abortGrace; the future fails with the reason; the host serves on', async (t) => {
+  // A host of its own: the next task must run on the host that stopped the first.
+  const queue = uniqueQueue('run-forced');
+  const host = await startHost(redis.url, ['--queue', queue, '--max-workers', '1']);
+  const ex = new DistributedExecutor({ connection: redis.url, queue });
+  try {
+    const controller = new AbortController();
+    const started = scratchFile();
+    const stuck = ex.run(
+      (file) => {
+        process.getBuiltinModule('node:fs').writeFileSync(file, '');
+        for (;;);
+      },
+      [started],
+      { signal: controller.signal },
+    );
+    await until(() => existsSync(started) && stuck.running(), 'the task to start');
+    const reason = new Error('stop the loop');
+    controller.abort(reason);
+    t.is(await stuck.exception(20_000), reason, "the future fails with the signal's own reason");
+    t.is(await ex.submit(() => process.pid, []), host.pid);
+    t.is(await ex.run((x) => x * 2, [21], { signal: new AbortController().signal }), 42);
+    t.is(host.child.exitCode, null);
+  } finally {
+    await ex.shutdown();
+    await host.stop();
+  }
+});
+
+run('run(): timeout is counted and enforced by the host from the moment the task starts: its signal fires, and one that ignores it fails with TimeoutError', async (t) => {
+  const ex = served();
+  // A cooperative task sees its own signal fire with a TimeoutError and returns.
+  t.deepEqual(await ex.run(spinUntilAborted, [], { timeout: 100 }).result(20_000), { aborted: true, reason: 'TimeoutError: the task ran for more than its timeout of 100 ms' });
+  // One that ignores it is stopped abortGrace later.
+  const error = await t.throwsAsync(
+    ex.run(() => {
+      for (;;);
+    }, [], { timeout: 50 }).result(20_000),
+    { instanceOf: TimeoutError },
+  );
   t.regex(error.message, /50 ms/);
-  writeFileSync(release, '');
   t.is(await ex.run((x) => x, [3], { timeout: 10_000 }), 3);
   t.throws(() => ex.run((x) => x, [1], { timeout: -1 }), { instanceOf: RangeError });
   t.throws(() => ex.run((x) => x, [1], { signal: 'no' }), { instanceOf: TypeError });
   t.throws(() => ex.run((x) => x, [1], { timeOut: 5 }), { instanceOf: TypeError, message: /did you mean 'timeout'/ });
   await ex.shutdown();
+});
+
+run('run(): time spent waiting in the queue does not count toward the timeout', async (t) => {
+  const { ex, queue, jobs } = unserved(t, 'run-timeout-queued');
+  const quick = ex.run((x) => x, ['ran'], { timeout: 300 });
+  await until(async () => (await jobs.getWaitingCount()) === 1, 'the job to be queued');
+  await new Promise((resolve) => setTimeout(resolve, 600)); // twice the timeout, waiting
+  const host = await startHost(redis.url, ['--queue', queue, '--max-workers', '1']);
+  try {
+    t.is(await quick.result(20_000), 'ran');
+  } finally {
+    await host.stop();
+  }
 });
 
 run('options are checked: an unknown key is a TypeError naming it; a bad connection is a TypeError', (t) => {

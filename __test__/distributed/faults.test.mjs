@@ -1,6 +1,7 @@
 // Faults, with a real Redis and hosts as child processes: a host killed mid-task has its job run
-// by another host; Redis going away fails the submits made meanwhile, loses nothing queued, and
-// clients and hosts reconnect when it is back.
+// by another host (which aborts it at once if its client aborted it meanwhile); Redis going away
+// fails the submits made meanwhile, loses nothing queued, and clients and hosts reconnect when it
+// is back.
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,7 +12,7 @@ import { promisify } from 'node:util';
 import test from 'ava';
 import { Redis } from 'ioredis';
 
-import { FuturesError, WorkerCrashedError } from '../../esm/index.mjs';
+import { currentTask, FuturesError, WorkerCrashedError } from '../../esm/index.mjs';
 import { DistributedExecutor } from '../../esm/distributed.mjs';
 import { redisServer, SKIP_MESSAGE, startHost, startRedis, uniqueQueue, until } from './helpers.mjs';
 
@@ -78,6 +79,45 @@ run('a job whose hosts keep dying under it fails with WorkerCrashedError once Bu
   } finally {
     await ex.shutdown({ wait: false });
     await last?.stop();
+    await redis.stop();
+  }
+});
+
+/** Leaves `file`, then spins until its own signal fires; returns its host's pid and the reason it saw. */
+const spinUntilAborted = (file) => {
+  process.getBuiltinModule('node:fs').writeFileSync(file, String(process.pid));
+  const { signal } = currentTask();
+  while (!signal.aborted);
+  return { pid: process.pid, reason: signal.reason };
+};
+
+run("run()'s signal aborted while its host is dead: the host that takes the job next aborts the task as it starts it", async (t) => {
+  const redis = await startRedis();
+  const queue = uniqueQueue('abort-dead-host');
+  const first = await startHost(redis.url, ['--queue', queue, ...FAST_HANDOVER]);
+  const ex = new DistributedExecutor({ connection: redis.url, queue });
+  let second;
+  try {
+    const started = path.join(scratch, 'abort-dead-host');
+    const controller = new AbortController();
+    const future = ex.run(spinUntilAborted, [started], { signal: controller.signal });
+    await until(() => existsSync(started) && future.running(), 'the first host to start the task');
+    await first.kill();
+    // Published to no host; kept in Redis for the next one, which aborts the task as it takes the
+    // job (before its pool starts it, or as it spins): the future fails with the reason, or ends
+    // with what the task saw. Without that, the task would spin on the second host for ever.
+    const reason = new Error('aborted while no host ran it');
+    controller.abort(reason);
+    second = await startHost(redis.url, ['--queue', queue, ...FAST_HANDOVER]);
+    const outcome = await future.result(30_000).then(
+      (value) => value,
+      (error) => error,
+    );
+    if (outcome === reason) t.pass('stopped before it started on the second host');
+    else t.like(outcome, { pid: second.pid, reason: { message: reason.message } });
+  } finally {
+    await ex.shutdown({ wait: false });
+    await second?.stop();
     await redis.stop();
   }
 });

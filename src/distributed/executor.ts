@@ -19,7 +19,7 @@ import { checkWorkerScope, describeTask, type TaskFn } from '../api/task.js';
 import { serialize } from '../wire/clone.js';
 import { snapshot } from '../wire/snapshot.js';
 import { checkConnection, connect, type Connection, describeConnection, ProcessHold } from './connection.js';
-import { cancelledKey, DEFAULT_QUEUE, decodeMessage, encodeItems, type JobData, type Message, type Outcome, PROTOCOL_VERSION, PREFIX, rebuildOutcomeError, resultsKey } from './protocol.js';
+import { abortChannel, abortedKey, cancelledKey, DEFAULT_QUEUE, decodeMessage, encodeAbort, encodeItems, type JobData, type Message, type Outcome, PROTOCOL_VERSION, PREFIX, rebuildOutcomeError, RESULTS_TTL_MS, resultsKey } from './protocol.js';
 import { randomUUID } from 'node:crypto';
 
 export interface DistributedExecutorOptions {
@@ -31,9 +31,12 @@ export interface DistributedExecutorOptions {
 
 /** Per-task options of `run` on a `DistributedExecutor`. */
 export interface DistributedTaskOptions extends TaskOptions {
-  /** Aborting it cancels the task while it waits, and fails its future at once while it runs. */
+  /**
+   * Aborting it cancels the task while it waits (its job is removed); while it runs, the task's
+   * own signal fires on its host, which stops it `abortGrace` later if it still runs.
+   */
   signal?: AbortSignal;
-  /** Milliseconds of run time (from the moment a host starts it) before the future fails with `TimeoutError`. */
+  /** Milliseconds of run time, counted by the host from the moment it starts the task: then as `signal`, with a `TimeoutError`. */
   timeout?: number;
 }
 
@@ -47,6 +50,12 @@ const MAX_AUTO_CHUNK = 4096;
 const FIRST_CONNECT_MS = 10_000;
 /** Messages drained per blocking read. */
 const READ_BATCH = 1000;
+/**
+ * A task stopped by its signal or timeout whose outcome has not come this long after (its host
+ * gone, and no other host to take its job): its future fails on this side. A live host says the
+ * outcome within its pool's `abortGrace` (100 ms) of the abort.
+ */
+const STOP_SAFETY_MS = 30_000;
 
 const ok = (): void => {};
 
@@ -59,6 +68,8 @@ interface Unsent {
   /** A `run` with options: a job of its own. */
   alone: boolean;
   timeout: number | undefined;
+  /** A `run` with a signal: its host listens for aborts. */
+  abortable: boolean;
   /** Cancelled before it was sent: left out of the flush. */
   cancelled: boolean;
 }
@@ -74,6 +85,9 @@ interface TaskPlace {
 class SentJob {
   readonly id: string;
   started = false;
+  /** Its client aborted its running task (`run`'s signal), with this reason. */
+  aborted = false;
+  abortReason: unknown;
   /** Settles once the `add` that queues it has (set when it is sent). */
   added: Promise<unknown> | undefined;
   /** Items not yet settled. */
@@ -189,7 +203,7 @@ export class DistributedExecutor extends Executor {
     const id = this.#nextTaskId++;
     future._id = id;
     future._link = this;
-    const unsent: Unsent = { descriptor, args: read.value as unknown[], json: read.json, future: future as Future<unknown>, alone: signal !== undefined || timeout !== undefined, timeout, cancelled: false };
+    const unsent: Unsent = { descriptor, args: read.value as unknown[], json: read.json, future: future as Future<unknown>, alone: signal !== undefined || timeout !== undefined, timeout, abortable: signal !== undefined, cancelled: false };
     this.#tasks.set(id, { unsent, index: 0 });
     this.#unsent.push(unsent);
     this.#unsentLive++;
@@ -214,13 +228,19 @@ export class DistributedExecutor extends Executor {
     }
   }
 
-  /** An abort while the task waits cancels it; while it runs, fails its future at once. */
+  /**
+   * An abort while the task waits cancels it (its job is removed); while it runs, reaches the
+   * task on its host, whose outcome then settles the future. Either way the abort is published:
+   * a host may have taken the job since it last said so.
+   */
   #watch(id: number, future: Future<unknown>, signal: AbortSignal): void {
     const onAbort = (): void => {
       const place = this.#tasks.get(id);
       if (place === undefined) return;
-      if (place.job?.started) this.#giveUp(id, place, signal.reason);
+      const job = place.job;
+      if (job?.started) this.#abortRunning(id, job, signal.reason);
       else future._cancelBecause(signal.reason); // through `_cancelRecord`, with the reason as its cause
+      if (job !== undefined) this.#publishAbort(job, signal.reason);
     };
     signal.addEventListener('abort', onAbort, { once: true });
     future.addDoneCallback(() => signal.removeEventListener('abort', onAbort));
@@ -259,7 +279,38 @@ export class DistributedExecutor extends Executor {
     this.#withdraw(job, place.index);
   }
 
-  /** The task runs on its host, but its future fails now (`signal` or `timeout`); its outcome will be dropped. */
+  /**
+   * The running task of `job` is aborted: its host aborts the task's own signal and says its
+   * outcome. Should none come (the host gone, no other to take the job), the future fails after
+   * `STOP_SAFETY_MS` with the reason.
+   */
+  #abortRunning(id: number, job: SentJob, reason: unknown): void {
+    job.aborted = true;
+    job.abortReason = reason;
+    this.#setTimer(job, STOP_SAFETY_MS, () => this.#giveUp(id, { job, index: 0 }, reason));
+  }
+
+  /** Tells the hosts (published, and kept for one that takes the job later) that `job`'s task is aborted. */
+  #publishAbort(job: SentJob, reason: unknown): void {
+    const bytes = encodeAbort(job.id, reason);
+    const key = abortedKey(this.queueName, job.id);
+    this.#track(this.#redis.multi().set(key, bytes, 'PX', RESULTS_TTL_MS).publish(abortChannel(this.queueName), bytes).exec());
+  }
+
+  #setTimer(job: SentJob, ms: number, fire: () => void): void {
+    const key = job.key;
+    const previous = this.#timers.get(key);
+    if (previous !== undefined) clearTimeout(previous);
+    const timer = setTimeout(() => {
+      this.#timers.delete(key);
+      if (this.#jobs.get(key) === job) fire();
+    }, ms);
+    // A safety net only: it never keeps the process alive by itself (the pending job's connection does).
+    timer.unref();
+    this.#timers.set(key, timer);
+  }
+
+  /** The task may still run on its host, but its future fails now; its outcome will be dropped. */
   #giveUp(id: number, place: TaskPlace, error: unknown): void {
     this.#tasks.delete(id);
     const job = place.job!;
@@ -411,6 +462,9 @@ export class DistributedExecutor extends Executor {
     const items = tasks.map((t) => t.args);
     const encoded = tasks.every((t) => t.json) ? { a: items } : { b: serialize(items, undefined).toString('base64') };
     const data: JobData = { v: PROTOCOL_VERSION, c: this.#client, k: key, f: tasks[0]!.descriptor, s: 1, m: 0, n: tasks.length, ...encoded };
+    const first = tasks[0]!;
+    if (first.timeout !== undefined) data.t = first.timeout;
+    if (first.abortable) data.x = 1;
     const futures = tasks.map((t) => t.future);
     const job = new SentJob(this.#client, key, data, futures, undefined, tasks[0]!.timeout);
     futures.forEach((future, index) => this.#tasks.set(future._id, { job, index }));
@@ -498,20 +552,19 @@ export class DistributedExecutor extends Executor {
 
   #started(key: number): void {
     const job = this.#jobs.get(key);
-    if (job === undefined || job.started) return;
+    if (job === undefined) return;
     job.started = true;
-    if (job.timeout !== undefined && job.timeout <= MAX_TIMER_MS) {
-      const timeout = job.timeout;
-      this.#timers.set(
-        key,
-        setTimeout(() => {
-          this.#timers.delete(key);
-          const future = job.futures?.[0];
-          if (future === undefined || future.done()) return;
-          const error = new TimeoutError(`the task ran for more than its timeout of ${timeout} ms (it may still be running on its host)`);
-          this.#giveUp(future._id, { job, index: 0 }, error);
-        }, timeout),
-      );
+    // The host counts the timeout and stops the task. Should its outcome not come (the host gone,
+    // no other to take the job), the future fails this much later. A host that takes the job again
+    // says so: the count restarts, as the host's does.
+    const timeout = job.timeout;
+    if (timeout !== undefined && !job.aborted && timeout + STOP_SAFETY_MS <= MAX_TIMER_MS) {
+      this.#setTimer(job, timeout + STOP_SAFETY_MS, () => {
+        const future = job.futures?.[0];
+        if (future === undefined || future.done()) return;
+        const error = new TimeoutError(`the task ran for more than its timeout of ${timeout} ms, and its host has not said its outcome ${STOP_SAFETY_MS} ms later (it may still be running there)`);
+        this.#giveUp(future._id, { job, index: 0 }, error);
+      });
     }
   }
 
@@ -520,8 +573,7 @@ export class DistributedExecutor extends Executor {
     const job = this.#jobs.get(key);
     if (job === undefined) return;
     job.started = true;
-    const results: ChunkResults =
-      outcome[3] === 1 ? { values: outcome[4] } : { values: [], failAll: { error: outcome[3] === 0 ? rebuildOutcomeError(outcome[4]) : new WorkerCrashedError(outcome[4], { exitCode: null, signal: null }) } };
+    const results: ChunkResults = outcome[3] === 1 ? { values: outcome[4] } : { values: [], failAll: { error: outcomeError(job, outcome) } };
     this.#settleRange(job, first, count, results);
   }
 
@@ -596,6 +648,22 @@ export class DistributedExecutor extends Executor {
     this.#reader.disconnect();
     if (this.#redis.status === 'ready') await this.#redis.quit().catch(ok);
     else this.#redis.disconnect();
+  }
+}
+
+/** The error of a failed outcome of `job`. */
+function outcomeError(job: SentJob, outcome: Exclude<Outcome, [number, number, number, 1, unknown[]]>): unknown {
+  switch (outcome[3]) {
+    case 0:
+      return rebuildOutcomeError(outcome[4]);
+    case 2:
+      return new WorkerCrashedError(outcome[4], { exitCode: null, signal: null });
+    case 3: {
+      // Stopped by its timeout: a `TimeoutError` as a local pool gives; by its signal: the signal's
+      // reason, this side's own object when this client aborted it.
+      if (outcome[5] === 1) return new TimeoutError(String((rebuildOutcomeError(outcome[4]) as Error)?.message ?? 'the task ran for more than its timeout'));
+      return job.aborted ? job.abortReason : rebuildOutcomeError(outcome[4]);
+    }
   }
 }
 

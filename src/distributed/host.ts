@@ -11,16 +11,17 @@ import { pathToFileURL } from 'node:url';
 import { Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 
-import { BrokenExecutor } from '../api/errors.js';
+import { BrokenExecutor, TimeoutError } from '../api/errors.js';
 import type { Executor } from '../api/executor.js';
+import type { Future } from '../api/future.js';
 import type { ChunkResults, MapSink, RangeReceiver } from '../api/map.js';
 import { checkKnownKeys } from '../api/option-keys.js';
-import { taskFromDescriptor } from '../api/task.js';
+import { type TaskRef, taskFromDescriptor } from '../api/task.js';
 import { ProcessPoolExecutor } from '../executor/process-pool.js';
 import { ThreadPoolExecutor } from '../executor/thread-pool.js';
 import { readDescriptor, type TaskDescriptor } from '../wire/task-descriptor.js';
 import { checkConnection, connect, type Connection } from './connection.js';
-import { cancelledKey, DEFAULT_QUEUE, decodeItems, encodeMessage, errorOutcome, type JobData, type Message, type Outcome, PREFIX, PROTOCOL_VERSION, RESULTS_TTL_MS, resultsKey, valueOutcomes } from './protocol.js';
+import { abortChannel, abortedKey, cancelledKey, DEFAULT_QUEUE, decodeAbort, decodeItems, encodeMessage, errorOutcome, type JobData, type Message, type Outcome, PREFIX, PROTOCOL_VERSION, RESULTS_TTL_MS, resultsKey, stoppedOutcome, valueOutcomes } from './protocol.js';
 
 export interface WorkerHostOptions {
   connection: Connection;
@@ -56,17 +57,27 @@ export async function startWorkerHost(options: WorkerHostOptions): Promise<Worke
   const config = parseHostOptions(options);
   const redis = connect(config.connection, { maxRetriesPerRequest: null });
   reportErrors(redis, 'results connection');
+  // Aborts of running jobs come by pub/sub (`abortChannel`), on a connection of their own.
+  const subscriber = connect(config.connection, { maxRetriesPerRequest: null });
+  reportErrors(subscriber, 'abort subscription');
   const runner = new JobRunner(config, redis, new Outbox(redis, config.queue));
+  subscriber.on('messageBuffer', (_channel: Buffer, message: Buffer) => runner.abortMessage(message));
+  await subscriber.subscribe(abortChannel(config.queue));
   // BullMQ leaves a connection it was given open when it closes: closed below.
   const workerConnection = connect(config.connection, { maxRetriesPerRequest: null });
-  const worker = new Worker<JobData>(config.queue, (job: Job<JobData>) => runner.run(job.data, job.id ?? ''), {
+  // Concurrency 1 while the host runs nothing, `maxWorkers + 1` while it runs a job (set by the
+  // runner): an idle BullMQ worker of concurrency above 1 asks Redis for a second job (one more
+  // round trip) before it starts the first it woke up for. Raised synchronously as a job starts
+  // (BullMQ calls the processor from within `processJob`), so the next jobs are fetched while it runs.
+  const worker: Worker<JobData> = new Worker<JobData>(config.queue, (job: Job<JobData>) => runner.run(job.data, job.id ?? ''), {
     connection: workerConnection,
     prefix: PREFIX,
-    concurrency: config.maxWorkers + 1,
+    concurrency: 1,
     lockDuration: config.lockDuration,
     stalledInterval: config.stalledInterval,
     maxStalledCount: 1,
   });
+  runner.onBusy = (busy) => (worker.concurrency = busy ? config.maxWorkers + 1 : 1);
   reportErrors(worker, 'worker');
   // A job BullMQ fails itself: its hosts died running it more often than allowed (a job that
   // kills every host it runs on), or something unforeseen; its client must hear of it.
@@ -81,6 +92,7 @@ export async function startWorkerHost(options: WorkerHostOptions): Promise<Worke
         await worker.close();
         await runner.close();
         workerConnection.disconnect();
+        subscriber.disconnect();
         await redis.quit().catch(() => redis.disconnect());
       })()),
   };
@@ -152,6 +164,15 @@ function reportErrors(emitter: Redis | Worker, what: string): void {
 class JobRunner {
   #pool: Executor;
   #sinks = new Map<string, MapSink>();
+  /** Task functions of `run` jobs, by descriptor. */
+  #fns = new Map<string, TaskRef>();
+  /** Why a descriptor is refused (`undefined`: it is not), by descriptor. */
+  #refusals = new Map<string, TypeError | undefined>();
+  /** The jobs running here that their client may abort (`run` with a signal), by job id. */
+  #abortable = new Map<string, AbortController>();
+  #active = 0;
+  /** Told when the host starts running something (`true`) and when it runs nothing any more. */
+  onBusy: (busy: boolean) => void = () => {};
 
   constructor(
     private readonly config: HostConfig,
@@ -168,6 +189,18 @@ class JobRunner {
 
   /** Runs every item of a job; resolves once their outcomes are in Redis. */
   async run(data: JobData, jobId: string): Promise<void> {
+    // Synchronously, as BullMQ calls this: see the worker's concurrency in `startWorkerHost`.
+    if (this.#active++ === 0) this.onBusy(true);
+    try {
+      await this.#run(data, jobId);
+    } finally {
+      // Back to one job at a time once idle after a job of one task; after a job of several (a map
+      // chunk, or many submits of one tick), more like it are likely on their way.
+      if (--this.#active === 0 && data.n === 1) this.onBusy(false);
+    }
+  }
+
+  async #run(data: JobData, jobId: string): Promise<void> {
     const { c: client, k: key, n: count } = data;
     const refused = data.v === PROTOCOL_VERSION ? this.#refusal(data.f) : new TypeError(`job ${jobId} is of protocol version ${String(data.v)}; this host speaks ${PROTOCOL_VERSION}`);
     if (refused !== undefined) return this.outbox.send(client, [errorOutcome(key, 0, count, refused)]);
@@ -178,6 +211,9 @@ class JobRunner {
     } catch (error) {
       return this.outbox.send(client, [errorOutcome(key, 0, count, error)]);
     }
+    if (data.x === 1 || data.t !== undefined) return this.#runWithOptions(data, jobId, items[0] as unknown[]);
+    // One task (a one-at-a-time submit): a plain submit to the pool, a few µs less than its map sink.
+    if (count === 1 && data.m === 0) return this.outbox.send(client, await this.#runOnPool(data, items[0] as unknown[], undefined));
     const skip = data.m === 0 && count > 1 ? await this.#cancelledItems(jobId) : new Set<number>();
     await new Promise<void>((resolve) => {
       let left = count - skip.size;
@@ -194,6 +230,73 @@ class JobRunner {
       };
       for (const [first, end] of runsWithout(count, skip)) this.#submitItems(data, items, first, end, receiver);
     });
+  }
+
+  /**
+   * A job of one `run` with a signal or a timeout: run with them on the local pool, so that the
+   * task's own signal fires when its client aborts it (`abortMessage`) or its timeout passes here,
+   * and the pool stops it `abortGrace` later if it still runs.
+   */
+  async #runWithOptions(data: JobData, jobId: string, args: unknown[]): Promise<void> {
+    const controller = new AbortController();
+    if (data.x === 1) {
+      this.#abortable.set(jobId, controller);
+      // An abort said before this host took the job (or to a host that died running it).
+      this.redis.getBuffer(abortedKey(this.config.queue, jobId)).then(
+        (bytes) => bytes !== null && abortWith(controller, bytes),
+        () => {},
+      );
+    }
+    try {
+      await this.outbox.send(data.c, await this.#runOnPool(data, args, controller));
+    } finally {
+      this.#abortable.delete(jobId);
+    }
+  }
+
+  /** Runs a job's one task on the pool, with `controller`'s signal and the job's timeout when given; its outcome. */
+  #runOnPool(data: JobData, args: unknown[], controller: AbortController | undefined): Promise<Outcome[]> {
+    const key = data.k;
+    let fn = this.#fns.get(data.f);
+    if (fn === undefined) this.#fns.set(data.f, (fn = taskFromDescriptor(data.f)));
+    for (let attempt = 0; ; attempt++) {
+      const pool = this.#pool;
+      let future: Future<unknown>;
+      try {
+        future = controller === undefined ? pool.submit(fn, ...args) : pool.run(fn, args, { signal: controller.signal, timeout: data.t });
+      } catch (error) {
+        if (error instanceof BrokenExecutor && attempt === 0) {
+          this.#replacePool(pool);
+          continue;
+        }
+        return Promise.resolve([errorOutcome(key, 0, 1, error)]);
+      }
+      return future.then(
+        (value) => valueOutcomes(key, 0, [value]),
+        (error: unknown) => {
+          if (error instanceof BrokenExecutor) this.#replacePool(pool);
+          // The pool's own TimeoutError (a task's would be a rebuilt copy), or the abort's reason
+          // itself: the task was stopped (or never started). Else the task ended with this error.
+          if (controller === undefined) return [errorOutcome(key, 0, 1, error)];
+          if (error instanceof TimeoutError) return [stoppedOutcome(key, error, true)];
+          const { signal } = controller;
+          if (signal.aborted && (error === signal.reason || future.cancelled())) return [stoppedOutcome(key, signal.reason, false)];
+          return [errorOutcome(key, 0, 1, error)];
+        },
+      );
+    }
+  }
+
+  /** An abort published by a client: the job's task is aborted if it runs here. */
+  abortMessage(bytes: Buffer): void {
+    let jobId: string;
+    try {
+      jobId = decodeAbort(bytes).jobId;
+    } catch {
+      return;
+    }
+    const controller = this.#abortable.get(jobId);
+    if (controller !== undefined) abortWith(controller, bytes);
   }
 
   /** Hands items `first .. end` of a job to the local pool; a pool an earlier job broke is replaced first. */
@@ -226,6 +329,14 @@ class JobRunner {
 
   /** Why this host will not run `descriptorText`, or `undefined`. A refused module is never imported. */
   #refusal(descriptorText: string): TypeError | undefined {
+    if (this.#refusals.has(descriptorText)) return this.#refusals.get(descriptorText);
+    const refusal = this.#readRefusal(descriptorText);
+    if (this.#refusals.size >= 1000) this.#refusals.clear();
+    this.#refusals.set(descriptorText, refusal);
+    return refusal;
+  }
+
+  #readRefusal(descriptorText: string): TypeError | undefined {
     let descriptor: TaskDescriptor;
     try {
       descriptor = readDescriptor(descriptorText);
@@ -273,6 +384,18 @@ class JobRunner {
     await this.#pool.shutdown({ wait: true });
     await this.outbox.idle();
   }
+}
+
+/** Aborts `controller` with the reason an abort message carries (once: a second abort is a no-op). */
+function abortWith(controller: AbortController, bytes: Buffer): void {
+  if (controller.signal.aborted) return;
+  let reason: unknown;
+  try {
+    reason = decodeAbort(bytes).reason;
+  } catch (error) {
+    reason = error;
+  }
+  controller.abort(reason);
 }
 
 /** Ranges `[first, end)` of `0 .. count` without the indices in `skip`. */
@@ -358,6 +481,11 @@ class Outbox {
       this.#next = undefined;
       const batch = this.#pending;
       this.#pending = new Map();
+      // The start notices waiting go with this batch: their timer would wake the host for nothing.
+      if (this.#startTimer !== undefined) {
+        clearTimeout(this.#startTimer);
+        this.#startTimer = undefined;
+      }
       // Pushes go out in order on one connection (a client reads a job's start before its
       // outcomes) without waiting for the one before.
       this.#pushing = this.#push(batch).then(next.resolve);

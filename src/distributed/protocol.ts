@@ -7,6 +7,9 @@
  * - a **message** (an entry of the client's results list in Redis): the jobs a host started and
  *   the outcomes of ranges of their items. Values and errors go through this package's codec
  *   (`wire/`), so they arrive as they would from a local pool.
+ * - an **abort** (published on the queue's abort channel, and kept a while under `abortedKey`):
+ *   a client aborted the task of a `run` job (its signal); the host running it aborts the task's
+ *   own signal with the reason carried.
  */
 import { type ErrorDescriptor, rebuildError } from '../wire/errors.js';
 import { errorDescriptor } from '../wire/outcomes.js';
@@ -14,7 +17,7 @@ import { deserialize, serialize } from '../wire/clone.js';
 import { snapshot, snapshotItems } from '../wire/snapshot.js';
 
 /** Bumped when the job or message layout changes: a host refuses a job of another version. */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 export const DEFAULT_QUEUE = 'concurrent-futures';
 /** BullMQ's default key prefix; our own keys live beside the queue's. */
@@ -28,6 +31,16 @@ export function resultsKey(queue: string, client: string): string {
 /** The Redis set of the cancelled items of a job of several items (a host skips them). */
 export function cancelledKey(queue: string, jobId: string): string {
   return `${PREFIX}:${queue}:cf:cancelled:${jobId}`;
+}
+
+/** The pub/sub channel of a queue's aborts: every host of the queue listens. */
+export function abortChannel(queue: string): string {
+  return `${PREFIX}:${queue}:cf:abort`;
+}
+
+/** An abort, kept for a host that takes (or takes again) the job after it was published. */
+export function abortedKey(queue: string, jobId: string): string {
+  return `${PREFIX}:${queue}:cf:aborted:${jobId}`;
 }
 
 /** A results list nobody reads (its client is gone) expires after this. */
@@ -52,6 +65,10 @@ export interface JobData {
   a?: unknown[];
   /** else their structured-clone bytes, base64. */
   b?: string;
+  /** A `run` job (one item): its timeout in ms of run time, counted and enforced by the host, */
+  t?: number;
+  /** and 1 when its client has a signal (the host listens for its aborts). */
+  x?: 1;
 }
 
 /** The outcome of items `first .. first + count` of job `key`: their values, or one error for all. */
@@ -59,7 +76,12 @@ export type Outcome =
   | [key: number, first: number, count: number, ok: 1, values: unknown[]]
   | [key: number, first: number, count: number, ok: 0, error: ErrorDescriptor]
   /** The job's hosts died running it more often than BullMQ allows: a `WorkerCrashedError` with this message. */
-  | [key: number, first: number, count: number, ok: 2, crashed: string];
+  | [key: number, first: number, count: number, ok: 2, crashed: string]
+  /**
+   * A `run` task stopped by its signal (`timedOut` 0: the future fails with the signal's reason,
+   * the client's own object when it aborted it) or its timeout (1: a `TimeoutError`).
+   */
+  | [key: number, first: number, count: number, ok: 3, reason: ErrorDescriptor, timedOut: 0 | 1];
 
 /** One entry of a client's results list. */
 export interface Message {
@@ -90,7 +112,25 @@ export function decodeItems(data: JobData): unknown[] {
 
 /** A message as one Redis value: JSON text when JSON carries it exactly, else structured clone. */
 export function encodeMessage(message: Message): Buffer {
-  const snap = snapshot(message, undefined);
+  return encodeValue(message);
+}
+
+export function decodeMessage(bytes: Buffer): Message {
+  return decodeValue(bytes) as Message;
+}
+
+/** An abort of job `jobId`: its reason travels as a thrown value does (any value; errors rebuilt). */
+export function encodeAbort(jobId: string, reason: unknown): Buffer {
+  return encodeValue({ j: jobId, r: errorDescriptor(reason, undefined) });
+}
+
+export function decodeAbort(bytes: Buffer): { jobId: string; reason: unknown } {
+  const { j, r } = decodeValue(bytes) as { j: string; r: ErrorDescriptor };
+  return { jobId: j, reason: rebuildError(r) };
+}
+
+function encodeValue(value: unknown): Buffer {
+  const snap = snapshot(value, undefined);
   if (snap.json) {
     const text = JSON.stringify(snap.value);
     const out = Buffer.allocUnsafe(1 + Buffer.byteLength(text));
@@ -101,14 +141,19 @@ export function encodeMessage(message: Message): Buffer {
   return Buffer.concat([Buffer.of(TAG_CLONE), serialize(snap.value, undefined)]);
 }
 
-export function decodeMessage(bytes: Buffer): Message {
-  if (bytes[0] === TAG_JSON) return JSON.parse(bytes.toString('utf8', 1)) as Message;
-  return deserialize(bytes, 1, bytes.length, undefined) as Message;
+function decodeValue(bytes: Buffer): unknown {
+  if (bytes[0] === TAG_JSON) return JSON.parse(bytes.toString('utf8', 1));
+  return deserialize(bytes, 1, bytes.length, undefined);
 }
 
 /** The outcome for an error thrown by (or about) items of a job, as a descriptor that can travel. */
 export function errorOutcome(key: number, first: number, count: number, error: unknown): Outcome {
   return [key, first, count, 0, errorDescriptor(error, undefined)];
+}
+
+/** The outcome of a `run` task its signal (`timedOut` false) or timeout stopped. */
+export function stoppedOutcome(key: number, reason: unknown, timedOut: boolean): Outcome {
+  return [key, 0, 1, 3, errorDescriptor(reason, undefined), timedOut ? 1 : 0];
 }
 
 /**
