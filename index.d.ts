@@ -272,6 +272,9 @@ export declare const TAKE_IDLE: number
  * copied into a `Buffer` of its own (Node's allocator, not zero-filled first), whose whole
  * `ArrayBuffer` the decoded view takes, as a clone's would. Copied blocks go back to the core's
  * cache as soon as their record or outcome is done, and the next block reuses that memory.
+ * Not faulted in ahead, as `stashBlock`'s blocks are: a `Buffer` whose bytes are known before the
+ * copy comes zero-filled from Node's allocator, and received memory is mostly recycled, where
+ * that zeroing costs more than the page faults it would save.
  *
  * Handing the blocks themselves over (external buffers) spares the copy but leaves their memory
  * to the garbage collector, and on a worker thread to its event loop, where Node runs the

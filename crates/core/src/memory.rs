@@ -73,7 +73,7 @@ pub fn copy_to_block(bytes: &[u8]) -> Vec<u8> {
 pub const PREFAULT_MIN_BYTES: usize = 128 * 1024;
 
 /// Faults in, for writing, the whole pages of the `len` bytes at `start` (see [`copy_to_block`]):
-/// for a caller about to write them all. Does nothing off Linux, under [`PREFAULT_MIN_BYTES`], or
+/// for a caller about to write them all (any alignment: the pages wholly inside are faulted in). Does nothing off Linux, under [`PREFAULT_MIN_BYTES`], or
 /// where the kernel does not know the call.
 ///
 /// # Safety
@@ -91,6 +91,14 @@ pub unsafe fn prefault(start: *mut u8, len: usize) {
         let first = (start as usize).next_multiple_of(PAGE);
         let end = (start as usize + len) / PAGE * PAGE;
         if end <= first {
+            return;
+        }
+        // Memory in use before (a block the allocator recycled) has its pages already: a call
+        // would only walk them. Told by the first page.
+        let mut resident = 0u8;
+        // SAFETY: `first` is page-aligned and its page lies inside the caller's range; `mincore`
+        // writes one byte for one page into `resident`.
+        if unsafe { libc::mincore(first as *mut libc::c_void, PAGE, &mut resident) } == 0 && resident & 1 != 0 {
             return;
         }
         // SAFETY: the pages lie inside the range the caller may write (see above); populating

@@ -60,6 +60,9 @@ pub fn stash_block(writer: u32, bytes: &[u8]) {
 /// copied into a `Buffer` of its own (Node's allocator, not zero-filled first), whose whole
 /// `ArrayBuffer` the decoded view takes, as a clone's would. Copied blocks go back to the core's
 /// cache as soon as their record or outcome is done, and the next block reuses that memory.
+/// Not faulted in ahead, as `stashBlock`'s blocks are: a `Buffer` whose bytes are known before the
+/// copy comes zero-filled from Node's allocator, and received memory is mostly recycled, where
+/// that zeroing costs more than the page faults it would save.
 ///
 /// Handing the blocks themselves over (external buffers) spares the copy but leaves their memory
 /// to the garbage collector, and on a worker thread to its event loop, where Node runs the
@@ -72,35 +75,8 @@ pub fn stash_block(writer: u32, bytes: &[u8]) {
 pub fn take_blocks(env: &Env) -> Result<Vec<BufferSlice<'_>>> {
     match RECEIVED.with_borrow_mut(|last| std::mem::replace(last, Received::Nothing)) {
         Received::Nothing => Ok(Vec::new()),
-        Received::Records(batch) => batch.iter().flat_map(|p| &p.blocks).map(|block| copy_to_buffer(env, block)).collect(),
-        Received::Outcomes(blocks) => blocks.iter().map(|block| copy_to_buffer(env, block)).collect(),
-    }
-}
-
-/// A `Buffer` holding a copy of `block`; a large one's pages are faulted in before the copy, as
-/// `copy_to_block` does (see there: the main thread keeps results it holds in fresh memory).
-fn copy_to_buffer<'env>(env: &'env Env, block: &[u8]) -> Result<BufferSlice<'env>> {
-    if block.len() < concurrent_futures_core::PREFAULT_MIN_BYTES {
-        return BufferSlice::copy_from(env, block);
-    }
-    let mut value = std::ptr::null_mut();
-    let mut data = std::ptr::null_mut();
-    // SAFETY: plain Node-API calls on this thread's env with out-pointers to locals.
-    check_status!(unsafe { napi::sys::napi_create_buffer(env.raw(), block.len(), &mut data, &mut value) }, "Failed to create a Buffer")?;
-    // Where the bytes are, as the runtime says after creation (the pointer creation gave may be a
-    // mirror on some runtimes).
-    let mut len = 0usize;
-    check_status!(unsafe { napi::sys::napi_get_buffer_info(env.raw(), value, &mut data, &mut len) }, "Failed to read a Buffer")?;
-    if data.is_null() || len != block.len() {
-        return BufferSlice::copy_from(env, block);
-    }
-    let data = data.cast::<u8>();
-    // SAFETY: `data` is the new buffer's `len` bytes, which nothing else references yet; they are
-    // all written here, once faulted in (`prefault` asks no more than that they may be written).
-    unsafe {
-        concurrent_futures_core::prefault(data, len);
-        std::ptr::copy_nonoverlapping(block.as_ptr(), data, len);
-        BufferSlice::from_napi_value(env.raw(), value)
+        Received::Records(batch) => batch.iter().flat_map(|p| &p.blocks).map(|block| BufferSlice::copy_from(env, block)).collect(),
+        Received::Outcomes(blocks) => blocks.into_iter().map(|block| BufferSlice::copy_from(env, block)).collect(),
     }
 }
 
