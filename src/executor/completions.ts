@@ -72,7 +72,7 @@ export class CompletionPump {
 
   /**
    * An outcome is expected within `ms` (a running task was just aborted): poll for it that long,
-   * where polling pays (see `activity`).
+   * or until an outcome comes, where polling pays (see `activity`).
    */
   expect(ms: number): void {
     this.#expectUntil = performance.now() + ms;
@@ -91,7 +91,11 @@ export class CompletionPump {
   /** One look at the completion queue while polling; the next is due at the next `setImmediate`. */
   poll(): void {
     const now = performance.now();
-    if (this.#settle(true)) this.#lastActivity = now;
+    if (this.#settle(true)) {
+      this.#lastActivity = now;
+      // What came is most likely the outcome expected: back to the usual window.
+      this.#expectUntil = -Infinity;
+    }
     // Polling goes on for the window even with nothing pending: the caller that just got an
     // outcome often submits again at once (a loop of awaited submits), and then neither the
     // polling nor the executor's active state has to be set up anew.
