@@ -643,14 +643,25 @@ export class DistributedExecutor extends Executor {
 
   async #close(): Promise<void> {
     this.#disconnected = true;
-    await Promise.all(this.#withdrawals);
-    await this.#queue?.close().catch(ok);
-    this.#reader.disconnect();
-    if (this.#redis.status === 'ready') await this.#redis.quit().catch(ok);
-    else this.#redis.disconnect();
+    // The connections of an idle executor do not keep the process alive: without this, a process
+    // whose last step is `await ex.shutdown()` could end while the replies are on their way (Node
+    // then exits with code 13, an unsettled top-level await). Bounded, should Redis not answer.
+    const keepAlive = setTimeout(ok, CLOSE_KEEPALIVE_MS);
+    try {
+      await Promise.all(this.#withdrawals);
+      await this.#queue?.close().catch(ok);
+      this.#reader.disconnect();
+      if (this.#redis.status === 'ready') await this.#redis.quit().catch(ok);
+      else this.#redis.disconnect();
+    } finally {
+      clearTimeout(keepAlive);
+    }
   }
 }
 
+
+/** How long closing the connections may keep the process alive (see `#close`). */
+const CLOSE_KEEPALIVE_MS = 10_000;
 /** The error of a failed outcome of `job`. */
 function outcomeError(job: SentJob, outcome: Exclude<Outcome, [number, number, number, 1, unknown[]]>): unknown {
   switch (outcome[3]) {
