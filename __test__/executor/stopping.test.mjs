@@ -50,6 +50,27 @@ test('ThreadPoolExecutor: a synchronous loop sees its signal at once and ends wi
   }));
 
 for (const [name, Pool] of POOLS) {
+  test(`${name}: each task has a signal of its own, an AbortSignal that a later task's abort leaves alone`, (t) =>
+    using(new Pool({ maxWorkers: 1, abortGrace: Infinity }), async (ex) => {
+      const first = await ex.submit(() => {
+        const { signal } = currentTask();
+        globalThis.firstSignal = signal;
+        return [signal instanceof AbortSignal, signal.aborted, signal.reason, currentTask().signal === signal];
+      });
+      t.deepEqual(first, [true, false, undefined, true]);
+      const controller = new AbortController();
+      const second = ex.run(() => {
+        const { signal } = currentTask();
+        while (!signal.aborted);
+        return [signal === globalThis.firstSignal, globalThis.firstSignal.aborted, globalThis.firstSignal.reason, signal.reason.message];
+      }, [], { signal: controller.signal });
+      await until(() => second.running());
+      controller.abort(new Error('second only'));
+      t.deepEqual(await second, [false, false, undefined, 'second only']);
+      const after = await ex.submit(() => [globalThis.firstSignal.aborted, currentTask().signal.aborted]);
+      t.deepEqual(after, [false, false], 'a task after the aborted one starts with a signal not aborted');
+    }));
+
   test(`${name}: an abort listener runs when the task's event loop does`, (t) =>
     using(new Pool({ maxWorkers: 1, abortGrace: Infinity }), async (ex) => {
       const controller = new AbortController();

@@ -684,6 +684,30 @@ test('errors keep name, message, own properties, cause, class and the worker sta
     t.regex(coded.stack, /bad thing/);
     t.regex(coded.stack, /\n\s+at /, 'the worker-side stack is kept');
 
+    // The stack is the worker's, exactly: none of this side's frames, whatever this side's
+    // stackTraceLimit (which rebuilding the error leaves as it was).
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 3;
+    try {
+      const deep = await t.throwsAsync(
+        ex.submit(() => {
+          Error.stackTraceLimit = 20;
+          const nest = (n) => {
+            if (n > 0) return nest(n - 1);
+            const e = new Error('deep');
+            e.workerStack = e.stack;
+            throw e;
+          };
+          return nest(10);
+        }),
+      );
+      t.is(deep.stack, deep.workerStack);
+      t.true(deep.stack.split('\n').length > 10, 'the worker-side limit applies, not this side’s');
+      t.is(Error.stackTraceLimit, 3);
+    } finally {
+      Error.stackTraceLimit = limit;
+    }
+
     const custom = await t.throwsAsync(
       ex.submit(() => {
         class ValidationError extends Error {

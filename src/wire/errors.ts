@@ -77,6 +77,26 @@ export function describeError(error: unknown, depth = 0, chain: unknown[] = []):
   return descriptor;
 }
 
+/**
+ * `make()` with no stack trace captured (`Error.stackTraceLimit` 0 meanwhile, then as it was; left
+ * alone if it cannot be set).
+ */
+function withoutStackTrace<T>(make: () => T): T {
+  const own = Object.prototype.hasOwnProperty.call(Error, 'stackTraceLimit');
+  const limit = Error.stackTraceLimit;
+  try {
+    Error.stackTraceLimit = 0;
+  } catch {
+    return make(); // frozen
+  }
+  try {
+    return make();
+  } finally {
+    if (own) Error.stackTraceLimit = limit;
+    else delete (Error as { stackTraceLimit?: number }).stackTraceLimit;
+  }
+}
+
 /** `error`'s own enumerable properties but `cause` (kept apart), each read once; one that throws is left out. */
 function ownProperties(error: Error): Record<string, unknown> {
   const props: Record<string, unknown> = {};
@@ -121,10 +141,14 @@ function builtinName(error: Error): string | undefined {
 export function rebuildError(descriptor: ErrorDescriptor): unknown {
   if ('thrown' in descriptor) return descriptor.thrown;
   const { ctor = 'Error', name = 'Error', message = '' } = descriptor;
-  let error: Error;
-  if (ctor === 'DOMException') error = new DOMException(message, name);
-  else if (ctor === 'AggregateError') error = new AggregateError((descriptor.errors ?? []).map(rebuildError), message);
-  else error = new (BUILTIN_ERRORS[ctor] ?? Error)(message);
+  const make = (): Error => {
+    if (ctor === 'DOMException') return new DOMException(message, name);
+    if (ctor === 'AggregateError') return new AggregateError((descriptor.errors ?? []).map(rebuildError), message);
+    return new (BUILTIN_ERRORS[ctor] ?? Error)(message);
+  };
+  // The sender's stack replaces this side's: capturing this one would be wasted, and formatting it
+  // (which replacing `stack` does) is most of what rebuilding an error costs.
+  const error = descriptor.stack === undefined ? make() : withoutStackTrace(make);
   if (error.name !== name) {
     Object.defineProperty(error, 'name', { value: name, writable: true, configurable: true, enumerable: false });
   }

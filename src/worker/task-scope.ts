@@ -26,6 +26,12 @@ const LISTENER_POLL_MS = 5;
 export class TaskScope {
   #index = -1;
   #task: RunningTask | undefined;
+  /**
+   * Looks for an abort every `LISTENER_POLL_MS` while tasks that asked for their signal run, so
+   * that `abort` listeners fire: one timer for the worker, which stops itself once such a task has
+   * ended and no other has asked (a timer per task cost more than the rest of the signal).
+   */
+  #listenerPoll: NodeJS.Timeout | undefined;
 
   constructor(private readonly source: AbortSource) {
     (globalThis as { [CURRENT_TASK]?: () => CurrentTask | undefined })[CURRENT_TASK] = () => this.#current();
@@ -46,46 +52,93 @@ export class TaskScope {
 
   #current(): CurrentTask | undefined {
     if (this.#index < 0) return undefined;
-    return (this.#task ??= new RunningTask(this.source, this.#index));
+    if (this.#task === undefined) {
+      this.#task = new RunningTask(this.source, this.#index);
+      this.#pollForListeners();
+    }
+    return this.#task;
+  }
+
+  #pollForListeners(): void {
+    if (this.#listenerPoll !== undefined) return;
+    this.#listenerPoll = setInterval(() => {
+      if (this.#task !== undefined) {
+        this.#task.aborted();
+        return;
+      }
+      clearInterval(this.#listenerPoll);
+      this.#listenerPoll = undefined;
+    }, LISTENER_POLL_MS);
+    this.#listenerPoll.unref();
   }
 }
+
+/** The running task a signal belongs to (see `TASK_SIGNAL`). */
+const RUNNING = Symbol('running task');
+
+interface TaskSignal extends AbortSignal {
+  [RUNNING]: RunningTask;
+}
+
+/**
+ * The prototype of every task's signal, between it and `AbortSignal.prototype`: its `aborted`,
+ * `reason` and `throwIfAborted` read the abort where the host keeps it, so that a synchronous loop
+ * sees it without the event loop running. Shared, so that making a signal defines nothing.
+ */
+const TASK_SIGNAL: object = Object.create(AbortSignal.prototype, {
+  aborted: {
+    get(this: TaskSignal): boolean {
+      return this[RUNNING].aborted();
+    },
+    configurable: true,
+  },
+  reason: {
+    get(this: TaskSignal): unknown {
+      const task = this[RUNNING];
+      return task.aborted() ? task.reason : undefined;
+    },
+    configurable: true,
+  },
+  throwIfAborted: {
+    value(this: TaskSignal): void {
+      const task = this[RUNNING];
+      if (task.aborted()) throw task.reason;
+    },
+    configurable: true,
+    writable: true,
+  },
+});
 
 class RunningTask implements CurrentTask {
   readonly signal: AbortSignal;
   readonly #controller = new AbortController();
   #aborted = false;
-  #reason: unknown;
-  readonly #poll: NodeJS.Timeout;
+  /** The task has ended: its signal stays as it was (the source's marks are about later tasks now). */
+  #ended = false;
+  reason: unknown;
 
-  constructor(source: AbortSource, index: number) {
-    const signal = this.#controller.signal;
-    const poll = (): boolean => {
-      if (!this.#aborted && source.aborted(index)) {
-        this.#aborted = true;
-        this.#reason = source.reason(index);
-        // Listeners run from the event loop, as a signal's do, never inside the task's own call.
-        setImmediate(() => this.#controller.abort(this.#reason));
-      }
-      return this.#aborted;
-    };
-    // The signal's own `aborted`, `reason` and `throwIfAborted` read the abort where it is kept,
-    // so that a synchronous loop sees it without the event loop running.
-    Object.defineProperties(signal, {
-      aborted: { get: poll, configurable: true },
-      reason: { get: () => (poll() ? this.#reason : undefined), configurable: true },
-      throwIfAborted: {
-        value: () => {
-          if (poll()) throw this.#reason;
-        },
-        configurable: true,
-      },
-    });
-    this.#poll = setInterval(poll, LISTENER_POLL_MS);
-    this.#poll.unref();
+  constructor(
+    private readonly source: AbortSource,
+    private readonly index: number,
+  ) {
+    const signal = this.#controller.signal as TaskSignal;
+    Object.setPrototypeOf(signal, TASK_SIGNAL);
+    signal[RUNNING] = this;
     this.signal = signal;
   }
 
+  /** Whether the task was aborted; the first time it sees so, its signal's listeners are due. */
+  aborted(): boolean {
+    if (!this.#aborted && !this.#ended && this.source.aborted(this.index)) {
+      this.#aborted = true;
+      this.reason = this.source.reason(this.index);
+      // Listeners run from the event loop, as a signal's do, never inside the task's own call.
+      setImmediate(() => this.#controller.abort(this.reason));
+    }
+    return this.#aborted;
+  }
+
   end(): void {
-    clearInterval(this.#poll);
+    this.#ended = true;
   }
 }
