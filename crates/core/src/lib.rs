@@ -44,7 +44,7 @@ pub use completion::{Completion, Outcome, Status};
 #[cfg(all(target_os = "linux", target_env = "gnu", not(loom)))]
 pub use memory::LargeBlocksMapped;
 pub use memory::{copy_to_block, prefault, release_idle_memory, PREFAULT_MIN_BYTES};
-pub use pool::{CrashReport, ExitReport, Pool, ShutdownReport, Stats, SubmitError, Take};
+pub use pool::{CrashReport, ExitReport, Pool, ShutdownReport, Stats, SubmitError, Take, Taken};
 pub use registry::{Dispatch, Slot};
 pub use task::{Payload, State, TaskId};
 pub use timing::{Percentiles, TimingSummary};

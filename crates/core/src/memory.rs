@@ -20,6 +20,17 @@ pub(crate) fn release_free_memory() {
     release_idle_memory();
 }
 
+/// [`release_free_memory`] on a thread of its own: trimming after a burst of 100,000 records takes
+/// milliseconds (glibc merges every freed chunk), which the thread that completes the burst should
+/// not wait for. Inline if no thread can be started.
+pub(crate) fn release_free_memory_soon() {
+    #[cfg(not(loom))]
+    if std::thread::Builder::new().name("cf-release-memory".into()).spawn(release_free_memory).is_ok() {
+        return;
+    }
+    release_free_memory();
+}
+
 /// Pools whose executor has work in flight (`Pool::set_active`), over the whole process.
 #[cfg(all(target_os = "linux", target_env = "gnu", not(loom)))]
 static ACTIVE_POOLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);

@@ -28,13 +28,41 @@ pub enum SubmitError {
 /// What a worker gets from [`Pool::take`].
 #[derive(Debug, PartialEq, Eq)]
 pub enum Take {
-    /// Run these payloads, then report their outcomes in the same order with [`Pool::complete`].
-    Work(Vec<std::sync::Arc<Payload>>),
+    /// Run these records, then report their outcomes in the same order with [`Pool::complete`].
+    Work(Vec<Taken>),
     /// Nothing to do: the worker is parked and waits for its doorbell.
     Idle,
     /// Exit now (recycled, shut down or broken).
     Exit,
 }
+
+/// A record of a taken batch, read as its [`Payload`]: it shares the task (one allocation per
+/// record, none per take).
+#[derive(Debug, Clone)]
+pub struct Taken(Arc<Task>);
+
+impl std::ops::Deref for Taken {
+    type Target = Payload;
+
+    fn deref(&self) -> &Payload {
+        self.0.payload()
+    }
+}
+
+impl AsRef<Payload> for Taken {
+    fn as_ref(&self) -> &Payload {
+        self.0.payload()
+    }
+}
+
+/// Two taken records are equal when they carry equal payloads (as payloads compare).
+impl PartialEq for Taken {
+    fn eq(&self, other: &Self) -> bool {
+        **self == **other
+    }
+}
+
+impl Eq for Taken {}
 
 
 /// What happened when a worker's thread ended.
@@ -115,7 +143,8 @@ impl Job {
 #[derive(Debug)]
 enum Entry {
     Task(Arc<Task>),
-    Job(Job),
+    /// Boxed: a job is large and rare, and the queue holds one entry per record.
+    Job(Box<Job>),
 }
 
 #[derive(Debug)]
@@ -277,13 +306,14 @@ impl Pool {
         }
         let count = payloads.len();
         self.first_submit.get_or_init(std::time::Instant::now);
+        let queued_at = std::time::Instant::now();
         let first = {
             let mut table = lock(&self.table);
             let first = table.0 + 1;
             for payload in payloads {
                 table.0 += 1;
                 self.queued_items.fetch_add(payload.items as usize, Ordering::Relaxed);
-                let task = Arc::new(Task::new(table.0, payload));
+                let task = Arc::new(Task::new(table.0, payload, queued_at));
                 table.1.insert(task.id(), Arc::clone(&task));
                 shared.queue.push_back(Entry::Task(task));
             }
@@ -316,7 +346,7 @@ impl Pool {
             return Some(Ok((id, Vec::new())));
         }
         self.queued_items.fetch_add(count, Ordering::Relaxed);
-        shared.queue.push_back(Entry::Job(Job { id, queued_at: std::time::Instant::now(), func, kind, text, items, next: 0 }));
+        shared.queue.push_back(Entry::Job(Box::new(Job { id, queued_at: std::time::Instant::now(), func, kind, text, items, next: 0 })));
         // As submitting `count` records would: wake or start a worker per item, up to the limit.
         let dispatches = (0..count).map_while(|_| Some(shared.workers.dispatch()).filter(|d| *d != Dispatch::Nothing));
         Some(Ok((id, dispatches.collect())))
@@ -463,7 +493,7 @@ impl Pool {
                 self.running_items.fetch_add(items, Ordering::Relaxed);
             }
             taken_items += items;
-            batch.push(std::sync::Arc::clone(task.payload()));
+            batch.push(Taken(Arc::clone(&task)));
             taken.push(Held::new(task, mine));
         }
         if taken.is_empty() && may_linger {
@@ -472,7 +502,7 @@ impl Pool {
                 let items = held.task.items() as usize;
                 self.queued_items.fetch_sub(items, Ordering::Relaxed);
                 self.running_items.fetch_add(items, Ordering::Relaxed);
-                batch.push(std::sync::Arc::clone(held.task.payload()));
+                batch.push(Taken(Arc::clone(&held.task)));
             }
         }
         if !taken.is_empty() {
@@ -739,7 +769,7 @@ impl Pool {
             if table.1.is_empty() && table.1.capacity() > IDLE_CAPACITY {
                 table.1.shrink_to(0);
                 drop(table);
-                crate::memory::release_free_memory();
+                crate::memory::release_free_memory_soon();
             }
         }
         done

@@ -69,22 +69,24 @@ pub struct Task {
     /// machine: std's atomic even under loom.
     queued_at: std::time::Instant,
     started_ns: std::sync::atomic::AtomicU64,
-    /// Shared with the batches that carry it to a worker, so that a large payload is not copied
-    /// under the pool's lock. std's `Arc` even under loom: immutable data, nothing to model.
-    payload: std::sync::Arc<Payload>,
+    /// Immutable: the batches that carry it to a worker share the task itself (see
+    /// `pool::Taken`), so that a payload is neither copied under the pool's lock nor allocated
+    /// apart from its task.
+    payload: Payload,
 }
 
 impl Task {
-    pub fn new(id: TaskId, payload: Payload) -> Self {
+    /// A pending record, submitted at `queued_at` (one clock reading serves a whole batch).
+    pub fn new(id: TaskId, payload: Payload, queued_at: std::time::Instant) -> Self {
         Task {
             id,
             range_of: None,
             func: payload.func,
             items: payload.items,
             state: AtomicU8::new(State::Pending as u8),
-            queued_at: std::time::Instant::now(),
+            queued_at,
             started_ns: std::sync::atomic::AtomicU64::new(0),
-            payload: std::sync::Arc::new(payload),
+            payload,
         }
     }
 
@@ -92,10 +94,9 @@ impl Task {
     /// taken by a worker: it is RUNNING from the start (a job's items are claimed by moving the
     /// job's cursor).
     pub fn job_range(job: TaskId, first: u32, payload: Payload, queued_at: std::time::Instant) -> Self {
-        let mut task = Task::new(job, payload);
+        let mut task = Task::new(job, payload, queued_at);
         task.range_of = Some((job, first));
         task.state = AtomicU8::new(State::Running as u8);
-        task.queued_at = queued_at;
         task.note_start();
         task
     }
@@ -169,7 +170,7 @@ impl Task {
     }
 
     /// What the record carries to its worker.
-    pub fn payload(&self) -> &std::sync::Arc<Payload> {
+    pub fn payload(&self) -> &Payload {
         &self.payload
     }
 
@@ -183,7 +184,7 @@ mod tests {
     use super::*;
 
     fn task() -> Task {
-        Task::new(1, Payload { func: 0, items: 1, kind: 0, data: b"[1]".to_vec(), blocks: vec![] })
+        Task::new(1, Payload { func: 0, items: 1, kind: 0, data: b"[1]".to_vec(), blocks: vec![] }, std::time::Instant::now())
     }
 
     #[test]

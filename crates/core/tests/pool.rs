@@ -9,7 +9,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use concurrent_futures_core::scheduler::LINGER;
-use concurrent_futures_core::{Completion, Dispatch, Outcome, Payload, Pool, Slot, State, Stats, Status, SubmitError, Take, TaskId};
+use concurrent_futures_core::{Completion, Dispatch, Outcome, Payload, Pool, Slot, State, Stats, Status, SubmitError, Take, Taken, TaskId};
 
 fn payload(tag: u8) -> Payload {
     items_payload(tag, 1)
@@ -688,7 +688,7 @@ fn submit_numbers(pool: &Pool, n: usize) -> (TaskId, Vec<Dispatch>) {
     pool.submit_job(0, 1, numbers(0, n)).expect("an array").expect("submit accepted")
 }
 
-fn work(take: Take) -> Vec<Arc<Payload>> {
+fn work(take: Take) -> Vec<Taken> {
     match take {
         Take::Work(batch) => batch,
         other => panic!("expected work, got {other:?}"),
@@ -697,7 +697,7 @@ fn work(take: Take) -> Vec<Arc<Payload>> {
 
 /// The one range of a take from a single job: `(first item, items)`, checking that its text is
 /// exactly the JSON of those numbers.
-fn only_range(batch: &[Arc<Payload>]) -> (usize, usize) {
+fn only_range(batch: &[Taken]) -> (usize, usize) {
     assert_eq!(batch.len(), 1, "one range from one job: {batch:?}");
     range_of(&batch[0])
 }
@@ -712,7 +712,7 @@ fn range_of(range: &Payload) -> (usize, usize) {
 }
 
 /// Completes a batch, echoing each payload as its outcome.
-fn echo(pool: &Pool, slot: Slot, batch: &[Arc<Payload>]) {
+fn echo(pool: &Pool, slot: Slot, batch: &[Taken]) {
     claim_rest(pool, slot, batch.len());
     pool.complete(slot, batch.iter().map(|p| (p.kind, p.data.clone())).collect());
 }

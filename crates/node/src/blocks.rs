@@ -6,10 +6,9 @@
 
 use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
-use std::sync::Arc;
 
 use concurrent_futures_core::frames::ValueFrame;
-use concurrent_futures_core::Payload;
+use concurrent_futures_core::Taken;
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
@@ -26,7 +25,7 @@ thread_local! {
 pub enum Received {
     Nothing,
     /// A batch's records, whose blocks stay the pool's until the records complete.
-    Records(Vec<Arc<Payload>>),
+    Records(Vec<Taken>),
     Outcomes(Vec<Vec<u8>>),
 }
 
