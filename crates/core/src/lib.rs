@@ -37,6 +37,7 @@ mod pool;
 mod registry;
 pub mod scheduler;
 mod sync;
+mod table;
 mod task;
 mod timing;
 

@@ -8,14 +8,14 @@
 //! `table` (id → record, for `cancel` and `state`) is touched by the main thread only.
 //! Lock order: `shared` before `table`; the completion queue's lock is never held with another.
 
-use std::collections::{HashMap, VecDeque};
-use std::hash::{BuildHasherDefault, Hasher};
+use std::collections::VecDeque;
 
 use crate::completion::{Completion, CompletionQueue, Outcome, Status};
 use crate::registry::{Dispatch, Held, Registry, Slot, WorkerState};
 use crate::scheduler::{batch_size, LINGER};
 use crate::timing::{Timing, TimingSummary};
 use crate::sync::{lock, Arc, AtomicBool, AtomicU64, AtomicUsize, Mutex, Ordering};
+use crate::table::RecordTable;
 use crate::task::{Payload, State, Task, TaskId};
 
 /// Why a submit was refused.
@@ -164,28 +164,10 @@ const IDLE_CAPACITY: usize = 1024;
 /// `polling_cpu` when the main thread is not polling.
 const NO_CPU: usize = usize::MAX;
 
-/// Records by id, for `cancel` and `state`. Ids are sequential, so a multiplicative hash spreads
-/// them well.
-type Table = HashMap<TaskId, Arc<Task>, BuildHasherDefault<IdHasher>>;
-
-#[derive(Default)]
-struct IdHasher(u64);
-
-impl Hasher for IdHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, _: &[u8]) {
-        unreachable!("only u64 keys are hashed")
-    }
-    fn write_u64(&mut self, id: u64) {
-        self.0 = id.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    }
-}
-
 pub struct Pool {
     shared: Mutex<Shared>,
-    table: Mutex<(TaskId, Table)>,
+    /// The last id handed out, and the records in flight (see `table.rs`).
+    table: Mutex<(TaskId, RecordTable)>,
     completions: CompletionQueue,
     /// Task functions, registered once by the main thread and fetched by workers on first use.
     /// A std `Arc` even under loom: loom's `Arc` cannot hold a `str`, and this table needs no
@@ -240,7 +222,7 @@ impl Pool {
                 shutdown: false,
                 broken: false,
             }),
-            table: Mutex::new((0, Table::default())),
+            table: Mutex::new((0, RecordTable::default())),
             completions: CompletionQueue::new(),
             functions: Mutex::new(Vec::new()),
             queued_items: AtomicUsize::new(0),
@@ -314,7 +296,7 @@ impl Pool {
                 table.0 += 1;
                 self.queued_items.fetch_add(payload.items as usize, Ordering::Relaxed);
                 let task = Arc::new(Task::new(table.0, payload, queued_at));
-                table.1.insert(task.id(), Arc::clone(&task));
+                table.1.insert(Arc::clone(&task));
                 shared.queue.push_back(Entry::Task(task));
             }
             first
@@ -387,7 +369,7 @@ impl Pool {
     /// Python's `Future.cancel()` for a submitted record (main thread).
     pub fn cancel(&self, id: TaskId) -> bool {
         let mut table = lock(&self.table);
-        let Some(task) = table.1.get(&id) else { return false };
+        let Some(task) = table.1.get(id) else { return false };
         if task.state() == State::Cancelled {
             return true;
         }
@@ -395,13 +377,13 @@ impl Pool {
             return false;
         }
         self.queued_items.fetch_sub(task_items(task), Ordering::Relaxed);
-        table.1.remove(&id);
+        table.1.remove(id);
         true
     }
 
     /// The state of a record that the main thread has not yet settled (`None` once settled).
     pub fn state(&self, id: TaskId) -> Option<State> {
-        lock(&self.table).1.get(&id).map(|task| task.state())
+        lock(&self.table).1.get(id).map(|task| task.state())
     }
 
     /// A worker asks for work. `item_cost_ns` is the measured mean time per item of its last
@@ -722,7 +704,7 @@ impl Pool {
     /// How long record `id` has been running, if it is.
     pub fn running_for(&self, id: TaskId) -> Option<std::time::Duration> {
         let table = lock(&self.table);
-        let task = table.1.get(&id)?;
+        let task = table.1.get(id)?;
         if task.state() != State::Running {
             return None;
         }
@@ -763,11 +745,10 @@ impl Pool {
         if !done.is_empty() {
             let mut table = lock(&self.table);
             for completion in &done {
-                table.1.remove(&completion.id);
+                table.1.remove(completion.id);
             }
             // A burst of records leaves a large table behind; give the memory back when idle.
-            if table.1.is_empty() && table.1.capacity() > IDLE_CAPACITY {
-                table.1.shrink_to(0);
+            if table.1.shrink_if_large(IDLE_CAPACITY) {
                 drop(table);
                 crate::memory::release_free_memory_soon();
             }
@@ -944,7 +925,7 @@ impl Pool {
                 }
             }
             let mut table = lock(&self.table);
-            for id in &cancelled {
+            for &id in &cancelled {
                 table.1.remove(id);
             }
         }
