@@ -90,11 +90,6 @@ export declare class NativePool {
    */
   take(slot: number, itemCostNs: number, linger: boolean, inbox: Buffer): number | Buffer
   /**
-   * Worker side: claims record `index` of the batch before running it; `false` when it was
-   * cancelled or taken by another worker meanwhile (report it with any outcome: it is dropped).
-   */
-  startNext(slot: number, index: number): boolean
-  /**
    * Worker side: the outcomes of the last batch, as value frames in the first `length` bytes of
    * `frames`, which `writer` wrote (as `submitBatch`'s).
    */
@@ -219,6 +214,14 @@ export interface ShutdownResult {
   /** Parked workers whose doorbells must be rung so that they exit. */
   wake: Array<number>
 }
+
+/**
+ * Worker side: claims record `index` of the batch before running it; `false` when it was
+ * cancelled or taken by another worker meanwhile (report it with any outcome: it is dropped), or
+ * when this thread attached to no pool. A function rather than a method of the pool's object:
+ * called once per record, and unwrapping the object cost more than the claim.
+ */
+export declare function startNext(slot: number, index: number): boolean
 
 /**
  * Copies `bytes` (a large array a value holds) into a block of its own, which the next

@@ -856,6 +856,7 @@ module.exports.RECORD_HEADER = nativeBinding.RECORD_HEADER
 module.exports.RECORD_ITEMS = nativeBinding.RECORD_ITEMS
 module.exports.RECORD_VALUE = nativeBinding.RECORD_VALUE
 module.exports.releaseIdleMemory = nativeBinding.releaseIdleMemory
+module.exports.startNext = nativeBinding.startNext
 module.exports.stashBlock = nativeBinding.stashBlock
 module.exports.STATE_RUNNING = nativeBinding.STATE_RUNNING
 module.exports.STATUS_BROKEN = nativeBinding.STATUS_BROKEN

@@ -73,7 +73,7 @@ export const addonPath: string | undefined =
 
 export type NativePool = Addon.NativePool;
 export type WorkerExit = Addon.WorkerExit;
-export const { NativePool, releaseIdleMemory, stashBlock, takeBlocks, maxWorkersAllowed, nextSharedMemoryId, exitWithParent } = binding;
+export const { NativePool, releaseIdleMemory, startNext, stashBlock, takeBlocks, maxWorkersAllowed, nextSharedMemoryId, exitWithParent } = binding;
 export const { SUBMIT_SHUTDOWN, SUBMIT_BROKEN, SUBMIT_NOT_AN_ARRAY, TAKE_IDLE, TAKE_EXIT, STATE_RUNNING, STATUS_BROKEN, STATUS_SKIPPED } = binding;
 /** The frame layouts; only `frames.ts` reads these. */
 export const layout = binding;

@@ -14,9 +14,9 @@ use crate::completion::{Completion, CompletionQueue, Outcome, Status};
 use crate::registry::{Dispatch, Held, Registry, Slot, WorkerState};
 use crate::scheduler::{batch_size, LINGER};
 use crate::timing::{Timing, TimingSummary};
-use crate::sync::{lock, Arc, AtomicBool, AtomicU64, AtomicUsize, Mutex, Ordering};
+use crate::sync::{lock, AtomicBool, AtomicU64, AtomicUsize, Mutex, Ordering};
 use crate::table::RecordTable;
-use crate::task::{Payload, State, Task, TaskId};
+use crate::task::{Payload, SharedTask, State, Task, TaskId};
 
 /// Why a submit was refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -39,7 +39,7 @@ pub enum Take {
 /// A record of a taken batch, read as its [`Payload`]: it shares the task (one allocation per
 /// record, none per take).
 #[derive(Debug, Clone)]
-pub struct Taken(Arc<Task>);
+pub struct Taken(SharedTask);
 
 impl std::ops::Deref for Taken {
     type Target = Payload;
@@ -142,7 +142,7 @@ impl Job {
 
 #[derive(Debug)]
 enum Entry {
-    Task(Arc<Task>),
+    Task(SharedTask),
     /// Boxed: a job is large and rare, and the queue holds one entry per record.
     Job(Box<Job>),
 }
@@ -295,8 +295,8 @@ impl Pool {
             for payload in payloads {
                 table.0 += 1;
                 self.queued_items.fetch_add(payload.items as usize, Ordering::Relaxed);
-                let task = Arc::new(Task::new(table.0, payload, queued_at));
-                table.1.insert(Arc::clone(&task));
+                let task = SharedTask::new(Task::new(table.0, payload, queued_at));
+                table.1.insert(SharedTask::clone(&task));
                 shared.queue.push_back(Entry::Task(task));
             }
             first
@@ -451,7 +451,7 @@ impl Pool {
                     if job.remaining() == 0 {
                         queue.pop_front();
                     }
-                    (Arc::new(range), true)
+                    (SharedTask::new(range), true)
                 }
                 Some(Entry::Task(_)) => {
                     let Some(Entry::Task(task)) = queue.pop_front() else { unreachable!() };
@@ -475,7 +475,7 @@ impl Pool {
                 self.running_items.fetch_add(items, Ordering::Relaxed);
             }
             taken_items += items;
-            batch.push(Taken(Arc::clone(&task)));
+            batch.push(Taken(SharedTask::clone(&task)));
             taken.push(Held::new(task, mine));
         }
         if taken.is_empty() && may_linger {
@@ -484,7 +484,7 @@ impl Pool {
                 let items = held.task.items() as usize;
                 self.queued_items.fetch_sub(items, Ordering::Relaxed);
                 self.running_items.fetch_add(items, Ordering::Relaxed);
-                batch.push(Taken(Arc::clone(&held.task)));
+                batch.push(Taken(SharedTask::clone(&held.task)));
             }
         }
         if !taken.is_empty() {
@@ -975,7 +975,7 @@ fn steal(slots: &mut [crate::registry::WorkerSlot], thief: Slot, want: usize, qu
             }
             if held.task.try_start() {
                 items += task_items(&held.task);
-                stolen.push(Held::new(Arc::clone(&held.task), true));
+                stolen.push(Held::new(SharedTask::clone(&held.task), true));
             }
         }
     }

@@ -6,12 +6,11 @@
 //! - a worker that has run `max_tasks` records exits and is replaced on demand;
 //! - a slot is reused only after its worker has exited, so slot numbers stay below `max_workers`.
 
-use crate::sync::Arc;
-use crate::task::Task;
+use crate::task::SharedTask;
 
 #[derive(Debug)]
 pub(crate) struct Held {
-    pub task: Arc<Task>,
+    pub task: SharedTask,
     pub mine: bool,
     /// Items of the record already completed ahead of the rest (`Pool::complete_part`, a `map`
     /// chunk whose items are slow): its next completion starts after them.
@@ -22,7 +21,7 @@ pub(crate) struct Held {
 }
 
 impl Held {
-    pub fn new(task: Arc<Task>, mine: bool) -> Self {
+    pub fn new(task: SharedTask, mine: bool) -> Self {
         Held { task, mine, reported: 0, stopped: false }
     }
 

@@ -15,8 +15,7 @@
 
 use std::collections::{HashMap, VecDeque};
 
-use crate::sync::Arc;
-use crate::task::{Task, TaskId};
+use crate::task::{SharedTask, TaskId};
 
 /// Holes per record beyond which the front record is spilled (see the module's doc).
 const SPILL_RATIO: usize = 4;
@@ -27,15 +26,15 @@ const SPILL_MIN: usize = 1024;
 pub(crate) struct RecordTable {
     /// The id of `slots[0]` (see the invariants).
     base: TaskId,
-    slots: VecDeque<Option<Arc<Task>>>,
+    slots: VecDeque<Option<SharedTask>>,
     /// Records in `slots`.
     live: usize,
-    stragglers: HashMap<TaskId, Arc<Task>>,
+    stragglers: HashMap<TaskId, SharedTask>,
 }
 
 impl RecordTable {
     /// Adds the record `task`; its id must be above every id added before.
-    pub fn insert(&mut self, task: Arc<Task>) {
+    pub fn insert(&mut self, task: SharedTask) {
         let id = task.id();
         if self.slots.is_empty() {
             self.base = id;
@@ -54,7 +53,7 @@ impl RecordTable {
         }
     }
 
-    pub fn get(&self, id: TaskId) -> Option<&Arc<Task>> {
+    pub fn get(&self, id: TaskId) -> Option<&SharedTask> {
         match self.index(id) {
             Some(index) => self.slots[index].as_ref(),
             None => self.stragglers.get(&id),
@@ -62,7 +61,7 @@ impl RecordTable {
     }
 
     /// Removes record `id`; answers it, `None` when there was none.
-    pub fn remove(&mut self, id: TaskId) -> Option<Arc<Task>> {
+    pub fn remove(&mut self, id: TaskId) -> Option<SharedTask> {
         let Some(index) = self.index(id) else { return self.stragglers.remove(&id) };
         let task = self.slots[index].take()?;
         self.live -= 1;
@@ -104,10 +103,10 @@ impl RecordTable {
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
-    use crate::task::Payload;
+    use crate::task::{Payload, Task};
 
-    fn task(id: TaskId) -> Arc<Task> {
-        Arc::new(Task::new(id, Payload { func: 0, items: 1, kind: 0, data: Vec::new(), blocks: Vec::new() }, std::time::Instant::now()))
+    fn task(id: TaskId) -> SharedTask {
+        SharedTask::new(Task::new(id, Payload { func: 0, items: 1, kind: 0, data: Vec::new(), blocks: Vec::new() }, std::time::Instant::now()))
     }
 
     fn ids(table: &RecordTable, upto: TaskId) -> Vec<TaskId> {

@@ -54,6 +54,11 @@ pub struct Payload {
     pub blocks: Vec<Vec<u8>>,
 }
 
+/// A record shared by the queue, the table, the worker holding it and the batch carrying it.
+/// std's `Arc` even under loom: the task's state is a model-checked atomic of its own, and
+/// counting its owners needs no model checking (loom would explore every clone and drop).
+pub type SharedTask = std::sync::Arc<Task>;
+
 /// One submitted record: its id, its atomic state and its payload (immutable: a record reserved by
 /// one worker may be run by another that steals it, see `Pool::try_take`).
 #[derive(Debug)]

@@ -79,6 +79,7 @@ impl NativePool {
     pub fn attach(id: u32) -> Result<Self> {
         let pool = registry().lock().unwrap_or_else(|e| e.into_inner()).get(&id).and_then(Weak::upgrade);
         let pool = pool.ok_or_else(|| Error::new(Status::GenericFailure, format!("no pool with id {id}")))?;
+        ATTACHED.with_borrow_mut(|attached| *attached = Some(Arc::clone(&pool)));
         Ok(NativePool { id, pool, waker: None })
     }
 
@@ -212,12 +213,6 @@ impl NativePool {
         }
     }
 
-    /// Worker side: claims record `index` of the batch before running it; `false` when it was
-    /// cancelled or taken by another worker meanwhile (report it with any outcome: it is dropped).
-    #[napi]
-    pub fn start_next(&self, slot: u32, index: u32) -> bool {
-        self.pool.start_next(slot, index as usize)
-    }
 
     /// Worker side: the outcomes of the last batch, as value frames in the first `length` bytes of
     /// `frames`, which `writer` wrote (as `submitBatch`'s).
@@ -306,4 +301,18 @@ impl NativePool {
         let s = self.pool.stats();
         PoolStats { workers: s.workers as u32, idle: s.idle as u32, queued: s.queued as u32, running: s.running as u32, completed: s.completed as f64 }
     }
+}
+
+thread_local! {
+    /// The pool this worker thread attached to (`NativePool.attach`), for `startNext`.
+    static ATTACHED: std::cell::RefCell<Option<Arc<Pool>>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Worker side: claims record `index` of the batch before running it; `false` when it was
+/// cancelled or taken by another worker meanwhile (report it with any outcome: it is dropped), or
+/// when this thread attached to no pool. A function rather than a method of the pool's object:
+/// called once per record, and unwrapping the object cost more than the claim.
+#[napi]
+pub fn start_next(slot: u32, index: u32) -> bool {
+    ATTACHED.with_borrow(|pool| pool.as_ref().is_some_and(|pool| pool.start_next(slot, index as usize)))
 }

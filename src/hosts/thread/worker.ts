@@ -8,7 +8,7 @@ import { receiveMessageOnPort, threadId, workerData } from 'node:worker_threads'
 import { describeError, type ErrorDescriptor, rebuildError } from '../../wire/errors.js';
 import { cancelledRun } from '../../worker/task-scope.js';
 import { type FrameWriter, Inbox } from '../../wire/frames.js';
-import { NativePool, stashBlock, TAKE_EXIT, TAKE_IDLE } from '../../wire/native.js';
+import { NativePool, startNext, stashBlock, TAKE_EXIT, TAKE_IDLE } from '../../wire/native.js';
 import { decodeEncoded } from '../../wire/values.js';
 import { type ChunkControl, Runner } from '../../worker/runner.js';
 import { reportStrayErrors } from '../../worker/stray-errors.js';
@@ -146,7 +146,7 @@ async function main(): Promise<void> {
     }
   }
   let itemCostNs = 0;
-  const claim = (index: number): boolean => pool.startNext(slot, index);
+  const claim = (index: number): boolean => startNext(slot, index);
   // The core writes each batch here (a larger one comes in a buffer of its own); decoding copies
   // what it reads, so the next batch may overwrite it.
   const inbox = new Inbox();
