@@ -64,7 +64,6 @@ impl PartialEq for Taken {
 
 impl Eq for Taken {}
 
-
 /// What happened when a worker's thread ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ExitReport {
