@@ -1,6 +1,6 @@
 import test from 'ava';
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -539,11 +539,14 @@ test('terminateWorkers() resolves when a child ignores SIGTERM: it exits once id
   const ex = new ProcessPoolExecutor({ maxWorkers: 2 });
   const pids = await childPids(ex);
   t.is(pids.length, 2);
-  // One child ignores SIGTERM and finishes its task soon after; the other ignores it and runs on.
-  const finishing = ex.submit(t_('ignoreSigtermFor'), 300);
-  const stubborn = ex.submit(t_('hangIgnoringSigterm'));
-  while (!(finishing.running() && stubborn.running())) await sleep(5);
-  await sleep(50); // both children have installed their handlers
+  // One child ignores SIGTERM and finishes its task soon after it; the other ignores it and runs
+  // on. Each says when its handler is in place.
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'cf-sigterm-'));
+  const ready = [path.join(dir, 'finishing'), path.join(dir, 'stubborn')];
+  const finishing = ex.submit(t_('finishAfterSigterm'), 300, ready[0]);
+  const stubborn = ex.submit(t_('hangIgnoringSigterm'), ready[1]);
+  while (!ready.every((file) => existsSync(file))) await sleep(5);
+  rmSync(dir, { recursive: true, force: true });
   await ex.terminateWorkers();
   await t.throwsAsync(finishing.result(), { instanceOf: BrokenProcessPool });
   await t.throwsAsync(stubborn.result(), { instanceOf: BrokenProcessPool });
