@@ -17,6 +17,7 @@ import {
   ShutdownError,
   ThreadPoolExecutor,
   TimeoutError,
+  WorkerCrashedError,
 } from '../../esm/index.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -740,6 +741,22 @@ test('every error class extends FuturesError (and Error) and sets name to its cl
     t.true(String(e).startsWith(name + ': '), name);
     t.is(typeof e.stack, 'string');
   }
+});
+
+test('every error class made without arguments has a message of its own, and no exit for the Broken* family', (t) => {
+  const messages = new Set();
+  for (const [name, Class] of Object.entries({ ...errorClasses, WorkerCrashedError })) {
+    const e = new Class();
+    t.is(e.name, name);
+    t.is(typeof e.message, 'string', name);
+    t.true(e.message.length > 0, `${name} has a message`);
+    messages.add(e.message);
+    if (e instanceof BrokenExecutor || e instanceof WorkerCrashedError) t.deepEqual([e.exitCode, e.signal], [null, null], name);
+  }
+  t.is(messages.size, 9, 'each says what it is');
+  const crashed = new WorkerCrashedError('gone', { exitCode: 3, signal: null });
+  t.deepEqual([crashed.message, crashed.exitCode, crashed.signal], ['gone', 3, null]);
+  t.is(new TimeoutError('').message, '', 'an explicit message is kept, even empty');
 });
 
 test('error class hierarchy: direct children of FuturesError and the Broken* family', (t) => {

@@ -52,6 +52,27 @@ for (const [name, Pool, Broken] of POOLS) {
     }
   });
 
+  test(`${name}: with replaceCrashedWorkers, the items a chunk finished before its worker died are delivered`, async (t) => {
+    const ex = new Pool({ maxWorkers: 1, replaceCrashedWorkers: true });
+    try {
+      for (const [chunksize, count, crashAt] of [
+        [4, 4, 1],
+        [4, 8, 6],
+        ['auto', 400, 300],
+      ]) {
+        const seen = [];
+        const items = Array.from({ length: count }, (_, i) => i);
+        await t.throwsAsync(async () => {
+          for await (const x of ex.map((i, at) => (i === at ? process.exit(9) : i), items, items.map(() => crashAt), { chunksize })) seen.push(x);
+        }, { instanceOf: WorkerCrashedError });
+        t.deepEqual(seen, items.slice(0, crashAt), `chunksize ${chunksize}: every item before the crash, in order`);
+      }
+      t.is(await ex.submit(() => 'alive'), 'alive');
+    } finally {
+      await ex.shutdown();
+    }
+  });
+
   test(`${name}: by default a crash breaks the executor, and its ${Broken.name} says how the worker ended`, async (t) => {
     const ex = new Pool({ maxWorkers: 1 });
     try {

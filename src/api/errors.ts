@@ -1,26 +1,35 @@
-/** Base class of every error this package raises. */
+/**
+ * Base class of every error this package raises. Made without a message, each class has one of
+ * its own (`defaultMessage`): an error never reads as empty.
+ */
 export class FuturesError extends Error {
+  static readonly defaultMessage: string = 'an executor or future failed';
+
   constructor(message?: string, options?: ErrorOptions) {
-    super(message, options);
+    super(message ?? new.target.defaultMessage, options);
     this.name = new.target.name;
   }
 }
 
 /** The future was cancelled. */
 export class CancelledError extends FuturesError {
-  constructor(message = 'the future was cancelled', options?: ErrorOptions) {
-    super(message, options);
-  }
+  static override readonly defaultMessage: string = 'the future was cancelled';
 }
 
 /** The operation is not allowed in the future's current state (e.g. `setResult` twice). */
-export class InvalidStateError extends FuturesError {}
+export class InvalidStateError extends FuturesError {
+  static override readonly defaultMessage: string = "the operation is not allowed in the future's current state";
+}
 
 /** A deadline passed. */
-export class TimeoutError extends FuturesError {}
+export class TimeoutError extends FuturesError {
+  static override readonly defaultMessage: string = 'the deadline passed';
+}
 
 /** `submit` or `map` after `shutdown` (Python raises `RuntimeError`). */
-export class ShutdownError extends FuturesError {}
+export class ShutdownError extends FuturesError {
+  static override readonly defaultMessage: string = 'cannot schedule new futures after shutdown';
+}
 
 /** How a worker ended: its exit code, or the signal that ended it (each `null` when not known). */
 export interface WorkerEnd {
@@ -33,6 +42,7 @@ export interface WorkerEnd {
  * death broke it, `exitCode` and `signal` say how that worker ended.
  */
 export class BrokenExecutor extends FuturesError {
+  static override readonly defaultMessage: string = 'the executor is broken: it can no longer run tasks';
   exitCode: number | null;
   signal: string | null;
 
@@ -43,9 +53,13 @@ export class BrokenExecutor extends FuturesError {
   }
 }
 
-export class BrokenThreadPool extends BrokenExecutor {}
+export class BrokenThreadPool extends BrokenExecutor {
+  static override readonly defaultMessage: string = 'a worker thread ended abruptly: the pool can no longer run tasks';
+}
 
-export class BrokenProcessPool extends BrokenExecutor {}
+export class BrokenProcessPool extends BrokenExecutor {
+  static override readonly defaultMessage: string = 'a child process ended abruptly: the pool can no longer run tasks';
+}
 
 /**
  * The worker running this task died abruptly (it exited, was killed by a signal, ran out of
@@ -53,12 +67,13 @@ export class BrokenProcessPool extends BrokenExecutor {}
  * this task failed, and the executor goes on.
  */
 export class WorkerCrashedError extends FuturesError {
+  static override readonly defaultMessage: string = 'the worker running the task ended abruptly';
   readonly exitCode: number | null;
   readonly signal: string | null;
 
-  constructor(message: string, options: ErrorOptions & WorkerEnd) {
+  constructor(message?: string, options?: ErrorOptions & Partial<WorkerEnd>) {
     super(message, options);
-    this.exitCode = options.exitCode;
-    this.signal = options.signal;
+    this.exitCode = options?.exitCode ?? null;
+    this.signal = options?.signal ?? null;
   }
 }

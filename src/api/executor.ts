@@ -1,6 +1,6 @@
 /** Python's `Executor`: the abstract base both pools (and any custom executor) extend. */
 import { TimeoutError } from './errors.js';
-import { Future } from './future.js';
+import { Future, MAX_TIMER_MS } from './future.js';
 import { MapRun, parseMapArguments, type MapOptions, type MapSink } from './map.js';
 import { checkKnownKeys } from './option-keys.js';
 import type { TaskFn } from './task.js';
@@ -149,7 +149,8 @@ export abstract class Executor {
       signal.addEventListener('abort', abort, { once: true });
       future.addDoneCallback(() => signal.removeEventListener('abort', abort));
     }
-    if (timeout !== undefined && timeout !== Infinity) this._watchTimeout(future, timeout);
+    // Past what a timer can count (about 24.8 days), as `result(timeout)`: no deadline.
+    if (timeout !== undefined && timeout <= MAX_TIMER_MS) this._watchTimeout(future, timeout);
     return future;
   }
 
@@ -170,7 +171,11 @@ export abstract class Executor {
     future.addDoneCallback(() => clearTimeout(timer));
   }
 
-  abstract shutdown(options?: ShutdownOptions): Promise<void>;
+  /**
+   * Releases the executor's resources; no task may be submitted after it. The base class has none
+   * to release (as Python's `Executor.shutdown`, a no-op): executors that have override it.
+   */
+  async shutdown(_options?: ShutdownOptions): Promise<void> {}
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.shutdown({ wait: true });

@@ -58,8 +58,12 @@ export function poolMapSink(func: number, { core, shared, submission, records, l
       const sizes = chunksize === 'auto' ? core.planChunks(ready.length, func) : [];
       const ids: number[] = [];
       // Not started: the record never runs. Started: its worker skips the items it has not
-      // started, and what it ran arrives after the run ended (and is dropped).
-      const cancel = (reason?: unknown): void => ids.forEach((id) => (core.cancel(id) ? records.forget(id) : stopRunning(id, reason)));
+      // started, and what it ran arrives after the run ended (and is dropped). Records still in
+      // this tick's batch go to the core first, which only then knows them.
+      const cancel = (reason?: unknown): void => {
+        submission.flush();
+        ids.forEach((id) => (core.cancel(id) ? records.forget(id) : stopRunning(id, reason)));
+      };
       for (let start = 0, i = 0; start < ready.length; i++) {
         const size = chunksize === 'auto' ? sizes[i]! : chunksize;
         const chunk = ready.slice(start, start + size);

@@ -7,7 +7,7 @@
 import { Executor, type ExecutorStats, type ShutdownOptions } from '../api/executor.js';
 import { CancelledError, TimeoutError, type WorkerEnd, WorkerCrashedError } from '../api/errors.js';
 import { checkKnownKeys } from '../api/option-keys.js';
-import { Future } from '../api/future.js';
+import { Future, MAX_TIMER_MS } from '../api/future.js';
 import type { MapSink } from '../api/map.js';
 import type { TaskFn } from '../api/task.js';
 import type { WorkerExit, WorkerHost } from '../hosts/host.js';
@@ -151,7 +151,8 @@ export abstract class PoolExecutor extends Executor {
     const described = describeError(reason);
     for (const { slot, index } of running) this.#host.abort(slot, index, described);
     this.#completions.expect(ABORT_POLL_MS);
-    if (this.#abortGrace === Infinity) return undefined;
+    // `Infinity`, or past what a timer can count (about 24.8 days): never.
+    if (this.#abortGrace > MAX_TIMER_MS) return undefined;
     return setTimeout(() => {
       if (settled()) return;
       for (const { slot } of this.#core.stopTask(id)) {

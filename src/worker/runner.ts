@@ -120,6 +120,8 @@ export class Runner {
   readonly #part: FrameWriter;
   /** The task running, for `currentTask()` (where the host can stop tasks). */
   readonly #scope: TaskScope | undefined;
+  /** The chunk running, if one is (see `handOverRunning`). */
+  #chunk: ChunkWalk | undefined;
 
   /**
    * `stash`: see `FrameWriter` (a worker thread's; a child process sends its frames whole).
@@ -213,7 +215,7 @@ export class Runner {
    */
   #runChunk(fn: Callable, func: number, items: unknown[], spread: boolean, index: number): Promise<void> | undefined {
     const { control } = this;
-    const walk = new ChunkWalk(index, control !== undefined);
+    const walk = (this.#chunk = new ChunkWalk(index, control !== undefined));
     const runFrom = (first: number): Promise<void> | undefined => {
       for (let i = first; i < items.length; i++) {
         if (walk.due()) {
@@ -258,8 +260,23 @@ export class Runner {
 
   /** The chunk's last outcome: the items not handed over yet (possibly none). */
   #endChunk(walk: ChunkWalk): undefined {
+    this.#chunk = undefined;
     this.#pushChunk(this.outcomes, walk);
     return undefined;
+  }
+
+  /**
+   * The worker is ending in the middle of a chunk (one of its items called `process.exit`): hands
+   * over the items the chunk finished, so that only the item running and those after it are lost
+   * with the worker (a map delivers the items before a crash, even in the same chunk).
+   */
+  handOverRunning(): void {
+    const walk = this.#chunk;
+    if (walk === undefined || this.control === undefined || walk.values.length === 0) return;
+    this.#chunk = undefined;
+    const count = walk.values.length;
+    this.#pushChunk(this.#part, walk);
+    void this.control.handOver(walk.index, count, this.#part);
   }
 
   /**
@@ -268,6 +285,7 @@ export class Runner {
    * as completed.
    */
   #stopChunk(walk: ChunkWalk, control: ChunkControl): Promise<undefined> | undefined {
+    this.#chunk = undefined;
     const count = walk.values.length;
     const skipRest = (): undefined => {
       this.outcomes.pushEncoded(OUTCOME_SKIPPED, '');

@@ -152,8 +152,10 @@ async function main(): Promise<void> {
   const inbox = new Inbox();
   const { outcomes } = runner;
   // A task that calls `process.exit` ends this thread in the middle of a batch: the records
-  // before it have their outcomes here, and are reported; the core fails the rest (`complete`).
+  // before it have their outcomes here, and are reported, as are the items a running chunk
+  // finished; the core fails the rest (`complete`).
   process.once('exit', () => {
+    runner.handOverRunning();
     if (outcomes.length > 0) pool.complete(slot, outcomes.bytes, outcomes.length, outcomes.id);
   });
   for (;;) {
