@@ -125,4 +125,6 @@ process.on('message', (message: ParentMessage) => {
 process.on('disconnect', () => process.exit(0));
 // A task that calls `process.exit` in the middle of a chunk: the items the chunk finished go to the
 // parent (an IPC message this small is written at once), so that only the rest are lost.
-process.once('exit', () => runner.handOverRunning());
+process.once('exit', () => {
+  if (process.connected) runner.handOverRunning(); // not when the parent is gone (`disconnect`)
+});
