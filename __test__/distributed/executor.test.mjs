@@ -2,7 +2,7 @@
 // executor contract (futures, errors, cancel, running, map, wait/asCompleted, shutdown, run's
 // signal and timeout reaching the remote task) over the network.
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -384,6 +384,43 @@ run('run(): a remote task that ignores its signal is stopped on its host after a
     t.is(await stuck.exception(20_000), reason, "the future fails with the signal's own reason");
     t.is(await ex.submit(() => process.pid, []), host.pid);
     t.is(await ex.run((x) => x * 2, [21], { signal: new AbortController().signal }), 42);
+    t.is(host.child.exitCode, null);
+  } finally {
+    await ex.shutdown();
+    await host.stop();
+  }
+});
+
+run("map(): its signal reaches the items running on a host, as on a local pool: their own signal fires, one that ignores it is stopped after abortGrace, and the host serves on", async (t) => {
+  // A host of one worker of its own: a map item still running would hold it for good.
+  const queue = uniqueQueue('map-signal');
+  const host = await startHost(redis.url, ['--queue', queue, '--max-workers', '1']);
+  const ex = new DistributedExecutor({ connection: redis.url, queue });
+  /** Leaves `file`, then loops: until its own signal fires (`cooperative`), or for ever. */
+  const item = (file, cooperative) => {
+    process.getBuiltinModule('node:fs').writeFileSync(file, '');
+    if (!cooperative) for (;;);
+    const { signal } = currentTask();
+    while (!signal.aborted);
+    process.getBuiltinModule('node:fs').writeFileSync(`${file}.saw`, String(signal.reason));
+    return 'ended';
+  };
+  try {
+    for (const cooperative of [true, false]) {
+      const controller = new AbortController();
+      t.teardown(() => controller.abort());
+      const files = [scratchFile(), scratchFile(), scratchFile()];
+      const it = ex.map(item, files, files.map(() => cooperative), { signal: controller.signal });
+      const pending = it.next();
+      await until(() => files.some((file) => existsSync(file)), 'an item to start');
+      const reason = new Error('map stop');
+      controller.abort(reason);
+      t.is(await t.throwsAsync(pending), reason, "the pending next() rejects with the signal's reason");
+      // The host's one worker is free again: the item ended when its signal fired, or was stopped.
+      t.is(await ex.submit(() => process.pid, []).result(20_000), host.pid, `cooperative: ${cooperative}`);
+      if (cooperative) t.is(files.filter((file) => existsSync(`${file}.saw`)).map((file) => readFileSync(`${file}.saw`, 'utf8')).join(), 'Error: map stop', "the running item saw the signal's reason");
+      t.is(files.filter((file) => existsSync(file)).length, 1, 'the items not started never ran');
+    }
     t.is(host.child.exitCode, null);
   } finally {
     await ex.shutdown();

@@ -290,11 +290,16 @@ export class DistributedExecutor extends Executor {
     this.#setTimer(job, STOP_SAFETY_MS, () => this.#giveUp(id, { job, index: 0 }, reason));
   }
 
-  /** Tells the hosts (published, and kept for one that takes the job later) that `job`'s task is aborted. */
-  #publishAbort(job: SentJob, reason: unknown): void {
+  /**
+   * Tells the hosts that `job`'s tasks are aborted: published, and (`kept`) kept for a host that
+   * takes the job later (a `run`'s; a map's chunk not started is removed instead).
+   */
+  #publishAbort(job: SentJob, reason: unknown, kept = true): void {
     const bytes = encodeAbort(job.id, reason);
+    const channel = abortChannel(this.queueName);
+    if (!kept) return void this.#track(this.#redis.publish(channel, bytes));
     const key = abortedKey(this.queueName, job.id);
-    this.#track(this.#redis.multi().set(key, bytes, 'PX', RESULTS_TTL_MS).publish(abortChannel(this.queueName), bytes).exec());
+    this.#track(this.#redis.multi().set(key, bytes, 'PX', RESULTS_TTL_MS).publish(channel, bytes).exec());
   }
 
   #setTimer(job: SentJob, ms: number, fire: () => void): void {
@@ -372,13 +377,13 @@ export class DistributedExecutor extends Executor {
             // This item's `next()` throws; the run ends there, so nothing after it goes.
             const refused = sharedMemoryRefused(error);
             this.#sendChunksUpTo(chunks, slice, start, spread, descriptor, offset, receiver, refused);
-            return () => this.#cancelChunks(chunks);
+            return (reason) => this.#cancelChunks(chunks, reason);
           }
           chunks.push(this.#chunk(descriptor, slice.length, spread, encoded, offset + start, receiver));
         }
         this.#unsentChunks.push(...chunks);
         this.#queueFlush();
-        return () => this.#cancelChunks(chunks);
+        return (reason) => this.#cancelChunks(chunks, reason);
       },
     };
   }
@@ -406,14 +411,20 @@ export class DistributedExecutor extends Executor {
     return job;
   }
 
-  /** A map run ended: its chunks not started leave the queue; outcomes of the others are dropped. */
-  #cancelChunks(chunks: SentJob[]): void {
+  /**
+   * A map run ended: its chunks not started leave the queue; outcomes of the others are dropped.
+   * Ended by its signal (`reason`), the hosts are told too: the items they run see their own
+   * signal fire, as on a local pool (a chunk this client has not heard started may be running).
+   */
+  #cancelChunks(chunks: SentJob[], reason?: unknown): void {
     for (const job of chunks) {
       if (!this.#jobs.has(job.key)) continue;
       const unsent = this.#unsentChunks.indexOf(job);
       if (unsent !== -1) this.#unsentChunks.splice(unsent, 1);
       this.#forget(job);
-      if (unsent === -1 && !job.started) this.#remove(job);
+      if (unsent !== -1) continue;
+      if (!job.started) this.#remove(job);
+      if (reason !== undefined) this.#publishAbort(job, reason, false);
     }
   }
 

@@ -170,6 +170,8 @@ class JobRunner {
   #refusals = new Map<string, TypeError | undefined>();
   /** The jobs running here that their client may abort (`run` with a signal), by job id. */
   #abortable = new Map<string, AbortController>();
+  /** The jobs of several items running here, by id: how to abort them (a map's signal, `abortMessage`). */
+  #abortableItems = new Map<string, (reason: unknown) => void>();
   #active = 0;
   /** Told when the host starts running something (`true`) and when it runs nothing any more. */
   onBusy: (busy: boolean) => void = () => {};
@@ -215,9 +217,16 @@ class JobRunner {
     // One task (a one-at-a-time submit): a plain submit to the pool, a few µs less than its map sink.
     if (count === 1 && data.m === 0) return this.outbox.send(client, await this.#runOnPool(data, items[0] as unknown[], undefined));
     const skip = data.m === 0 && count > 1 ? await this.#cancelledItems(jobId) : new Set<number>();
+    const cancels: Array<(reason?: unknown) => void> = [];
     await new Promise<void>((resolve) => {
       let left = count - skip.size;
       if (left === 0) return resolve();
+      // Aborted by its client (a map's signal): its running items see their signal fire, the rest
+      // never run, and the job ends here (what its running items still give is sent, and dropped).
+      this.#abortableItems.set(jobId, (reason) => {
+        for (const cancel of cancels) cancel(reason);
+        resolve();
+      });
       const pool = this.#pool;
       const receiver: RangeReceiver = {
         deliver: (first: number, n: number, results: ChunkResults): void => {
@@ -228,8 +237,11 @@ class JobRunner {
           if (left === 0) sent.then(resolve);
         },
       };
-      for (const [first, end] of runsWithout(count, skip)) this.#submitItems(data, items, first, end, receiver);
-    });
+      for (const [first, end] of runsWithout(count, skip)) {
+        const cancel = this.#submitItems(data, items, first, end, receiver);
+        if (cancel !== undefined) cancels.push(cancel);
+      }
+    }).finally(() => this.#abortableItems.delete(jobId));
   }
 
   /**
@@ -296,23 +308,26 @@ class JobRunner {
       return;
     }
     const controller = this.#abortable.get(jobId);
-    if (controller !== undefined) abortWith(controller, bytes);
+    if (controller !== undefined) return abortWith(controller, bytes);
+    this.#abortableItems.get(jobId)?.(abortReason(bytes));
   }
 
-  /** Hands items `first .. end` of a job to the local pool; a pool an earlier job broke is replaced first. */
-  #submitItems(data: JobData, items: unknown[], first: number, end: number, receiver: RangeReceiver): void {
+  /**
+   * Hands items `first .. end` of a job to the local pool; a pool an earlier job broke is replaced
+   * first. Answers how to cancel them (see `MapSink.submit`), unless they failed at once.
+   */
+  #submitItems(data: JobData, items: unknown[], first: number, end: number, receiver: RangeReceiver): ((reason?: unknown) => void) | undefined {
     for (let attempt = 0; ; attempt++) {
       const pool = this.#pool;
       try {
-        this.#sink(data.f).submit(items.slice(first, end), data.s === 1, first, data.m === 1 ? 'auto' : 1, receiver);
-        return;
+        return this.#sink(data.f).submit(items.slice(first, end), data.s === 1, first, data.m === 1 ? 'auto' : 1, receiver);
       } catch (error) {
         if (error instanceof BrokenExecutor && attempt === 0) {
           this.#replacePool(pool);
           continue;
         }
         receiver.deliver(first, end - first, { values: [], failAll: { error } });
-        return;
+        return undefined;
       }
     }
   }
@@ -388,14 +403,16 @@ class JobRunner {
 
 /** Aborts `controller` with the reason an abort message carries (once: a second abort is a no-op). */
 function abortWith(controller: AbortController, bytes: Buffer): void {
-  if (controller.signal.aborted) return;
-  let reason: unknown;
+  if (!controller.signal.aborted) controller.abort(abortReason(bytes));
+}
+
+/** The reason an abort message carries (what decoding it threw, if it could not be). */
+function abortReason(bytes: Buffer): unknown {
   try {
-    reason = decodeAbort(bytes).reason;
+    return decodeAbort(bytes).reason;
   } catch (error) {
-    reason = error;
+    return error;
   }
-  controller.abort(reason);
 }
 
 /** Ranges `[first, end)` of `0 .. count` without the indices in `skip`. */
