@@ -45,15 +45,16 @@ export declare class NativePool {
   function(index: number): string | null
   /**
    * Queues the record frames in the first `length` bytes of `frames`, which `writer` wrote and
-   * stashed the blocks of (0: none). Answers `[first id, ...dispatches]` (ids are consecutive)
-   * or a refusal (see `answers`).
+   * stashed the blocks of (0: none); `alone`: each record travels to a worker in a batch of its
+   * own (see `Pool::submit_batch_alone`). Answers `[first id, ...dispatches]` (ids are
+   * consecutive) or a refusal (see `answers`).
    */
-  submitBatch(frames: Uint8Array, length: number, writer: number): Array<number>
+  submitBatch(frames: Uint8Array, length: number, writer: number, alone?: boolean | undefined | null): Array<number>
   /**
    * Queues a `map` job: `text` is a JSON array of items. Answers as `submitBatch`, or
    * `[SUBMIT_NOT_AN_ARRAY]`.
    */
-  submitJob(func: number, kind: number, text: string): Array<number>
+  submitJob(func: number, kind: number, text: string, alone?: boolean | undefined | null): Array<number>
   /**
    * Chunk lengths for `total` items of function `func` cut before submission (see
    * `Pool::plan_chunks`).

@@ -1,9 +1,27 @@
+import { PACKAGE_ERROR, registerPackageErrors } from '../wire/errors.js';
+
 /**
  * Base class of every error this package raises. Made without a message, each class has one of
  * its own (`defaultMessage`): an error never reads as empty.
  */
 export class FuturesError extends Error {
   static readonly defaultMessage: string = 'an executor or future failed';
+  static readonly [PACKAGE_ERROR] = true;
+
+  /**
+   * `instanceof` holds too for an error made by another copy of this package's classes, of the
+   * same name: a worker runs a bundled copy, while a task module imports the package's own, so
+   * the `TimeoutError` a task's signal gives is one for both.
+   */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    if (Function.prototype[Symbol.hasInstance].call(this, value)) return true;
+    if (typeof value !== 'object' || value === null) return false;
+    for (let proto = Object.getPrototypeOf(value); proto !== null; proto = Object.getPrototypeOf(proto)) {
+      const ctor = Object.hasOwn(proto, 'constructor') ? (proto.constructor as { [PACKAGE_ERROR]?: boolean; name?: string } | undefined) : undefined;
+      if (ctor?.[PACKAGE_ERROR] === true && ctor.name === this.name) return true;
+    }
+    return false;
+  }
 
   constructor(message?: string, options?: ErrorOptions) {
     super(message ?? new.target.defaultMessage, options);
@@ -77,3 +95,6 @@ export class WorkerCrashedError extends FuturesError {
     this.signal = options?.signal ?? null;
   }
 }
+
+// Errors of these classes cross to and from workers as themselves (see `wire/errors.ts`).
+registerPackageErrors({ FuturesError, CancelledError, InvalidStateError, TimeoutError, ShutdownError, BrokenExecutor, BrokenThreadPool, BrokenProcessPool, WorkerCrashedError });

@@ -143,15 +143,26 @@ export abstract class Executor {
       future._cancelBecause(signal.reason);
       return future;
     }
-    const future = moving.length > 0 ? this._submitMoving(fn, unwrapped, moving) : this.submit(fn, ...unwrapped);
+    // Past what a timer can count (about 24.8 days), as `result(timeout)`: no deadline.
+    const deadline = timeout !== undefined && timeout <= MAX_TIMER_MS ? timeout : undefined;
+    const future = this._submitRun(fn, unwrapped, moving, signal !== undefined || deadline !== undefined);
     if (signal !== undefined) {
       const abort = (): void => this._abort(future, signal.reason);
       signal.addEventListener('abort', abort, { once: true });
       future.addDoneCallback(() => signal.removeEventListener('abort', abort));
     }
-    // Past what a timer can count (about 24.8 days), as `result(timeout)`: no deadline.
-    if (timeout !== undefined && timeout <= MAX_TIMER_MS) this._watchTimeout(future, timeout);
+    if (deadline !== undefined) this._watchTimeout(future, deadline);
     return future;
+  }
+
+  /**
+   * @internal `run`'s submit: `moving`, the buffers that move with the arguments; `stoppable`, the
+   * task has a signal or a timeout (an executor that may end a worker to stop it keeps other
+   * tasks out of the way).
+   */
+  _submitRun<A extends unknown[], R>(fn: TaskFn<A, R>, args: A, moving: ArrayBuffer[], stoppable: boolean): Future<Awaited<R>> {
+    void stoppable;
+    return moving.length > 0 ? this._submitMoving(fn, args, moving) : this.submit(fn, ...args);
   }
 
   /**

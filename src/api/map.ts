@@ -47,9 +47,10 @@ export interface MapSink {
    * list, otherwise it is the only argument. Outcomes go to `receiver`. `chunksize` is the
    * caller's, or `'auto'` to let the scheduler cut. Returns a way to cancel what has not started
    * (and skip the unstarted items of running chunks); given a `reason` (the run's signal ended
-   * it), what runs is aborted as `run`'s signal aborts a task.
+   * it), what runs is aborted as `run`'s signal aborts a task. `stoppable`: the run has a signal
+   * (its items may be stopped by ending their worker).
    */
-  submit(items: unknown[], spread: boolean, offset: number, chunksize: number | 'auto', receiver: RangeReceiver): (reason?: unknown) => void;
+  submit(items: unknown[], spread: boolean, offset: number, chunksize: number | 'auto', receiver: RangeReceiver, stoppable: boolean): (reason?: unknown) => void;
 }
 
 const mapTimeout = (): TimeoutError => new TimeoutError('map() results not ready within the timeout');
@@ -376,7 +377,7 @@ export class MapRun<R> implements AsyncIterableIterator<R>, RangeReceiver {
     if (items.length === 0) return;
     const offset = this.#submitted;
     this.#submitted += items.length;
-    const cancel = this.#sink.submit(items, !this.#zip.single, offset, this.#options.chunksize, this);
+    const cancel = this.#sink.submit(items, !this.#zip.single, offset, this.#options.chunksize, this, this.#options.signal !== undefined);
     this.#cancels.push({ end: this.#submitted, cancel });
     if (this.#cancels.length === 1) this.#firstCancelEnd = this.#submitted;
   }

@@ -287,8 +287,10 @@ class JobRunner {
         (value) => valueOutcomes(key, 0, [value]),
         (error: unknown) => {
           if (error instanceof BrokenExecutor) this.#replacePool(pool);
-          // The pool's own TimeoutError (a task's would be a rebuilt copy), or the abort's reason
-          // itself: the task was stopped (or never started). Else the task ended with this error.
+          // A TimeoutError (the pool's own, whether the task was stopped or threw its signal's
+          // reason; or one the task threw itself, which reads the same to the client), or the
+          // abort's reason itself: the task was stopped, never started, or threw that reason.
+          // Else the task ended with this error.
           if (controller === undefined) return [errorOutcome(key, 0, 1, error)];
           if (error instanceof TimeoutError) return [stoppedOutcome(key, error, true)];
           const { signal } = controller;
@@ -320,7 +322,8 @@ class JobRunner {
     for (let attempt = 0; ; attempt++) {
       const pool = this.#pool;
       try {
-        return this.#sink(data.f).submit(items.slice(first, end), data.s === 1, first, data.m === 1 ? 'auto' : 1, receiver);
+        // A map chunk may be aborted by its client's signal (see `abortMessage`): stoppable.
+        return this.#sink(data.f).submit(items.slice(first, end), data.s === 1, first, data.m === 1 ? 'auto' : 1, receiver, data.m === 1);
       } catch (error) {
         if (error instanceof BrokenExecutor && attempt === 0) {
           this.#replacePool(pool);

@@ -15,6 +15,7 @@ import os from 'node:os';
 import { Future } from '../api/future.js';
 import type { ChunkResults } from '../api/map.js';
 import type { WorkerHost } from '../hosts/host.js';
+import { isOwnAbortReason } from '../wire/errors.js';
 import { type ChunkOutcome, readChunkOutcome } from '../wire/outcomes.js';
 import { type Batch, type CompletionReader, Inbox } from '../wire/frames.js';
 import { CancelledError } from '../api/errors.js';
@@ -130,15 +131,17 @@ export class CompletionPump {
       const entry = this.records.get(done.id);
       if (entry === undefined) continue;
       if (entry instanceof Future) {
+        const aborted = this.records.abortReason(done.id);
         this.records.forget(done.id);
-        this.#settleFuture(entry, done);
+        this.#settleFuture(entry, done, aborted);
       } else {
         this.records.deliver(done.id, entry, done.first, done.count, this.#itemResults(done));
       }
     }
   }
 
-  #settleFuture(future: Future<unknown>, done: CompletionReader): void {
+  /** `aborted`: why the task was aborted while it ran, if it was (see `Records.abortReason`). */
+  #settleFuture(future: Future<unknown>, done: CompletionReader, aborted: { reason: unknown } | undefined): void {
     if (done.status === STATUS_BROKEN) return future._finish(false, this.#lifecycle.brokenError());
     if (done.status === STATUS_SKIPPED) return future._finish(false, new CancelledError());
     let outcome: [boolean, unknown];
@@ -147,6 +150,8 @@ export class CompletionPump {
     } catch (error) {
       outcome = [false, error];
     }
+    // It threw the reason it was given: the future fails with the reason itself, not a copy.
+    if (aborted !== undefined && !outcome[0] && isOwnAbortReason(outcome[1])) outcome[1] = aborted.reason;
     future._finish(outcome[0], outcome[1]);
   }
 

@@ -41,47 +41,50 @@ export function poolMapSink(func: number, { core, shared, submission, records, l
   // Python cancels: what runs finishes, only the items of a running chunk not started are skipped.
   const stopRunning = (id: number, reason: unknown): void => (reason === undefined ? void submission.stop(id) : abort(id, reason));
   return {
-    submit: (items, spread, offset, chunksize, receiver) => {
-      lifecycle.checkOpen();
-      const flags = RECORD_CHUNK | (spread ? RECORD_SPREAD : 0);
-      const root: Root & ('map items' | 'map argument lists') = spread ? 'map argument lists' : 'map items';
-      const read = snapshotItems(items, shared, root);
-      if (chunksize === 'auto' && read.json && read.refused === undefined) {
-        const text = encodeSnapshot({ value: read.items, json: true, denseArrays: true, whole: false }, shared) as string;
-        const entry = { receiver, offset, remaining: items.length };
-        const job = submission.pushJob(func, flags, text, entry);
-        return (reason) => {
-          if (submission.cancelJob(job, entry)) stopRunning(job, reason);
-        };
-      }
-      const ready = read.items;
-      const sizes = chunksize === 'auto' ? core.planChunks(ready.length, func) : [];
-      const ids: number[] = [];
-      // Not started: the record never runs. Started: its worker skips the items it has not
-      // started, and what it ran arrives after the run ended (and is dropped). Records still in
-      // this tick's batch go to the core first, which only then knows them.
-      const cancel = (reason?: unknown): void => {
-        submission.flush();
-        ids.forEach((id) => (core.cancel(id) ? records.forget(id) : stopRunning(id, reason)));
-      };
-      for (let start = 0, i = 0; start < ready.length; i++) {
-        const size = chunksize === 'auto' ? sizes[i]! : chunksize;
-        const chunk = ready.slice(start, start + size);
-        try {
-          ids.push(submission.push(func, chunk.length, chunk, { receiver, offset: offset + start, remaining: chunk.length }, flags, root, read.whole));
-        } catch {
-          // Only items too large for the walk (sent as they are) can fail here.
-          pushOneByOne(submission, func, chunk, flags, root, receiver, offset + start, ids);
-          return cancel;
-        }
-        start += size;
-      }
-      // The item that cannot be cloned fails at its own position; the run ends there (its
-      // `next()` throws), so nothing after it goes.
-      if (read.refused !== undefined) receiver.deliver(offset + read.refused.index, 1, { values: [], failAll: { error: read.refused.error } });
-      return cancel;
-    },
+    submit: (items, spread, offset, chunksize, receiver, stoppable) =>
+      stoppable ? submission.stoppable(() => submitItems(items, spread, offset, chunksize, receiver)) : submitItems(items, spread, offset, chunksize, receiver),
   };
+
+  function submitItems(items: unknown[], spread: boolean, offset: number, chunksize: number | 'auto', receiver: RangeReceiver): (reason?: unknown) => void {
+    lifecycle.checkOpen();
+    const flags = RECORD_CHUNK | (spread ? RECORD_SPREAD : 0);
+    const root: Root & ('map items' | 'map argument lists') = spread ? 'map argument lists' : 'map items';
+    const read = snapshotItems(items, shared, root);
+    if (chunksize === 'auto' && read.json && read.refused === undefined) {
+      const text = encodeSnapshot({ value: read.items, json: true, denseArrays: true, whole: false }, shared) as string;
+      const entry = { receiver, offset, remaining: items.length };
+      const job = submission.pushJob(func, flags, text, entry);
+      return (reason) => {
+        if (submission.cancelJob(job, entry)) stopRunning(job, reason);
+      };
+    }
+    const ready = read.items;
+    const sizes = chunksize === 'auto' ? core.planChunks(ready.length, func) : [];
+    const ids: number[] = [];
+    // Not started: the record never runs. Started: its worker skips the items it has not
+    // started, and what it ran arrives after the run ended (and is dropped). Records still in
+    // this tick's batch go to the core first, which only then knows them.
+    const cancel = (reason?: unknown): void => {
+      submission.flush();
+      ids.forEach((id) => (core.cancel(id) ? records.forget(id) : stopRunning(id, reason)));
+    };
+    for (let start = 0, i = 0; start < ready.length; i++) {
+      const size = chunksize === 'auto' ? sizes[i]! : chunksize;
+      const chunk = ready.slice(start, start + size);
+      try {
+        ids.push(submission.push(func, chunk.length, chunk, { receiver, offset: offset + start, remaining: chunk.length }, flags, root, read.whole));
+      } catch {
+        // Only items too large for the walk (sent as they are) can fail here.
+        pushOneByOne(submission, func, chunk, flags, root, receiver, offset + start, ids);
+        return cancel;
+      }
+      start += size;
+    }
+    // The item that cannot be cloned fails at its own position; the run ends there (its
+    // `next()` throws), so nothing after it goes.
+    if (read.refused !== undefined) receiver.deliver(offset + read.refused.index, 1, { values: [], failAll: { error: read.refused.error } });
+    return cancel;
+  }
 }
 
 /**

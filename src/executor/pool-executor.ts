@@ -148,6 +148,7 @@ export abstract class PoolExecutor extends Executor {
     this.#submission.flush();
     const running = this.#core.stopTask(id);
     if (running.length === 0) return undefined; // it finished meanwhile: its outcome is on its way
+    this.#records.aborted(id, reason);
     const described = describeError(reason);
     for (const { slot, index } of running) this.#host.abort(slot, index, described);
     this.#completions.expect(ABORT_POLL_MS);
@@ -166,6 +167,12 @@ export abstract class PoolExecutor extends Executor {
   override _checkTask(fn: unknown): void {
     this.#lifecycle.checkOpen();
     this.#submission.functionIndex(fn, 'run()');
+  }
+
+  /** @internal A task that may be stopped goes to a worker alone (see `Submission.stoppable`). */
+  override _submitRun<A extends unknown[], R>(fn: TaskFn<A, R>, args: A, moving: ArrayBuffer[], stoppable: boolean): Future<Awaited<R>> {
+    if (!stoppable) return super._submitRun(fn, args, moving, false);
+    return this.#submission.stoppable(() => super._submitRun(fn, args, moving, true));
   }
 
   /** @internal Where workers are threads, the buffers move with the record; children get copies. */

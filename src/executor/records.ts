@@ -25,6 +25,8 @@ export interface BusyObserver {
 
 export class Records {
   readonly #entries = new InFlight<Entry>();
+  /** Why running records were aborted (`run`'s signal or timeout), until they settle. */
+  readonly #abortReasons = new Map<number, unknown>();
   #pending = 0;
   #observer!: BusyObserver;
 
@@ -48,8 +50,22 @@ export class Records {
     return this.#entries.get(id);
   }
 
+  /** Record `id`, running, was aborted with `reason` (see `abortReason`). */
+  aborted(id: number, reason: unknown): void {
+    if (this.#entries.get(id) !== undefined && !this.#abortReasons.has(id)) this.#abortReasons.set(id, reason);
+  }
+
+  /**
+   * Why record `id` was aborted while it ran (the first reason given), if it was: a task that
+   * threw its own signal's reason fails with it, as one its worker was stopped for would.
+   */
+  abortReason(id: number): { reason: unknown } | undefined {
+    return this.#abortReasons.size === 0 || !this.#abortReasons.has(id) ? undefined : { reason: this.#abortReasons.get(id) };
+  }
+
   /** Forgets record `id`: it is settled (or will never be); `false` when it was not in flight. */
   forget(id: number): boolean {
+    if (this.#abortReasons.size > 0) this.#abortReasons.delete(id);
     if (!this.#entries.delete(id)) return false;
     if (--this.#pending === 0) this.#observer.updateActive();
     return true;

@@ -33,6 +33,13 @@ export class Submission {
   #flushQueued = false;
   /** The id the core will give the next record. */
   #nextId = 1;
+  /**
+   * Records pushed now may be stopped by ending their worker (`run`'s signal or timeout, a `map`
+   * with a signal): the core hands each to a worker alone (`Pool::submit_batch_alone`), so that a
+   * stop loses no other record's outcome. The batch holds records of one kind: `#batchAlone`.
+   */
+  #alone = false;
+  #batchAlone = false;
 
   constructor(
     private readonly core: NativePool,
@@ -70,6 +77,10 @@ export class Submission {
    * cannot be cloned.
    */
   push(func: number, items: number, value: unknown, entry: Entry, flags = 0, root: Root = 'arguments', read = false): number {
+    if (this.#alone !== this.#batchAlone) {
+      this.flush();
+      this.#batchAlone = this.#alone;
+    }
     this.#batch.pushRecord(func, items, flags, value, this.host.sharedMemory, root, read);
     const id = this.#nextId++;
     this.records.add(id, entry);
@@ -82,6 +93,16 @@ export class Submission {
     return id;
   }
 
+  /** `push`es (and `pushJob`s) `submit` makes are of records that may be stopped (see `#alone`). */
+  stoppable<T>(submit: () => T): T {
+    this.#alone = true;
+    try {
+      return submit();
+    } finally {
+      this.#alone = false;
+    }
+  }
+
   readonly #flushSoon = (): void => {
     this.#flushQueued = false;
     this.flush();
@@ -92,7 +113,7 @@ export class Submission {
     if (this.#batched === 0) return;
     const count = this.#batched;
     this.#batched = 0;
-    const answer = this.core.submitBatch(this.#batch.bytes, this.#batch.length, this.#batch.id);
+    const answer = this.core.submitBatch(this.#batch.bytes, this.#batch.length, this.#batch.id, this.#batchAlone);
     this.#batch.clear();
     const first = this.#nextId - count;
     if (answer[0]! < 0) {
@@ -112,7 +133,7 @@ export class Submission {
    */
   pushJob(func: number, flags: number, text: string, entry: MapEntry): number {
     this.flush();
-    const [first, ...dispatches] = this.core.submitJob(func, KIND_JSON | flags, text) as [number, ...number[]];
+    const [first, ...dispatches] = this.core.submitJob(func, KIND_JSON | flags, text, this.#alone) as [number, ...number[]];
     if (first < 0) {
       this.lifecycle.checkOpen();
       throw new TypeError('map(): internal error: the items did not encode as a JSON array');

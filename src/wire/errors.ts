@@ -1,8 +1,10 @@
 /**
  * Errors on the wire: a thrown value travels as a plain descriptor (name, message, stack, own
- * properties, cause) and is rebuilt on the other side, built-in classes as themselves.
+ * properties, cause) and is rebuilt on the other side, built-in classes and this package's own
+ * error classes as themselves.
  */
 import { types } from 'node:util';
+
 
 /** The DOM's `DataCloneError`, as a `TypeError` by that name (so that it is an `Error` everywhere). */
 export function cloneError(message: string): TypeError {
@@ -29,9 +31,26 @@ const BUILTIN_ERRORS: Record<string, ErrorConstructor> = {
   URIError,
 };
 
+/**
+ * This package's error classes, by name (`api/errors.ts`, a layer above, registers them): each
+ * side of the wire may have its own copy of the classes (a worker runs a bundled one), so one
+ * crosses as its class's name (prefixed, apart from the built-ins') and is made of the receiver's
+ * class, e.g. the `TimeoutError` a timed-out task throws from its signal.
+ */
+const PACKAGE_ERRORS: Record<string, new (message?: string) => Error> = Object.create(null);
+/** The mark of this package's error classes, whichever copy of the package made them. */
+export const PACKAGE_ERROR = Symbol.for('concurrent-futures.error');
+
+export function registerPackageErrors(classes: Record<string, new (message?: string) => Error>): void {
+  Object.assign(PACKAGE_ERRORS, classes);
+}
+
+const PACKAGE_PREFIX = 'concurrent-futures:';
+
 export interface ErrorDescriptor {
   /** A thrown non-Error value, as itself. */
   thrown?: unknown;
+  /** The nearest built-in class on the error's prototype chain (`PACKAGE_PREFIX` and the name for one of this package's). */
   ctor?: string;
   name?: string;
   message?: string;
@@ -39,6 +58,11 @@ export interface ErrorDescriptor {
   props?: Record<string, unknown>;
   cause?: ErrorDescriptor;
   errors?: ErrorDescriptor[];
+  /**
+   * A task threw its own signal's reason (`currentTask().signal.reason`): its future fails with the
+   * reason it was aborted with, as it would had its worker been stopped (see `isOwnAbortReason`).
+   */
+  ownReason?: true;
 }
 
 function isError(value: unknown): value is Error {
@@ -132,19 +156,41 @@ function builtinName(error: Error): string | undefined {
   if (error instanceof AggregateError) return 'AggregateError';
   for (let proto = Object.getPrototypeOf(error); proto !== null; proto = Object.getPrototypeOf(proto)) {
     const name = proto.constructor?.name;
-    if (typeof name === 'string' && BUILTIN_ERRORS[name] === proto.constructor) return name;
+    if (typeof name !== 'string') continue;
+    if (BUILTIN_ERRORS[name] === proto.constructor) return name;
+    // One of this package's classes, from whichever copy of it (a task module imports the package, a worker runs a bundled copy).
+    if (Object.hasOwn(PACKAGE_ERRORS, name) && (proto.constructor as { [PACKAGE_ERROR]?: boolean })[PACKAGE_ERROR] === true) return PACKAGE_PREFIX + name;
   }
   return undefined;
 }
 
+/** The errors rebuilt from a descriptor marked `ownReason`. */
+const ownAbortReasons = new WeakSet<object>();
+
+/** Whether `error` was rebuilt from what a task threw that was its own signal's reason. */
+export function isOwnAbortReason(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && ownAbortReasons.has(error);
+}
+
+/** The class of a rebuilt error: the built-in or package class `ctor` names, else `Error`. */
+function classOf(ctor: string): new (message?: string) => Error {
+  // Own keys only: a descriptor from another machine (a distributed host) names anything.
+  const [classes, name] = ctor.startsWith(PACKAGE_PREFIX) ? [PACKAGE_ERRORS, ctor.slice(PACKAGE_PREFIX.length)] : [BUILTIN_ERRORS, ctor];
+  return Object.hasOwn(classes, name) ? classes[name]! : Error;
+}
+
 /** Rebuilds the thrown value described by `descriptor` (built-in classes as themselves). */
 export function rebuildError(descriptor: ErrorDescriptor): unknown {
-  if ('thrown' in descriptor) return descriptor.thrown;
+  if ('thrown' in descriptor) {
+    const { thrown } = descriptor;
+    if (descriptor.ownReason === true && typeof thrown === 'object' && thrown !== null) ownAbortReasons.add(thrown);
+    return thrown;
+  }
   const { ctor = 'Error', name = 'Error', message = '' } = descriptor;
   const make = (): Error => {
     if (ctor === 'DOMException') return new DOMException(message, name);
     if (ctor === 'AggregateError') return new AggregateError((descriptor.errors ?? []).map(rebuildError), message);
-    return new (BUILTIN_ERRORS[ctor] ?? Error)(message);
+    return new (classOf(ctor))(message);
   };
   // The sender's stack replaces this side's: capturing this one would be wasted, and formatting it
   // (which replacing `stack` does) is most of what rebuilding an error costs.
@@ -160,5 +206,6 @@ export function rebuildError(descriptor: ErrorDescriptor): unknown {
   if (descriptor.stack !== undefined) {
     Object.defineProperty(error, 'stack', { value: descriptor.stack, writable: true, configurable: true, enumerable: false });
   }
+  if (descriptor.ownReason === true) ownAbortReasons.add(error);
   return error;
 }

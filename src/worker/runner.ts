@@ -342,7 +342,9 @@ export class Runner {
   }
 
   #pushError(error: unknown, func?: number): undefined {
-    const { kind, data } = encodeError(error, this.shared, func === undefined ? undefined : this.#hint(error, func));
+    // The task threw its signal's reason: its future fails with the reason it was aborted with.
+    const amend = this.#scope?.threwOwnReason(error) ? markOwnReason : func === undefined ? undefined : this.#hint(error, func);
+    const { kind, data } = encodeError(error, this.shared, amend);
     this.outcomes.pushEncoded(kind, data);
     return undefined;
   }
@@ -385,6 +387,10 @@ function unmoveAll(values: unknown[]): ArrayBuffer[] {
   }
   return moved ?? [];
 }
+
+const markOwnReason: Amend = (descriptor) => {
+  descriptor.ownReason = true;
+};
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return value !== null && (typeof value === 'object' || typeof value === 'function') && typeof (value as PromiseLike<unknown>).then === 'function';

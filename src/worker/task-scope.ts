@@ -43,6 +43,11 @@ export class TaskScope {
     this.#task = undefined;
   }
 
+  /** Whether `error`, which the running task threw, is its own signal's reason. */
+  threwOwnReason(error: unknown): boolean {
+    return this.#task !== undefined && this.#task.isOwnReason(error);
+  }
+
   /** The record's task has ended. */
   leave(): void {
     this.#task?.end();
@@ -136,6 +141,11 @@ class RunningTask implements CurrentTask {
       setImmediate(() => this.#controller.abort(this.reason));
     }
     return this.#aborted;
+  }
+
+  /** Whether `error` is this task's reason, as its signal gave it (the task threw what it was told). */
+  isOwnReason(error: unknown): boolean {
+    return this.#aborted && error === this.reason;
   }
 
   end(): void {

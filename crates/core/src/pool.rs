@@ -117,6 +117,8 @@ struct Job {
     items: Vec<(u32, u32)>,
     /// The first item not yet taken.
     next: usize,
+    /// Each range travels in a batch of its own (see [`Pool::submit_batch_alone`]).
+    alone: bool,
 }
 
 impl Job {
@@ -135,7 +137,9 @@ impl Job {
         data.push(b']');
         self.next += count;
         let payload = Payload { func: self.func, items: count as u32, kind: self.kind, data, blocks: Vec::new() };
-        Task::job_range(self.id, first as u32, payload, self.queued_at)
+        let mut range = Task::job_range(self.id, first as u32, payload, self.queued_at);
+        range.alone = self.alone;
+        range
     }
 }
 
@@ -278,6 +282,21 @@ impl Pool {
     /// the returned one. Returns what to do for each record that needs a worker (as many
     /// dispatches as there are records, stopping at the first `Nothing`).
     pub fn submit_batch(&self, payloads: Vec<Payload>) -> Result<(TaskId, Vec<Dispatch>), SubmitError> {
+        self.submit_records(payloads, false)
+    }
+
+    /// As [`Pool::submit_batch`], for records that may be stopped by ending the worker that runs
+    /// them (`run`'s `signal` or `timeout`, a `map` with a `signal`): each travels to a worker in
+    /// a batch of its own.
+    ///
+    /// Invariant: a worker's batch that holds such a record holds nothing else, so ending that
+    /// worker loses no outcome of another record it ran before (they are reported when a batch
+    /// ends) and fails no other record it claimed (see `try_take` and `steal`).
+    pub fn submit_batch_alone(&self, payloads: Vec<Payload>) -> Result<(TaskId, Vec<Dispatch>), SubmitError> {
+        self.submit_records(payloads, true)
+    }
+
+    fn submit_records(&self, payloads: Vec<Payload>, alone: bool) -> Result<(TaskId, Vec<Dispatch>), SubmitError> {
         let mut shared = lock(&self.shared);
         if shared.broken {
             return Err(SubmitError::Broken);
@@ -294,7 +313,9 @@ impl Pool {
             for payload in payloads {
                 table.0 += 1;
                 self.queued_items.fetch_add(payload.items as usize, Ordering::Relaxed);
-                let task = SharedTask::new(Task::new(table.0, payload, queued_at));
+                let mut task = Task::new(table.0, payload, queued_at);
+                task.alone = alone;
+                let task = SharedTask::new(task);
                 table.1.insert(SharedTask::clone(&task));
                 shared.queue.push_back(Entry::Task(task));
             }
@@ -308,6 +329,12 @@ impl Pool {
     /// ranges sized by [`batch_size`]. Returns `None` when `text` is not a JSON array. Each range
     /// completes as its own [`Completion`] with the job's id and the range's first item.
     pub fn submit_job(&self, func: u32, kind: u8, text: Vec<u8>) -> Option<Result<(TaskId, Vec<Dispatch>), SubmitError>> {
+        self.submit_job_with(func, kind, text, false)
+    }
+
+    /// As [`Pool::submit_job`]; `alone`: each range travels in a batch of its own (see
+    /// [`Pool::submit_batch_alone`]).
+    pub fn submit_job_with(&self, func: u32, kind: u8, text: Vec<u8>, alone: bool) -> Option<Result<(TaskId, Vec<Dispatch>), SubmitError>> {
         let items = crate::json::split_array(&text)?;
         self.first_submit.get_or_init(std::time::Instant::now);
         let mut shared = lock(&self.shared);
@@ -327,7 +354,7 @@ impl Pool {
             return Some(Ok((id, Vec::new())));
         }
         self.queued_items.fetch_add(count, Ordering::Relaxed);
-        shared.queue.push_back(Entry::Job(Box::new(Job { id, queued_at: std::time::Instant::now(), func, kind, text, items, next: 0 })));
+        shared.queue.push_back(Entry::Job(Box::new(Job { id, queued_at: std::time::Instant::now(), func, kind, text, items, next: 0, alone })));
         // As submitting `count` records would: wake or start a worker per item, up to the limit.
         let dispatches = (0..count).map_while(|_| Some(shared.workers.dispatch()).filter(|d| *d != Dispatch::Nothing));
         Some(Ok((id, dispatches.collect())))
@@ -443,6 +470,15 @@ impl Pool {
         let mut taken: Vec<Held> = Vec::new();
         let mut taken_items = 0;
         while taken_items < want && (taken.len() as u64) < quota {
+            // A record that travels alone ends the batch before it, or is the whole batch.
+            let alone = match queue.front() {
+                None => break,
+                Some(Entry::Task(task)) => task.alone(),
+                Some(Entry::Job(job)) => job.alone,
+            };
+            if alone && !taken.is_empty() {
+                break;
+            }
             let (task, mine) = match queue.front_mut() {
                 None => break,
                 Some(Entry::Job(job)) => {
@@ -476,6 +512,9 @@ impl Pool {
             taken_items += items;
             batch.push(Taken(SharedTask::clone(&task)));
             taken.push(Held::new(task, mine));
+            if alone {
+                break;
+            }
         }
         if taken.is_empty() && may_linger {
             taken = steal(&mut workers.slots, slot, want, quota);
@@ -573,8 +612,19 @@ impl Pool {
             // Fewer outcomes than records: a worker that is ending in the middle of a batch (a
             // task called `process.exit`) reports the records before that one; the rest stay
             // held, so that its exit fails them.
-            let rest = entry.held.split_off(outcomes.len());
+            let mut rest = entry.held.split_off(outcomes.len());
             let partial = !rest.is_empty();
+            // The first record without an outcome is the one it died running; those after it it
+            // never began, though a child is handed its whole batch as started: they go back to
+            // the queue with the reserved ones when its exit is handled.
+            for held in rest.iter_mut().skip(1).filter(|h| h.mine && h.reported == 0) {
+                if held.task.unstart() {
+                    held.mine = false;
+                    let items = held.task.items() as usize;
+                    self.running_items.fetch_sub(items, Ordering::Relaxed);
+                    self.queued_items.fetch_add(items, Ordering::Relaxed);
+                }
+            }
             let held = std::mem::replace(&mut entry.held, rest);
             entry.records_run += held.iter().filter(|h| h.mine).count() as u64;
             // Unless it is ending (`partial`), the worker's next call is `take`. Listing it
@@ -971,6 +1021,17 @@ fn steal(slots: &mut [crate::registry::WorkerSlot], thief: Slot, want: usize, qu
             if items >= want || stolen.len() as u64 >= quota {
                 stolen.reverse();
                 return stolen;
+            }
+            // Never reserved (it is the whole of its batch, started when taken); kept alone anyway.
+            if held.task.alone() {
+                if !stolen.is_empty() {
+                    stolen.reverse();
+                    return stolen;
+                }
+                if held.task.try_start() {
+                    return vec![Held::new(SharedTask::clone(&held.task), true)];
+                }
+                continue;
             }
             if held.task.try_start() {
                 items += task_items(&held.task);

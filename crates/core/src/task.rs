@@ -74,6 +74,8 @@ pub struct Task {
     /// machine: std's atomic even under loom.
     queued_at: std::time::Instant,
     started_ns: std::sync::atomic::AtomicU64,
+    /// Travels in a batch of its own (see [`Pool::submit_batch_alone`](crate::Pool::submit_batch_alone)).
+    pub(crate) alone: bool,
     /// Immutable: the batches that carry it to a worker share the task itself (see
     /// `pool::Taken`), so that a payload is neither copied under the pool's lock nor allocated
     /// apart from its task.
@@ -91,6 +93,7 @@ impl Task {
             state: AtomicU8::new(State::Pending as u8),
             queued_at,
             started_ns: std::sync::atomic::AtomicU64::new(0),
+            alone: false,
             payload,
         }
     }
@@ -136,6 +139,11 @@ impl Task {
         self.func
     }
 
+    /// Whether it travels in a batch of its own (it may be stopped by ending its worker).
+    pub fn alone(&self) -> bool {
+        self.alone
+    }
+
     /// How many items the record carries.
     pub fn items(&self) -> u32 {
         self.items
@@ -166,6 +174,18 @@ impl Task {
             Ok(_) => true,
             Err(current) => current == State::Cancelled as u8,
         }
+    }
+
+    /// RUNNING → PENDING, by the pool, for a record a worker was handed as started but never
+    /// began (its worker died running an earlier record of the batch): it goes back to the queue.
+    /// `false` for a range of a `map` job (it has no place in the queue of its own) or a record
+    /// not running.
+    pub fn unstart(&self) -> bool {
+        if self.range_of.is_some() || !self.transition(State::Running, State::Pending) {
+            return false;
+        }
+        self.started_ns.store(0, Ordering::Relaxed);
+        true
     }
 
     /// RUNNING → FINISHED, by the worker that started the task.

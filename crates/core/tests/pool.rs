@@ -1560,3 +1560,51 @@ fn a_stopped_chunk_counts_only_the_items_it_ran_as_completed() {
     let stats = pool.stats();
     assert_eq!((stats.completed, stats.running), (2, 0), "the 3 items never run are not completed");
 }
+
+#[test]
+fn a_record_that_may_be_stopped_travels_in_a_batch_of_its_own() {
+    let pool = pool(1);
+    pool.measure(0, 1);
+    for tag in 0..3 {
+        submit(&pool, tag);
+    }
+    pool.submit_batch_alone(vec![payload(3)]).expect("submit accepted");
+    for tag in 4..6 {
+        submit(&pool, tag);
+    }
+    // Ending the worker that runs record 3 then loses no outcome of another record.
+    let mut batches = Vec::new();
+    while let Take::Work(batch) = pool.take_now(0, 1) {
+        let tags: Vec<u8> = batch.iter().map(|p| p.data[0]).collect();
+        pool.complete(0, tags.iter().map(|&t| (0, vec![t])).collect());
+        batches.push(tags);
+    }
+    assert_eq!(batches.concat(), [0, 1, 2, 3, 4, 5], "in order");
+    assert!(batches.contains(&vec![3]), "record 3 alone: {batches:?}");
+}
+
+#[test]
+fn a_child_that_exits_in_the_middle_of_its_batch_fails_that_record_alone_the_rest_go_back() {
+    let pool = pool(1);
+    pool.measure(0, 1);
+    let submitted: Vec<TaskId> = (0..12).map(|tag| submit(&pool, tag).0).collect();
+    // A child process is handed its whole batch as started (no `start_next`).
+    let first = tags(pool.take_now(0, 1));
+    assert!(first.len() >= 4, "a batch of several: {first:?}");
+    // It ran records 0 and 1, and exited running record 2: its exit hook reports the two.
+    pool.complete(0, vec![(0, vec![0]), (0, vec![1])]);
+    let report = pool.worker_exited_replacing(0);
+    assert_eq!(report.crashed, [(submitted[2], 0, 1)], "only the record it was running");
+    assert_eq!(ids(&pool.drain_completions()), submitted[..2]);
+    assert_eq!(report.dispatch, Dispatch::Spawn(0), "a replacement, for the work left");
+    // The records it never began are queued again, in order, for the replacement.
+    let mut rest = Vec::new();
+    while let Take::Work(batch) = pool.take_now(0, 1) {
+        let tags: Vec<u8> = batch.iter().map(|p| p.data[0]).collect();
+        pool.complete(0, tags.iter().map(|&t| (0, vec![t])).collect());
+        rest.extend(tags);
+    }
+    assert_eq!(rest, (3..12).collect::<Vec<u8>>());
+    assert_eq!(ids(&pool.drain_completions()), submitted[3..]);
+    assert_eq!(pool.stats().running, 0);
+}

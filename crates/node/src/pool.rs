@@ -117,10 +117,11 @@ impl NativePool {
     }
 
     /// Queues the record frames in the first `length` bytes of `frames`, which `writer` wrote and
-    /// stashed the blocks of (0: none). Answers `[first id, ...dispatches]` (ids are consecutive)
-    /// or a refusal (see `answers`).
+    /// stashed the blocks of (0: none); `alone`: each record travels to a worker in a batch of its
+    /// own (see `Pool::submit_batch_alone`). Answers `[first id, ...dispatches]` (ids are
+    /// consecutive) or a refusal (see `answers`).
     #[napi]
-    pub fn submit_batch(&self, frames: &[u8], length: u32, writer: u32) -> Result<Vec<i64>> {
+    pub fn submit_batch(&self, frames: &[u8], length: u32, writer: u32, alone: Option<bool>) -> Result<Vec<i64>> {
         let mut stash = Stash::of(writer);
         let records = frames::parse_records(prefix(frames, length)?).map_err(invalid)?;
         let payloads = records
@@ -130,14 +131,14 @@ impl NativePool {
                 Ok(Payload { func: r.func, items: r.items, kind: r.value.kind, data: r.value.data.to_vec(), blocks })
             })
             .collect::<Result<Vec<_>>>()?;
-        Ok(answers::submitted(self.pool.submit_batch(payloads)))
+        Ok(answers::submitted(if alone == Some(true) { self.pool.submit_batch_alone(payloads) } else { self.pool.submit_batch(payloads) }))
     }
 
     /// Queues a `map` job: `text` is a JSON array of items. Answers as `submitBatch`, or
     /// `[SUBMIT_NOT_AN_ARRAY]`.
     #[napi]
-    pub fn submit_job(&self, func: u32, kind: u32, text: String) -> Vec<i64> {
-        match self.pool.submit_job(func, kind as u8, text.into_bytes()) {
+    pub fn submit_job(&self, func: u32, kind: u32, text: String, alone: Option<bool>) -> Vec<i64> {
+        match self.pool.submit_job_with(func, kind as u8, text.into_bytes(), alone == Some(true)) {
             None => vec![i64::from(SUBMIT_NOT_AN_ARRAY)],
             Some(result) => answers::submitted(result),
         }

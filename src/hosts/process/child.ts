@@ -66,6 +66,8 @@ const control: ChunkControl = {
 /** Shared memory cannot cross processes: with no table, the codec refuses it (DataCloneError). */
 const runner = new Runner((index) => descriptors.get(index) ?? null, undefined, undefined, undefined, control);
 let initFailed = false;
+/** A batch is running (see the `exit` handler). */
+let inBatch = false;
 
 function reply(message: ChildMessage): void {
   process.send!(message);
@@ -90,7 +92,9 @@ async function handle(message: ParentMessage): Promise<void> {
       if (message.fns !== undefined) for (const [index, descriptor] of message.fns) descriptors.set(index, descriptor);
       const started = process.hrtime.bigint();
       const bytes = asBuffer(message.batch);
+      inBatch = true;
       const items = await runner.runBatch(new Batch(bytes, bytes.length));
+      inBatch = false;
       const costNs = Number(process.hrtime.bigint() - started) / Math.max(1, items);
       reply({ t: 'done', frames: runner.outcomes.take(), costNs });
       return;
@@ -123,8 +127,11 @@ process.on('message', (message: ParentMessage) => {
 });
 // The executor (or its whole process) is gone: no child outlives it.
 process.on('disconnect', () => process.exit(0));
-// A task that calls `process.exit` in the middle of a chunk: the items the chunk finished go to the
-// parent (an IPC message this small is written at once), so that only the rest are lost.
+// A task that calls `process.exit` in the middle of a batch: the items a running chunk finished,
+// and the outcomes of the records before that task, go to the parent (IPC messages this small are
+// written at once), so that only that task fails; the records after it go back to the queue.
 process.once('exit', () => {
-  if (process.connected) runner.handOverRunning(); // not when the parent is gone (`disconnect`)
+  if (!process.connected) return; // the parent is gone (`disconnect`)
+  runner.handOverRunning();
+  if (inBatch) reply({ t: 'done', frames: runner.outcomes.take(), costNs: 0, ending: true });
 });

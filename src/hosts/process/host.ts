@@ -248,7 +248,8 @@ export class ProcessHost implements WorkerHost {
       this.#core.completePart(c.slot, message.index, message.count, message.frame, message.frame.length, 0);
     } else if (message.t === 'done') {
       c.outstanding = false;
-      c.costNs = message.costNs;
+      if (message.ending === true) c.ending = true; // no new batch: it is exiting
+      else c.costNs = message.costNs;
       this.#core.complete(c.slot, message.frames, message.frames.length, 0);
       if (c.exitSeen) this.#exited(c);
       else if (c.ending) this.#send(c, { t: 'exit' }); // it outlived a signal it ignores

@@ -21,7 +21,7 @@ export type ParentMessage =
 
 /** From a child: a batch's outcome frames (for the core's `complete`), or an initializer's failure. */
 export type ChildMessage =
-  | { t: 'done'; frames: Uint8Array; costNs: number }
+  | { t: 'done'; frames: Uint8Array; costNs: number; ending?: true } // `ending`: the child is exiting in the middle of its batch (the frames cover the records before)
   /** The outcome frame of the next `count` items of record `index` of the batch, ahead of `done`. */
   | { t: 'part'; index: number; count: number; frame: Uint8Array }
   | { t: 'initFailed'; error: unknown };
