@@ -2,8 +2,9 @@
 // - a task that throws its own signal's reason fails its future with that reason itself (the
 //   caller's object; a `TimeoutError` of this package for `timeout`), as a stopped one does;
 // - this package's error classes thrown in a worker arrive as themselves;
-// - stopping a worker (abortGrace) or a crash (process.exit) fails that task alone: the tasks
-//   submitted with it, before and after it, all end with their own outcomes.
+// - stopping a worker (abortGrace) or a crash (process.exit; a worker thread out of memory) fails
+//   that task alone: the tasks submitted with it, before and after it, all end with their own
+//   outcomes.
 // Timing never decides these tests: the bounds only tell a hang from an answer.
 import test from 'ava';
 
@@ -157,3 +158,22 @@ for (const [name, Pool] of POOLS) {
     }),
   );
 }
+
+test('ThreadPoolExecutor: a task that runs out of memory fails alone: the tasks its worker finished before it keep their outcomes', (t) =>
+  using(new ThreadPoolExecutor({ maxWorkers: 1, replaceCrashedWorkers: true, resourceLimits: { maxOldGenerationSizeMb: 32 } }), async (ex) => {
+    const work = (n) => {
+      if (n < 0) {
+        const hoard = [];
+        for (;;) hoard.push(new Array(1e5).fill(n));
+      }
+      return n * 2;
+    };
+    // Measured first, so that the pool hands the next ones out together.
+    for (let i = 0; i < 3; i++) await Promise.all([ex.submit(work, 1), ex.submit(work, 2)]);
+    const got = await outcomes(Array.from({ length: 12 }, (_, i) => ex.submit(work, i === 5 ? -1 : i)));
+    got.forEach(([status, value], i) => {
+      if (i === 5) t.true(status === 'failed' && value instanceof WorkerCrashedError, 'the task that ran out of memory');
+      else t.deepEqual([status, value], ['ok', 2 * i], `task ${i}`);
+    });
+  }),
+);

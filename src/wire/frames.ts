@@ -59,7 +59,11 @@ export class FrameWriter {
    * writer until its frames are handed over: such views then travel beside their frame, copied
    * once on each side instead of in and out of the frames.
    */
-  constructor(private readonly stash?: StashBlock) {
+  /** `allocate`: where the frames are written (a worker thread's outcomes: shared memory, see `hosts/thread/worker.ts`). */
+  constructor(
+    private readonly stash?: StashBlock,
+    private readonly allocate: (bytes: number) => Buffer = Buffer.allocUnsafe,
+  ) {
     this.id = stash === undefined ? 0 : nextWriterId++;
   }
 
@@ -140,6 +144,11 @@ export class FrameWriter {
     return this.#offset;
   }
 
+  /** Some frame so far has blocks (held for this writer on this thread). */
+  get hasBlocks(): boolean {
+    return this.#blockBytes > 0;
+  }
+
   /** The bytes the frames so far carry: their length and their blocks'. */
   get size(): number {
     return this.#offset + this.#blockBytes;
@@ -150,7 +159,7 @@ export class FrameWriter {
     this.#offset = 0;
     this.#blockBytes = 0;
     // After a large value, start small again rather than hold the memory for good.
-    if (this.bytes.length > MAX_KEPT_BYTES) this.#setBuffer(Buffer.allocUnsafe(INITIAL_BYTES));
+    if (this.bytes.length > MAX_KEPT_BYTES) this.#setBuffer(this.allocate(INITIAL_BYTES));
   }
 
   /** The frames so far, then `clear()`; valid until the next push. */
@@ -162,7 +171,7 @@ export class FrameWriter {
 
   #reserve(bytes: number): void {
     if (this.#offset + bytes <= this.bytes.length) return;
-    const grown = Buffer.allocUnsafe(Math.max(INITIAL_BYTES, this.bytes.length * 2, this.#offset + bytes));
+    const grown = this.allocate(Math.max(INITIAL_BYTES, this.bytes.length * 2, this.#offset + bytes));
     this.bytes.copy(grown, 0, 0, this.#offset);
     this.#setBuffer(grown);
   }

@@ -126,7 +126,7 @@ export class Runner {
   /**
    * `stash`: see `FrameWriter` (a worker thread's; a child process sends its frames whole).
    * `moves`: see `Moves`. `control`: how chunks report early and stop; without it, a chunk
-   * completes whole.
+   * completes whole. `allocateOutcomes`: where the outcome frames are written (see `FrameWriter`).
    */
   constructor(
     private readonly lookup: (index: number) => string | null,
@@ -134,8 +134,9 @@ export class Runner {
     stash?: StashBlock,
     private readonly moves?: Moves,
     private readonly control?: ChunkControl,
+    allocateOutcomes?: (bytes: number) => Buffer,
   ) {
-    this.outcomes = new FrameWriter(stash);
+    this.outcomes = new FrameWriter(stash, allocateOutcomes);
     this.#part = new FrameWriter(stash);
     this.#scope = control === undefined ? undefined : new TaskScope({ aborted: (i) => control.stopped(i), reason: (i) => control.reason(i) });
   }

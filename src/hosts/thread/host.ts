@@ -12,7 +12,7 @@ import { type ErrorDescriptor, rebuildError } from '../../wire/errors.js';
 import { encode } from '../../wire/values.js';
 import { ADDON_PATH_KEY, addonPath, type NativePool, stashBlock } from '../../wire/native.js';
 import type { HostEvents, WorkerHost } from '../host.js';
-import type { MainMessage, WorkerConfig, WorkerMessage } from './protocol.js';
+import { DOORBELL_COMMITTED, DOORBELL_GENERATION, DOORBELL_WORDS, type MainMessage, type WorkerConfig, type WorkerMessage } from './protocol.js';
 import { MainThreadMoves } from './moved-buffers.js';
 import { SharedMemoryRegistry } from './shared-memory.js';
 
@@ -31,6 +31,8 @@ interface LiveWorker {
   worker: Worker;
   port: MessagePort;
   mailbox: Int32Array;
+  /** The memory its outcome frames are in, as it last said (see `#handOverFinished`). */
+  outcomes: { generation: number; bytes: Buffer } | undefined;
 }
 
 export class ThreadHost implements WorkerHost {
@@ -74,7 +76,7 @@ export class ThreadHost implements WorkerHost {
 
   start(slot: number): void {
     const { port1, port2 } = new MessageChannel();
-    const doorbell = new Int32Array(new SharedArrayBuffer(8));
+    const doorbell = new Int32Array(new SharedArrayBuffer(DOORBELL_WORDS * 4));
     const mailbox = new Int32Array(new SharedArrayBuffer(4));
     const config: WorkerConfig = {
       poolId: this.#core.id,
@@ -105,7 +107,7 @@ export class ThreadHost implements WorkerHost {
       return;
     }
     worker.unref();
-    const live: LiveWorker = { worker, port: port1, mailbox };
+    const live: LiveWorker = { worker, port: port1, mailbox, outcomes: undefined };
     port1.on('message', (message: WorkerMessage) => this.#onMessage(message, live));
     port1.unref(); // after `on('message')`, which refs the port again
     let crash: unknown;
@@ -113,6 +115,7 @@ export class ThreadHost implements WorkerHost {
     worker.on('exit', (exitCode) => {
       this.#drainPort(live);
       port1.close();
+      this.#handOverFinished(slot, doorbell, live);
       this.#workers.delete(slot);
       this.#doorbells.delete(slot);
       const reason = this.#initError !== undefined ? 'A thread initializer failed' : `A worker thread exited abruptly (exit code ${exitCode}) while running a task`;
@@ -157,6 +160,21 @@ export class ThreadHost implements WorkerHost {
     for (const { port } of this.#workers.values()) if (port !== except) port.postMessage({ type: 'shared', id, sab });
   }
 
+  /**
+   * A worker ended in the middle of a batch without handing its outcomes over (it ran out of
+   * memory, or was terminated): the outcomes of the records it finished are in the memory it
+   * shared, and go to the core as it would have sent them, so that only the record it was running
+   * fails. Nothing when it handed them over itself, or they are in memory this thread has not
+   * been told of yet.
+   */
+  #handOverFinished(slot: number, doorbell: Int32Array, live: LiveWorker): void {
+    const committed = Atomics.load(doorbell, DOORBELL_COMMITTED);
+    const outcomes = live.outcomes;
+    if (committed <= 0 || outcomes === undefined || outcomes.generation !== Atomics.load(doorbell, DOORBELL_GENERATION)) return;
+    live.outcomes = undefined;
+    this.#core.complete(slot, outcomes.bytes, Math.min(committed, outcomes.bytes.length), 0);
+  }
+
   #drainPort(live: LiveWorker): void {
     const { port } = live;
     for (let m = receiveMessageOnPort(port); m !== undefined; m = receiveMessageOnPort(port)) this.#onMessage(m.message as WorkerMessage, live);
@@ -168,6 +186,8 @@ export class ThreadHost implements WorkerHost {
       // it can travel on from here.
       this.sharedMemory.remember(message.id, message.sab);
       this.#announce(message.id, message.sab, from.port);
+    } else if (message.type === 'outcomes') {
+      from.outcomes = { generation: message.generation, bytes: Buffer.from(message.sab) };
     } else if (message.type === 'moved') {
       this.moved.buffers.arrive(message.id, message.buffer);
     } else if (message.type === 'want') {

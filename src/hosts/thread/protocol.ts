@@ -49,5 +49,29 @@ export interface AbortMessage {
 /** What the main thread posts on a worker's port. */
 export type MainMessage = SharedMessage | MovedMessage | AbortMessage;
 
+/**
+ * The shared memory a worker writes its outcome frames into, each time it takes a new one: should
+ * the worker die in the middle of a batch, the main thread hands over what it had finished (see
+ * `DOORBELL_COMMITTED`).
+ */
+export interface OutcomesMessage {
+  type: 'outcomes';
+  generation: number;
+  sab: SharedArrayBuffer;
+}
+
 /** What a worker posts on its port: `want` asks for a buffer the main thread moved. */
-export type WorkerMessage = SharedMessage | MovedMessage | { type: 'want'; id: number } | { type: 'initFailed'; error: unknown };
+export type WorkerMessage = SharedMessage | MovedMessage | OutcomesMessage | { type: 'want'; id: number } | { type: 'initFailed'; error: unknown };
+
+/**
+ * The words of a worker's doorbell (an `Int32Array` on shared memory): the main thread rings
+ * `DOORBELL_RING`, and sets `DOORBELL_INTERRUPT` when records of the batch were stopped. The worker
+ * keeps in `DOORBELL_COMMITTED` how many bytes at the start of its outcome frames are the finished
+ * outcomes of its batch (0 when nothing is to be handed over for it: none, or frames with blocks,
+ * which live on its thread), and in `DOORBELL_GENERATION` which of its `outcomes` memories they are in.
+ */
+export const DOORBELL_RING = 0;
+export const DOORBELL_INTERRUPT = 1;
+export const DOORBELL_COMMITTED = 2;
+export const DOORBELL_GENERATION = 3;
+export const DOORBELL_WORDS = 4;

@@ -13,7 +13,7 @@ import { decodeEncoded } from '../../wire/values.js';
 import { type ChunkControl, Runner } from '../../worker/runner.js';
 import { reportStrayErrors } from '../../worker/stray-errors.js';
 import { MovedBuffers } from './moved-buffers.js';
-import type { MainMessage, WorkerConfig, WorkerMessage } from './protocol.js';
+import { DOORBELL_COMMITTED, DOORBELL_GENERATION, type MainMessage, type WorkerConfig, type WorkerMessage } from './protocol.js';
 import { SharedMemoryRegistry } from './shared-memory.js';
 
 const config = workerData as WorkerConfig;
@@ -133,10 +133,25 @@ class ThreadChunkControl implements ChunkControl {
   }
 }
 
+let outcomesGeneration = 0;
+
+/**
+ * Memory for the outcome frames, shared with the main thread, which learns of each new one (the
+ * frames grow into a new one, copied): what `DOORBELL_COMMITTED` counts is readable there after
+ * this thread is gone.
+ */
+function allocateOutcomes(bytes: number): Buffer {
+  Atomics.store(doorbell, DOORBELL_COMMITTED, 0); // until the frames are in the new memory
+  const sab = new SharedArrayBuffer(bytes);
+  port.postMessage({ type: 'outcomes', generation: ++outcomesGeneration, sab } satisfies WorkerMessage);
+  Atomics.store(doorbell, DOORBELL_GENERATION, outcomesGeneration);
+  return Buffer.from(sab);
+}
+
 async function main(): Promise<void> {
   const pool = NativePool.attach(config.poolId);
   const control = new ThreadChunkControl(pool);
-  const runner = new Runner((index) => pool.function(index), shared, stashBlock, moved, control);
+  const runner = new Runner((index) => pool.function(index), shared, stashBlock, moved, control, allocateOutcomes);
   if (config.initializer !== undefined) {
     try {
       await runner.runInitializer(config.initializer, decodeEncoded(config.initargs, shared) as unknown[]);
@@ -146,7 +161,12 @@ async function main(): Promise<void> {
     }
   }
   let itemCostNs = 0;
-  const claim = (index: number): boolean => startNext(slot, index);
+  const claim = (index: number): boolean => {
+    // The records before this one are finished: should this thread die running it (out of
+    // memory, say), the main thread hands their outcomes over (see `DOORBELL_COMMITTED`).
+    Atomics.store(doorbell, DOORBELL_COMMITTED, outcomes.hasBlocks ? 0 : outcomes.length);
+    return startNext(slot, index);
+  };
   // The core writes each batch here (a larger one comes in a buffer of its own); decoding copies
   // what it reads, so the next batch may overwrite it.
   const inbox = new Inbox();
@@ -156,6 +176,7 @@ async function main(): Promise<void> {
   // finished; the core fails the rest (`complete`).
   process.once('exit', () => {
     runner.handOverRunning();
+    Atomics.store(doorbell, DOORBELL_COMMITTED, 0);
     if (outcomes.length > 0) pool.complete(slot, outcomes.bytes, outcomes.length, outcomes.id);
   });
   for (;;) {
@@ -172,6 +193,7 @@ async function main(): Promise<void> {
     // Awaited even when it ran synchronously: microtasks the tasks queued run between batches.
     const items = typeof ran === 'number' ? await ran : await whileAlive(ran);
     inbox.done(batch);
+    Atomics.store(doorbell, DOORBELL_COMMITTED, 0); // handed over here, never twice
     pool.complete(slot, outcomes.bytes, outcomes.length, outcomes.id);
     outcomes.clear();
     if (items > 0) itemCostNs = ((performance.now() - started) * 1e6) / items;
