@@ -20,6 +20,11 @@ export declare class ChildStopPage {
    * when it does not fit, or the page is closed: that stop travels by IPC alone.
    */
   stop(batch: number, index: number, reason?: Uint8Array | undefined | null): boolean
+  /**
+   * The outcome frames the child finished and never sent, once it has exited (see
+   * `StopPage::take_outcomes`); `null` when there are none.
+   */
+  takeOutcomes(): Buffer | null
   /** Unmaps the page and closes the descriptor (the child has exited). */
   close(): void
 }
@@ -248,9 +253,13 @@ export declare const STOP_PAGE_LOG_ENTRY_HEADER: number
 
 export declare const STOP_PAGE_LOG_OFFSET: number
 
+export declare const STOP_PAGE_OUTCOMES_OFFSET: number
+
 export declare const STOP_PAGE_WORD_BATCH: number
 
 export declare const STOP_PAGE_WORD_LOG_END: number
+
+export declare const STOP_PAGE_WORD_OUTCOMES_COMMITTED: number
 
 /** A worker running a stopped task, and the record's index in its batch (see `stopTask`). */
 export interface StoppedRecord {

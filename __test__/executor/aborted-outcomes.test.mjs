@@ -159,21 +159,29 @@ for (const [name, Pool] of POOLS) {
   );
 }
 
-test('ThreadPoolExecutor: a task that runs out of memory fails alone: the tasks its worker finished before it keep their outcomes', (t) =>
-  using(new ThreadPoolExecutor({ maxWorkers: 1, replaceCrashedWorkers: true, resourceLimits: { maxOldGenerationSizeMb: 32 } }), async (ex) => {
-    const work = (n) => {
-      if (n < 0) {
-        const hoard = [];
-        for (;;) hoard.push(new Array(1e5).fill(n));
-      }
-      return n * 2;
-    };
-    // Measured first, so that the pool hands the next ones out together.
-    for (let i = 0; i < 3; i++) await Promise.all([ex.submit(work, 1), ex.submit(work, 2)]);
-    const got = await outcomes(Array.from({ length: 12 }, (_, i) => ex.submit(work, i === 5 ? -1 : i)));
-    got.forEach(([status, value], i) => {
-      if (i === 5) t.true(status === 'failed' && value instanceof WorkerCrashedError, 'the task that ran out of memory');
-      else t.deepEqual([status, value], ['ok', 2 * i], `task ${i}`);
-    });
-  }),
-);
+const hoardOrDouble = (n) => {
+  if (n === -1) {
+    const hoard = [];
+    for (;;) hoard.push(new Array(1e5).fill(n));
+  }
+  if (n === -2) process.kill(process.pid, 'SIGKILL');
+  return n * 2;
+};
+
+for (const [name, Pool, options, how, code] of [
+  ['ThreadPoolExecutor', ThreadPoolExecutor, { resourceLimits: { maxOldGenerationSizeMb: 32 } }, 'runs out of memory', -1],
+  ['ProcessPoolExecutor', ProcessPoolExecutor, { execArgv: ['--max-old-space-size=32'] }, 'runs out of memory', -1],
+  ['ProcessPoolExecutor', ProcessPoolExecutor, {}, 'is killed (SIGKILL)', -2],
+]) {
+  test(`${name}: a task whose worker ${how} fails alone: the tasks finished before it keep their outcomes, those after it run`, (t) =>
+    using(new Pool({ maxWorkers: 1, replaceCrashedWorkers: true, ...options }), async (ex) => {
+      // Measured first, so that the pool hands the next ones out together.
+      for (let i = 0; i < 3; i++) await Promise.all([ex.submit(hoardOrDouble, 1), ex.submit(hoardOrDouble, 2)]);
+      const got = await outcomes(Array.from({ length: 12 }, (_, i) => ex.submit(hoardOrDouble, i === 5 ? code : i)));
+      got.forEach(([status, value], i) => {
+        if (i === 5) t.true(status === 'failed' && value instanceof WorkerCrashedError, `the task whose worker ${how}`);
+        else t.deepEqual([status, value], ['ok', 2 * i], `task ${i}`);
+      });
+    }),
+  );
+}

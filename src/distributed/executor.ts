@@ -291,13 +291,12 @@ export class DistributedExecutor extends Executor {
   }
 
   /**
-   * Tells the hosts that `job`'s tasks are aborted: published, and (`kept`) kept for a host that
-   * takes the job later (a `run`'s; a map's chunk not started is removed instead).
+   * Tells the hosts that `job`'s tasks are aborted: published, and kept for a host that takes the
+   * job later (a `run`'s; a map's chunk too, whose removal fails once a host holds it).
    */
-  #publishAbort(job: SentJob, reason: unknown, kept = true): void {
+  #publishAbort(job: SentJob, reason: unknown): void {
     const bytes = encodeAbort(job.id, reason);
     const channel = abortChannel(this.queueName);
-    if (!kept) return void this.#track(this.#redis.publish(channel, bytes));
     const key = abortedKey(this.queueName, job.id);
     this.#track(this.#redis.multi().set(key, bytes, 'PX', RESULTS_TTL_MS).publish(channel, bytes).exec());
   }
@@ -417,6 +416,7 @@ export class DistributedExecutor extends Executor {
    * signal fire, as on a local pool (a chunk this client has not heard started may be running).
    */
   #cancelChunks(chunks: SentJob[], reason?: unknown): void {
+    const sent: SentJob[] = [];
     for (const job of chunks) {
       if (!this.#jobs.has(job.key)) continue;
       const unsent = this.#unsentChunks.indexOf(job);
@@ -424,8 +424,13 @@ export class DistributedExecutor extends Executor {
       this.#forget(job);
       if (unsent !== -1) continue;
       if (!job.started) this.#remove(job);
-      if (reason !== undefined) this.#publishAbort(job, reason, false);
+      sent.push(job);
     }
+    if (reason === undefined) return;
+    // The last chunks first: a host that runs an early chunk and holds later ones hears of those
+    // before the early one ends, so that its worker never starts them in between. Kept too: a
+    // host may take a chunk after its abort was published (its removal fails once a host holds it).
+    for (let i = sent.length - 1; i >= 0; i--) this.#publishAbort(sent[i]!, reason);
   }
 
   #queueFlush(): void {

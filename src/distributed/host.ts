@@ -216,7 +216,18 @@ class JobRunner {
     if (data.x === 1 || data.t !== undefined) return this.#runWithOptions(data, jobId, items[0] as unknown[]);
     // One task (a one-at-a-time submit): a plain submit to the pool, a few µs less than its map sink.
     if (count === 1 && data.m === 0) return this.outbox.send(client, await this.#runOnPool(data, items[0] as unknown[], undefined));
-    const skip = data.m === 0 && count > 1 ? await this.#cancelledItems(jobId) : new Set<number>();
+    // A map chunk its client aborted before this host took it never runs: the abort may be said
+    // before the job is known here (kept under `abortedKey`), or while it is being set up.
+    let abortedMeanwhile = false;
+    if (data.m === 1) this.#abortableItems.set(jobId, () => void (abortedMeanwhile = true));
+    const [skip, abortedBefore] = await Promise.all([
+      data.m === 0 && count > 1 ? this.#cancelledItems(jobId) : new Set<number>(),
+      data.m === 1 ? this.#abortedBefore(jobId) : false,
+    ]);
+    if (abortedBefore || abortedMeanwhile) {
+      this.#abortableItems.delete(jobId);
+      return;
+    }
     const cancels: Array<(reason?: unknown) => void> = [];
     await new Promise<void>((resolve) => {
       let left = count - skip.size;
@@ -376,6 +387,15 @@ class JobRunner {
   }
 
   /** The items of a job of several tasks that their client cancelled before it started. */
+  /** Whether the client aborted job `jobId` before this host took it (see `abortedKey`); a Redis that does not answer says no. */
+  async #abortedBefore(jobId: string): Promise<boolean> {
+    try {
+      return (await this.redis.exists(abortedKey(this.config.queue, jobId))) === 1;
+    } catch {
+      return false;
+    }
+  }
+
   async #cancelledItems(jobId: string): Promise<Set<number>> {
     const members = await this.redis.smembers(cancelledKey(this.config.queue, jobId));
     return new Set(members.map(Number));

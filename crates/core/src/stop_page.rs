@@ -1,5 +1,7 @@
 //! A page of memory shared by a parent process and one child, where the parent says which
-//! records of the child's current batch were stopped, and why.
+//! records of the child's current batch were stopped, and why; and where the child writes the
+//! outcomes of its batch as it goes, so that the parent can hand over those it finished should the
+//! child die in the middle of the batch (out of memory, killed).
 //!
 //! A `ProcessPoolExecutor`'s child learns of a stop from an IPC message, which it reads only when
 //! its event loop turns: a task in a synchronous loop never would, and `currentTask().signal`
@@ -22,6 +24,8 @@
 //! | `WORD_LOG_END`    | how many bytes of the reason log are written                         |
 //! | `BITMAP_OFFSET`   | one bit per record index of that batch: stopped                      |
 //! | `LOG_OFFSET`      | the reason log: entries `[index u32][len u32][len bytes, padded to 4]` |
+//! | `STOPS_LEN`       | `WORD_OUTCOMES_COMMITTED` (a word): how many bytes of the outcome frames below are the finished outcomes of the child's batch |
+//! | `OUTCOMES_OFFSET` | the child's outcome frames, as it sends them, while they fit (`OUTCOMES_LEN`) |
 //!
 //! # Protocol and invariants
 //!
@@ -37,14 +41,26 @@
 //!   bit (acquire) sees the entry.
 //! - What does not fit (a record index beyond the bitmap, a reason larger than the log's room)
 //!   is not written: [`StopPage::stop`] answers `false`, and that stop travels by IPC alone.
+//! - The outcome region has one writer too, the child: it writes its outcome frames there, stores
+//!   the length of those finished in `WORD_OUTCOMES_COMMITTED` (release) before it starts each
+//!   record, and stores 0 before it sends them itself. The parent reads the region only once the
+//!   child has exited ([`StopPage::take_outcomes`]): what is committed then was never sent.
 //!
 //! The parent closes its descriptor once the child has been forked, and unmaps the page when the
 //! child has exited ([`StopPage`]'s `Drop`). The child's mapping lives as long as the child.
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
-/// The page's size in bytes. Untouched parts cost no memory (the kernel allocates on first write).
-pub const PAGE_LEN: usize = 64 * 1024;
+/// The stops' part of the page, in bytes.
+pub const STOPS_LEN: usize = 64 * 1024;
+/// The page's size in bytes: the stops, then the outcomes. Untouched parts cost no memory (the
+/// kernel allocates on first write).
+pub const PAGE_LEN: usize = STOPS_LEN + 1024 * 1024;
+/// The word (index in 32-bit words) that counts the finished bytes of the outcome frames.
+pub const WORD_OUTCOMES_COMMITTED: usize = STOPS_LEN / 4;
+/// Where the outcome frames start, in bytes, and how many fit.
+pub const OUTCOMES_OFFSET: usize = STOPS_LEN + 8;
+pub const OUTCOMES_LEN: usize = PAGE_LEN - OUTCOMES_OFFSET;
 /// The first word: says that the descriptor the child was given is this page.
 pub const MAGIC: u32 = 0x4346_5350; // "CFSP"
 /// Word indices (in 32-bit words).
@@ -124,7 +140,7 @@ impl StopPage {
             None => 0,
             Some(bytes) => LOG_ENTRY_HEADER + bytes.len().div_ceil(4) * 4,
         };
-        if LOG_OFFSET + log_end + reason_room > PAGE_LEN {
+        if LOG_OFFSET + log_end + reason_room > STOPS_LEN {
             return false;
         }
         if fresh {
@@ -138,7 +154,7 @@ impl StopPage {
             let at = LOG_OFFSET + log_end;
             self.word(at / 4).store(index as u32, Ordering::Relaxed);
             self.word(at / 4 + 1).store(bytes.len() as u32, Ordering::Relaxed);
-            // SAFETY: `at + LOG_ENTRY_HEADER + bytes.len() <= PAGE_LEN` (checked above), so the
+            // SAFETY: `at + LOG_ENTRY_HEADER + bytes.len() <= STOPS_LEN` (checked above), so the
             // destination lies inside the mapping; `bytes` is a distinct slice of this process's
             // memory, so they do not overlap. The child reads these bytes only after it has seen
             // the `WORD_LOG_END` stored below (release), and nothing rewrites them in this batch.
@@ -153,6 +169,21 @@ impl StopPage {
     }
 
     /// The word at `index` (in 32-bit words) of the page.
+    /// The outcome frames the child finished and never sent (see the layout), once: to be
+    /// called after the child has exited. `None` when there are none.
+    pub fn take_outcomes(&self) -> Option<Vec<u8>> {
+        let committed = self.word(WORD_OUTCOMES_COMMITTED).swap(0, Ordering::Acquire) as usize;
+        if committed == 0 || committed > OUTCOMES_LEN {
+            return None;
+        }
+        let mut frames = vec![0; committed];
+        // SAFETY: `OUTCOMES_OFFSET + committed <= PAGE_LEN` (checked above) lies inside the mapping,
+        // which lives as long as `self`; the child that wrote it has exited, so nothing writes it
+        // meanwhile, and `frames` is a separate allocation of `committed` bytes.
+        unsafe { std::ptr::copy_nonoverlapping(self.base.as_ptr().add(OUTCOMES_OFFSET), frames.as_mut_ptr(), committed) };
+        Some(frames)
+    }
+
     fn word(&self, index: usize) -> &AtomicU32 {
         assert!(index < PAGE_LEN / 4);
         // SAFETY: the mapping is `PAGE_LEN` bytes, page aligned, alive as long as `self` (the
@@ -319,11 +350,26 @@ mod tests {
         let page = StopPage::create(1).unwrap();
         let child = reader(&page, 1).unwrap();
         assert!(!page.stop(1, BITMAP_RECORDS as u32, None));
-        assert!(!page.stop(1, 0, Some(&vec![0; PAGE_LEN])));
+        assert!(!page.stop(1, 0, Some(&vec![0; STOPS_LEN])));
         assert!(!child.stopped(1, 0));
-        assert!(page.stop(1, 0, Some(&vec![1; PAGE_LEN - LOG_OFFSET - LOG_ENTRY_HEADER])), "a reason that just fits");
+        assert!(page.stop(1, 0, Some(&vec![1; STOPS_LEN - LOG_OFFSET - LOG_ENTRY_HEADER])), "a reason that just fits");
         assert!(!page.stop(1, 1, Some(b"x")), "the log is full");
         assert!(page.stop(1, 1, None), "a stop without a reason still fits");
+    }
+
+    #[test]
+    fn the_outcomes_a_child_committed_are_taken_once() {
+        let page = StopPage::create(1).unwrap();
+        let child = reader(&page, 1).unwrap();
+        assert_eq!(page.take_outcomes(), None, "none committed");
+        // The child writes two frames' worth and commits the first 3 bytes.
+        // SAFETY: inside the child's mapping of the page, in the outcome region.
+        unsafe { std::ptr::copy_nonoverlapping(b"abcdef".as_ptr(), child.0.as_ptr().add(OUTCOMES_OFFSET), 6) };
+        // SAFETY: as in `Reader::word`.
+        unsafe { (*(child.0.as_ptr() as *const AtomicU32).add(WORD_OUTCOMES_COMMITTED)).store(3, Ordering::Release) };
+        assert_eq!(page.take_outcomes().as_deref(), Some(b"abc".as_slice()));
+        assert_eq!(page.take_outcomes(), None, "taken once");
+        assert_eq!(child.word(WORD_OUTCOMES_COMMITTED), 0);
     }
 
     #[test]

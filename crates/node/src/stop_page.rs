@@ -10,7 +10,11 @@ use napi_derive::napi;
 use concurrent_futures_core::stop_page as page;
 
 #[napi]
-pub const STOP_PAGE_LEN: u32 = 64 * 1024;
+pub const STOP_PAGE_LEN: u32 = 64 * 1024 + 1024 * 1024;
+#[napi]
+pub const STOP_PAGE_WORD_OUTCOMES_COMMITTED: u32 = 64 * 1024 / 4;
+#[napi]
+pub const STOP_PAGE_OUTCOMES_OFFSET: u32 = 64 * 1024 + 8;
 #[napi]
 pub const STOP_PAGE_WORD_BATCH: u32 = 2;
 #[napi]
@@ -33,6 +37,8 @@ const _: () = {
     assert!(page::BITMAP_RECORDS == STOP_PAGE_BITMAP_RECORDS as usize);
     assert!(page::LOG_OFFSET == STOP_PAGE_LOG_OFFSET as usize);
     assert!(page::LOG_ENTRY_HEADER == STOP_PAGE_LOG_ENTRY_HEADER as usize);
+    assert!(page::WORD_OUTCOMES_COMMITTED == STOP_PAGE_WORD_OUTCOMES_COMMITTED as usize);
+    assert!(page::OUTCOMES_OFFSET == STOP_PAGE_OUTCOMES_OFFSET as usize);
 };
 
 /// The parent's side of one child's stop page.
@@ -73,6 +79,16 @@ impl ChildStopPage {
             let _ = (batch, index, reason);
             false
         }
+    }
+
+    /// The outcome frames the child finished and never sent, once it has exited (see
+    /// `StopPage::take_outcomes`); `null` when there are none.
+    #[napi]
+    pub fn take_outcomes(&self) -> Option<Buffer> {
+        #[cfg(unix)]
+        return self.page.as_ref().and_then(|p| p.take_outcomes()).map(Buffer::from);
+        #[cfg(not(unix))]
+        None
     }
 
     /// Unmaps the page and closes the descriptor (the child has exited).

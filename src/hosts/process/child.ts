@@ -63,8 +63,21 @@ const control: ChunkControl = {
   },
 };
 
+/**
+ * The outcome frames go in the stop page while they fit (else in memory of this process alone):
+ * before each record, the child commits those of the records before it, so that should it die
+ * running that record (out of memory, killed), the parent still hands them over.
+ */
+const allocateOutcomes = (bytes: number): Buffer => (stopPage !== undefined && bytes <= stopPage.outcomes.length ? stopPage.outcomes : Buffer.allocUnsafe(bytes));
+const commitFinished = (): true => {
+  const { outcomes } = runner;
+  stopPage!.commitOutcomes(outcomes.bytes === stopPage!.outcomes ? outcomes.length : 0);
+  return true;
+};
+const claim = stopPage === undefined ? undefined : commitFinished;
+
 /** Shared memory cannot cross processes: with no table, the codec refuses it (DataCloneError). */
-const runner = new Runner((index) => descriptors.get(index) ?? null, undefined, undefined, undefined, control);
+const runner = new Runner((index) => descriptors.get(index) ?? null, undefined, undefined, undefined, control, allocateOutcomes);
 let initFailed = false;
 /** A batch is running (see the `exit` handler). */
 let inBatch = false;
@@ -93,9 +106,10 @@ async function handle(message: ParentMessage): Promise<void> {
       const started = process.hrtime.bigint();
       const bytes = asBuffer(message.batch);
       inBatch = true;
-      const items = await runner.runBatch(new Batch(bytes, bytes.length));
+      const items = await runner.runBatch(new Batch(bytes, bytes.length), claim);
       inBatch = false;
       const costNs = Number(process.hrtime.bigint() - started) / Math.max(1, items);
+      stopPage?.commitOutcomes(0); // sent here, never twice
       reply({ t: 'done', frames: runner.outcomes.take(), costNs });
       return;
     }
@@ -133,5 +147,6 @@ process.on('disconnect', () => process.exit(0));
 process.once('exit', () => {
   if (!process.connected) return; // the parent is gone (`disconnect`)
   runner.handOverRunning();
+  stopPage?.commitOutcomes(0);
   if (inBatch) reply({ t: 'done', frames: runner.outcomes.take(), costNs: 0, ending: true });
 });

@@ -264,6 +264,11 @@ export class ProcessHost implements WorkerHost {
   #exited(c: Child): void {
     if (c.gone) return;
     c.gone = true;
+    // Died in the middle of a batch (out of memory, killed): the outcomes it finished and never
+    // sent are in its stop page; they go to the core as it would have sent them, so that only the
+    // record it was running fails and those after it go back to the queue.
+    const finished = c.outstanding ? c.page?.takeOutcomes() : undefined;
+    if (finished != null) this.#core.complete(c.slot, finished, finished.length, 0);
     c.page?.close();
     if (this.#children.get(c.slot) === c) this.#children.delete(c.slot);
     const how = c.signal !== null ? `signal ${c.signal}` : `exit code ${c.exitCode}`;

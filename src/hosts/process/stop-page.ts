@@ -54,9 +54,24 @@ export class StopPageReader {
   readonly #words: Int32Array;
   readonly #bytes: Uint8Array;
 
+  /**
+   * Where this child writes its outcome frames while they fit: the parent hands over those it
+   * finished should it die in the middle of a batch (see `commitOutcomes`).
+   */
+  readonly outcomes: Buffer;
+
   private constructor(buffer: ArrayBuffer) {
     this.#words = new Int32Array(buffer);
     this.#bytes = new Uint8Array(buffer);
+    this.outcomes = Buffer.from(buffer, binding.STOP_PAGE_OUTCOMES_OFFSET, buffer.byteLength - binding.STOP_PAGE_OUTCOMES_OFFSET);
+  }
+
+  /**
+   * The first `bytes` bytes of `outcomes` are the finished outcomes of the batch (0: none to hand
+   * over, as when the child sends them itself).
+   */
+  commitOutcomes(bytes: number): void {
+    Atomics.store(this.#words, binding.STOP_PAGE_WORD_OUTCOMES_COMMITTED, bytes);
   }
 
   /** The page the parent gave this child (as `environment`, `<fd>:<token>`), or `undefined`. */
