@@ -363,7 +363,7 @@ export class DistributedExecutor extends Executor {
   override _mapSink(fn: TaskFn<any[], unknown>): MapSink {
     const descriptor = this.#describe(fn, 'map()');
     return {
-      submit: (items, spread, offset, chunksize, receiver) => {
+      submit: (items, spread, offset, chunksize, receiver, stoppable) => {
         this._checkOpen();
         const size = chunksize === 'auto' ? Math.min(MAX_AUTO_CHUNK, Math.max(1, Math.ceil(items.length / 64))) : chunksize;
         const chunks: SentJob[] = [];
@@ -375,10 +375,10 @@ export class DistributedExecutor extends Executor {
           } catch (error) {
             // This item's `next()` throws; the run ends there, so nothing after it goes.
             const refused = sharedMemoryRefused(error);
-            this.#sendChunksUpTo(chunks, slice, start, spread, descriptor, offset, receiver, refused);
+            this.#sendChunksUpTo(chunks, slice, start, spread, descriptor, offset, receiver, refused, stoppable);
             return (reason) => this.#cancelChunks(chunks, reason);
           }
-          chunks.push(this.#chunk(descriptor, slice.length, spread, encoded, offset + start, receiver));
+          chunks.push(this.#chunk(descriptor, slice.length, spread, encoded, offset + start, receiver, stoppable));
         }
         this.#unsentChunks.push(...chunks);
         this.#queueFlush();
@@ -388,10 +388,10 @@ export class DistributedExecutor extends Executor {
   }
 
   /** A chunk that cannot travel whole: its items up to the one refused go one job each, that one fails. */
-  #sendChunksUpTo(chunks: SentJob[], slice: unknown[], start: number, spread: boolean, descriptor: string, offset: number, receiver: RangeReceiver, refused: unknown): void {
+  #sendChunksUpTo(chunks: SentJob[], slice: unknown[], start: number, spread: boolean, descriptor: string, offset: number, receiver: RangeReceiver, refused: unknown, stoppable: boolean): void {
     for (let i = 0; i < slice.length; i++) {
       try {
-        chunks.push(this.#chunk(descriptor, 1, spread, encodeItems([slice[i]], spread), offset + start + i, receiver));
+        chunks.push(this.#chunk(descriptor, 1, spread, encodeItems([slice[i]], spread), offset + start + i, receiver, stoppable));
       } catch (error) {
         receiver.deliver(offset + start + i, 1, { values: [], failAll: { error: sharedMemoryRefused(error) ?? refused } });
         break;
@@ -401,9 +401,11 @@ export class DistributedExecutor extends Executor {
     this.#queueFlush();
   }
 
-  #chunk(descriptor: string, n: number, spread: boolean, encoded: Pick<JobData, 'a' | 'b'>, offset: number, receiver: RangeReceiver): SentJob {
+  /** `stoppable`: the map run has a signal (see `JobData.p`). */
+  #chunk(descriptor: string, n: number, spread: boolean, encoded: Pick<JobData, 'a' | 'b'>, offset: number, receiver: RangeReceiver, stoppable: boolean): SentJob {
     const key = this.#nextKey++;
     const data: JobData = { v: PROTOCOL_VERSION, c: this.#client, k: key, f: descriptor, s: spread ? 1 : 0, m: 1, n, ...encoded };
+    if (stoppable) data.p = 1;
     const job = new SentJob(this.#client, key, data, undefined, { receiver, offset }, undefined);
     this.#jobs.set(key, job);
     this.#checkIdle();

@@ -218,11 +218,12 @@ class JobRunner {
     if (count === 1 && data.m === 0) return this.outbox.send(client, await this.#runOnPool(data, items[0] as unknown[], undefined));
     // A map chunk its client aborted before this host took it never runs: the abort may be said
     // before the job is known here (kept under `abortedKey`), or while it is being set up.
+    const abortable = data.m === 1 && data.p === 1;
     let abortedMeanwhile = false;
-    if (data.m === 1) this.#abortableItems.set(jobId, () => void (abortedMeanwhile = true));
+    if (abortable) this.#abortableItems.set(jobId, () => void (abortedMeanwhile = true));
     const [skip, abortedBefore] = await Promise.all([
       data.m === 0 && count > 1 ? this.#cancelledItems(jobId) : new Set<number>(),
-      data.m === 1 ? this.#abortedBefore(jobId) : false,
+      abortable ? this.#abortedBefore(jobId) : false,
     ]);
     if (abortedBefore || abortedMeanwhile) {
       this.#abortableItems.delete(jobId);
@@ -333,8 +334,8 @@ class JobRunner {
     for (let attempt = 0; ; attempt++) {
       const pool = this.#pool;
       try {
-        // A map chunk may be aborted by its client's signal (see `abortMessage`): stoppable.
-        return this.#sink(data.f).submit(items.slice(first, end), data.s === 1, first, data.m === 1 ? 'auto' : 1, receiver, data.m === 1);
+        // A chunk of a map with a signal may be aborted by its client (see `abortMessage`): stoppable.
+        return this.#sink(data.f).submit(items.slice(first, end), data.s === 1, first, data.m === 1 ? 'auto' : 1, receiver, data.m === 1 && data.p === 1);
       } catch (error) {
         if (error instanceof BrokenExecutor && attempt === 0) {
           this.#replacePool(pool);

@@ -69,6 +69,8 @@ export interface JobData {
   t?: number;
   /** and 1 when its client has a signal (the host listens for its aborts). */
   x?: 1;
+  /** A `map` chunk: 1 when its run has a signal (its items may be aborted, and stopped). */
+  p?: 1;
 }
 
 /** The outcome of items `first .. first + count` of job `key`: their values, or one error for all. */
