@@ -140,10 +140,13 @@ const SUBMITTABLE =
 const SENT_BY_SOURCE = 'task functions are sent to workers by their source text, so they cannot use variables from the scope they were written in: pass values as arguments, or use task() to run a module export';
 
 function describeFunction(fn: Function, what: string): Described {
-  if (types.isProxy(fn)) throw new TypeError(`${what}: a Proxy cannot be submitted (what it wraps is not sent with it); submit the function itself`);
   const source = Function.prototype.toString.call(fn);
+  // A Proxy's source is a native function's, which is never kept by source: a known source is
+  // a function's own (asked first: `isProxy` is a call into the runtime, on every submit of a
+  // closure made anew).
   const known = bySource.get(source);
   if (known !== undefined) return known;
+  if (types.isProxy(fn)) throw new TypeError(`${what}: a Proxy cannot be submitted (what it wraps is not sent with it); submit the function itself`);
   const result = describeSource(fn, source, what);
   // A built-in's source is `[native code]`, the same for all: kept by the function instead.
   if (result.descriptor.startsWith('{"path"')) described.set(fn, result);
