@@ -5,7 +5,9 @@
 // hang from an answer.
 import test from 'ava';
 
-import { currentTask, InvalidStateError, ProcessPoolExecutor, task, ThreadPoolExecutor, TimeoutError } from '../../esm/index.mjs';
+import { getEventListeners } from 'node:events';
+
+import { CancelledError, currentTask, InvalidStateError, ProcessPoolExecutor, task, ThreadPoolExecutor, TimeoutError } from '../../esm/index.mjs';
 
 const POOLS = [
   ['ThreadPoolExecutor', ThreadPoolExecutor],
@@ -248,4 +250,36 @@ test('ThreadPoolExecutor: after a break out of a map, the item running finishes 
     t.deepEqual(values, [0]);
     await until(() => Atomics.load(flags, 2) === 1);
     t.is(await ex.submit((x) => x + 1, 41), 42);
+  }));
+
+test('ThreadPoolExecutor: one signal shared by 2,000 runs has one listener (no leak warning); aborting it cancels the waiting runs and aborts the running ones', (t) =>
+  using(new ThreadPoolExecutor({ maxWorkers: 2, abortGrace: Infinity }), async (ex) => {
+    const warnings = [];
+    const onWarning = (warning) => warnings.push(warning.name);
+    process.on('warning', onWarning);
+    try {
+      const controller = new AbortController();
+      const { signal } = controller;
+      const spin = () => {
+        const own = currentTask().signal;
+        while (!own.aborted);
+        own.throwIfAborted();
+      };
+      const futures = Array.from({ length: 2_000 }, () => ex.run(spin, [], { signal }));
+      t.is(getEventListeners(signal, 'abort').length, 1);
+      await until(() => futures.filter((f) => f.running()).length === 2);
+      const reason = new Error('all of them');
+      controller.abort(reason);
+      const outcomes = await Promise.all(futures.map((f) => f.then(() => 'resolved', (e) => (e === reason ? 'aborted' : e instanceof CancelledError && e.cause === reason ? 'cancelled' : `other: ${e}`))));
+      t.is(outcomes.filter((o) => o === 'aborted').length, 2, 'the two running threw their reason');
+      t.is(outcomes.filter((o) => o === 'cancelled').length, 1_998, 'the rest never ran');
+      await new Promise((resolve) => setImmediate(resolve));
+      t.deepEqual(warnings, []);
+      // Runs that ended leave nothing behind on a signal that lives on.
+      const lasting = new AbortController().signal;
+      await Promise.all(Array.from({ length: 100 }, (_, i) => ex.run((x) => x, [i], { signal: lasting })));
+      t.is(getEventListeners(lasting, 'abort').length, 1);
+    } finally {
+      process.off('warning', onWarning);
+    }
   }));

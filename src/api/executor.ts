@@ -69,6 +69,35 @@ export interface TaskOptions {
 const TASK_OPTIONS = ['signal', 'timeout', 'transfer'];
 
 /**
+ * The futures of `run`s each signal watches, not done yet, with their executors. One listener per
+ * signal, however many tasks share it (one `AbortController` for a whole batch is the usual way):
+ * a listener per task made `run` quadratic in them (`addEventListener` looks through the ones
+ * there), and Node warns of a leak past ten.
+ */
+const watchedBySignal = new WeakMap<AbortSignal, Map<Future<any>, Executor>>();
+
+function watchSignal(signal: AbortSignal, future: Future<any>, executor: Executor): void {
+  let watched = watchedBySignal.get(signal);
+  if (watched === undefined) {
+    const futures = (watched = new Map());
+    watchedBySignal.set(signal, futures);
+    const abort = (): void => {
+      watchedBySignal.delete(signal);
+      const { reason } = signal;
+      // The waiting ones first, so that a worker freed by an aborted task takes none of them;
+      // then the running ones. A future that ends meanwhile leaves the map (and is not visited).
+      for (const f of futures.keys()) f._cancelBecause(reason);
+      for (const [f, ex] of futures) ex._abort(f, reason);
+      futures.clear();
+    };
+    signal.addEventListener('abort', abort, { once: true });
+  }
+  const futures = watched;
+  futures.set(future, executor);
+  future.addDoneCallback(() => futures.delete(future));
+}
+
+/**
  * @internal `run`'s arguments and options, checked before anything is submitted: `args` with the
  * `move()` markers taken off (their buffers join `moving`, a copy of the `transfer` list).
  */
@@ -146,11 +175,7 @@ export abstract class Executor {
     // Past what a timer can count (about 24.8 days), as `result(timeout)`: no deadline.
     const deadline = timeout !== undefined && timeout <= MAX_TIMER_MS ? timeout : undefined;
     const future = this._submitRun(fn, unwrapped, moving, signal !== undefined || deadline !== undefined);
-    if (signal !== undefined) {
-      const abort = (): void => this._abort(future, signal.reason);
-      signal.addEventListener('abort', abort, { once: true });
-      future.addDoneCallback(() => signal.removeEventListener('abort', abort));
-    }
+    if (signal !== undefined) watchSignal(signal, future, this);
     if (deadline !== undefined) this._watchTimeout(future, deadline);
     return future;
   }

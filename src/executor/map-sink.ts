@@ -29,6 +29,8 @@ export interface MapSinkParts {
    * one after the executor's `abortGrace` is stopped.
    */
   abort(id: number, reason: unknown): void;
+  /** Whether an aborted item may be stopped by ending its worker (a finite `abortGrace`). */
+  mayStop: boolean;
 }
 
 /**
@@ -36,13 +38,13 @@ export interface MapSinkParts {
  * (`snapshotItems`): what goes to the workers is encoded from that reading, whether as one JSON
  * job or in chunks, so that no getter of an item runs twice.
  */
-export function poolMapSink(func: number, { core, shared, submission, records, lifecycle, abort }: MapSinkParts): MapSink {
+export function poolMapSink(func: number, { core, shared, submission, records, lifecycle, abort, mayStop }: MapSinkParts): MapSink {
   // Ended by its signal: aborted, as `run`'s. Otherwise (`break`, an error, its timeout) as
   // Python cancels: what runs finishes, only the items of a running chunk not started are skipped.
   const stopRunning = (id: number, reason: unknown): void => (reason === undefined ? void submission.stop(id) : abort(id, reason));
   return {
     submit: (items, spread, offset, chunksize, receiver, stoppable) =>
-      stoppable ? submission.stoppable(() => submitItems(items, spread, offset, chunksize, receiver)) : submitItems(items, spread, offset, chunksize, receiver),
+      stoppable && mayStop ? submission.stoppable(() => submitItems(items, spread, offset, chunksize, receiver)) : submitItems(items, spread, offset, chunksize, receiver),
   };
 
   function submitItems(items: unknown[], spread: boolean, offset: number, chunksize: number | 'auto', receiver: RangeReceiver): (reason?: unknown) => void {

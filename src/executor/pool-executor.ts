@@ -169,9 +169,12 @@ export abstract class PoolExecutor extends Executor {
     this.#submission.functionIndex(fn, 'run()');
   }
 
-  /** @internal A task that may be stopped goes to a worker alone (see `Submission.stoppable`). */
+  /**
+   * @internal A task that may be stopped goes to a worker alone (see `Submission.stoppable`);
+   * with `abortGrace: Infinity` none is ever stopped.
+   */
   override _submitRun<A extends unknown[], R>(fn: TaskFn<A, R>, args: A, moving: ArrayBuffer[], stoppable: boolean): Future<Awaited<R>> {
-    if (!stoppable) return super._submitRun(fn, args, moving, false);
+    if (!stoppable || this.#abortGrace > MAX_TIMER_MS) return super._submitRun(fn, args, moving, false);
     return this.#submission.stoppable(() => super._submitRun(fn, args, moving, true));
   }
 
@@ -196,7 +199,8 @@ export abstract class PoolExecutor extends Executor {
   override _mapSink(fn: TaskFn<any[], unknown>): MapSink {
     const func = this.#submission.functionIndex(fn, 'map()');
     const abort = (id: number, reason: unknown): void => void this.#abortRecord(id, reason, () => this.#records.get(id) === undefined);
-    return poolMapSink(func, { core: this.#core, shared: this.#host.sharedMemory, submission: this.#submission, records: this.#records, lifecycle: this.#lifecycle, abort });
+    const mayStop = this.#abortGrace <= MAX_TIMER_MS;
+    return poolMapSink(func, { core: this.#core, shared: this.#host.sharedMemory, submission: this.#submission, records: this.#records, lifecycle: this.#lifecycle, abort, mayStop });
   }
 
   /** Python's `shutdown`. Idempotent; a later call with `cancelFutures` still cancels. */
