@@ -3,7 +3,8 @@
 //! ```text
 //!            try_start            finish
 //!  PENDING ─────────────▶ RUNNING ───────▶ FINISHED
-//!     │
+//!     │    ◀─────────────
+//!     │        unstart
 //!     │ try_cancel
 //!     ▼
 //!  CANCELLED
@@ -12,6 +13,10 @@
 //! Every transition out of `PENDING` is a compare-and-swap on one atomic byte, so a `cancel()`
 //! from the main thread racing a worker's take has exactly one winner: either the task runs and
 //! `cancel()` returns `false`, or it never runs and `cancel()` returns `true`.
+//!
+//! `unstart` is the pool's alone, under its lock, for a record handed to a child process as
+//! started that the child never began (it died running an earlier record of its batch,
+//! `Pool::complete`): the record goes back to the queue, to be taken or cancelled again as any.
 
 use crate::sync::{AtomicU8, Ordering};
 
