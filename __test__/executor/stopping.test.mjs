@@ -283,3 +283,21 @@ test('ThreadPoolExecutor: one signal shared by 2,000 runs has one listener (no l
       process.off('warning', onWarning);
     }
   }));
+
+test('ThreadPoolExecutor: one signal shared by 300 map runs has one listener; aborting it ends every run with the reason', (t) =>
+  using(new ThreadPoolExecutor({ maxWorkers: 2, abortGrace: Infinity }), async (ex) => {
+    const controller = new AbortController();
+    const { signal } = controller;
+    const runs = Array.from({ length: 300 }, (_, i) => ex.map((x) => x * 2, [i, i + 1, i + 2], { signal }));
+    t.is(getEventListeners(signal, 'abort').length, 1);
+    // Each run gives its first value, then the signal ends them all.
+    t.deepEqual(await Promise.all(runs.map(async (run) => (await run.next()).value)), Array.from({ length: 300 }, (_, i) => 2 * i));
+    const reason = new Error('enough maps');
+    controller.abort(reason);
+    const ends = await Promise.all(runs.map((run) => run.next().then((r) => (r.done ? 'done' : 'value'), (e) => (e === reason ? 'reason' : `other: ${e}`))));
+    t.deepEqual(new Set(ends), new Set(['reason']));
+    // Runs that ended leave nothing behind on a signal that lives on.
+    const lasting = new AbortController().signal;
+    for (let i = 0; i < 20; i++) for await (const _ of ex.map((x) => x, [1, 2], { signal: lasting }));
+    t.is(getEventListeners(lasting, 'abort').length, 1);
+  }));

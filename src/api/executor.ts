@@ -1,4 +1,5 @@
 /** Python's `Executor`: the abstract base both pools (and any custom executor) extend. */
+import { watchAbort } from './abort-watch.js';
 import { TimeoutError } from './errors.js';
 import { Future, MAX_TIMER_MS } from './future.js';
 import { MapRun, parseMapArguments, type MapOptions, type MapSink } from './map.js';
@@ -68,34 +69,6 @@ export interface TaskOptions {
 
 const TASK_OPTIONS = ['signal', 'timeout', 'transfer'];
 
-/**
- * The futures of `run`s each signal watches, not done yet, with their executors. One listener per
- * signal, however many tasks share it (one `AbortController` for a whole batch is the usual way):
- * a listener per task made `run` quadratic in them (`addEventListener` looks through the ones
- * there), and Node warns of a leak past ten.
- */
-const watchedBySignal = new WeakMap<AbortSignal, Map<Future<any>, Executor>>();
-
-function watchSignal(signal: AbortSignal, future: Future<any>, executor: Executor): void {
-  let watched = watchedBySignal.get(signal);
-  if (watched === undefined) {
-    const futures = (watched = new Map());
-    watchedBySignal.set(signal, futures);
-    const abort = (): void => {
-      watchedBySignal.delete(signal);
-      const { reason } = signal;
-      // The waiting ones first, so that a worker freed by an aborted task takes none of them;
-      // then the running ones. A future that ends meanwhile leaves the map (and is not visited).
-      for (const f of futures.keys()) f._cancelBecause(reason);
-      for (const [f, ex] of futures) ex._abort(f, reason);
-      futures.clear();
-    };
-    signal.addEventListener('abort', abort, { once: true });
-  }
-  const futures = watched;
-  futures.set(future, executor);
-  future.addDoneCallback(() => futures.delete(future));
-}
 
 /**
  * @internal `run`'s arguments and options, checked before anything is submitted: `args` with the
@@ -175,7 +148,10 @@ export abstract class Executor {
     // Past what a timer can count (about 24.8 days), as `result(timeout)`: no deadline.
     const deadline = timeout !== undefined && timeout <= MAX_TIMER_MS ? timeout : undefined;
     const future = this._submitRun(fn, unwrapped, moving, signal !== undefined || deadline !== undefined);
-    if (signal !== undefined) watchSignal(signal, future, this);
+    if (signal !== undefined) {
+      const unwatch = watchAbort(signal, { cancelWaiting: (reason) => void future._cancelBecause(reason), abort: (reason) => this._abort(future, reason) });
+      future.addDoneCallback(unwatch);
+    }
     if (deadline !== undefined) this._watchTimeout(future, deadline);
     return future;
   }

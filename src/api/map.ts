@@ -9,6 +9,7 @@
  * sink can still cut chunks. Nothing kept per submission outlives the delivery of its items, so
  * memory stays bounded by `buffersize` however long the input.
  */
+import { watchAbort } from './abort-watch.js';
 import { TimeoutError } from './errors.js';
 import { checkKnownKeys } from './option-keys.js';
 import { MAX_TIMER_MS, toTimeout } from './future.js';
@@ -216,10 +217,12 @@ export class MapRun<R> implements AsyncIterableIterator<R>, RangeReceiver {
   #readError: { error: unknown } | undefined;
   /** The signal's abort, for the `next()` it reaches first (which rejects with its reason). */
   #aborted: { reason: unknown } | undefined;
-  readonly #onAbort = (): void => {
-    this.#aborted = { reason: this.#options.signal!.reason };
-    this.#finish(this.#aborted.reason);
+  readonly #onAbort = (reason: unknown): void => {
+    this.#aborted = { reason };
+    this.#finish(reason);
   };
+  /** Stops watching the run's signal (see `watchAbort`). */
+  #unwatch: (() => void) | undefined;
 
   constructor(sink: MapSink, sources: Array<Iterable<unknown> | AsyncIterable<unknown>>, options: ParsedOptions) {
     this.#sink = sink;
@@ -230,7 +233,7 @@ export class MapRun<R> implements AsyncIterableIterator<R>, RangeReceiver {
       this.#finish();
       return;
     }
-    options.signal?.addEventListener('abort', this.#onAbort, { once: true });
+    if (options.signal !== undefined) this.#unwatch = watchAbort(options.signal, { abort: this.#onAbort });
     if (this.#zip.async) this.#reading = this.#readAsync(options.buffersize ?? Infinity);
     else this.#submit(this.#readSync(options.buffersize ?? Infinity));
   }
@@ -412,7 +415,7 @@ export class MapRun<R> implements AsyncIterableIterator<R>, RangeReceiver {
   #finish(abortReason?: unknown): void {
     if (this.#finished) return;
     this.#finished = true;
-    this.#options.signal?.removeEventListener('abort', this.#onAbort);
+    this.#unwatch?.();
     this.#zip.close();
     for (const { cancel } of this.#cancels) cancel(abortReason);
     this.#cancels.length = 0;

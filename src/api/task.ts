@@ -101,6 +101,7 @@ export interface Described {
 const described = new WeakMap<object, Described>();
 /** Closures made in a loop are new objects with the same source: describe each source once. */
 const bySource = new Map<string, Described>();
+const MAX_SOURCES = 10_000;
 let nativePaths: WeakMap<Function, string> | undefined;
 
 /**
@@ -150,7 +151,12 @@ function describeFunction(fn: Function, what: string): Described {
   const result = describeSource(fn, source, what);
   // A built-in's source is `[native code]`, the same for all: kept by the function instead.
   if (result.descriptor.startsWith('{"path"')) described.set(fn, result);
-  else if (bySource.size < 10_000) bySource.set(source, result);
+  else {
+    // Bounded: past this many sources, start afresh (rather than stop remembering, which would
+    // parse every later closure anew on each submit).
+    if (bySource.size >= MAX_SOURCES) bySource.clear();
+    bySource.set(source, result);
+  }
   return result;
 }
 

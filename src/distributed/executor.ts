@@ -10,6 +10,7 @@
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 
+import { watchAbort } from '../api/abort-watch.js';
 import { CancelledError, FuturesError, ShutdownError, TimeoutError, WorkerCrashedError } from '../api/errors.js';
 import { Executor, parseRun, type ShutdownOptions, type TaskOptions } from '../api/executor.js';
 import { Future, MAX_TIMER_MS } from '../api/future.js';
@@ -234,16 +235,15 @@ export class DistributedExecutor extends Executor {
    * a host may have taken the job since it last said so.
    */
   #watch(id: number, future: Future<unknown>, signal: AbortSignal): void {
-    const onAbort = (): void => {
+    const abort = (reason: unknown): void => {
       const place = this.#tasks.get(id);
       if (place === undefined) return;
       const job = place.job;
-      if (job?.started) this.#abortRunning(id, job, signal.reason);
-      else future._cancelBecause(signal.reason); // through `_cancelRecord`, with the reason as its cause
-      if (job !== undefined) this.#publishAbort(job, signal.reason);
+      if (job?.started) this.#abortRunning(id, job, reason);
+      else future._cancelBecause(reason); // through `_cancelRecord`, with the reason as its cause
+      if (job !== undefined) this.#publishAbort(job, reason);
     };
-    signal.addEventListener('abort', onAbort, { once: true });
-    future.addDoneCallback(() => signal.removeEventListener('abort', onAbort));
+    future.addDoneCallback(watchAbort(signal, { abort }));
   }
 
   override _checkOpen(): void {

@@ -18,6 +18,7 @@ import { Lifecycle } from './lifecycle.js';
 import { poolMapSink } from './map-sink.js';
 import { Records } from './records.js';
 import './shapes.js';
+import { RunTimeouts } from './run-timeouts.js';
 import { Submission } from './submission.js';
 
 /**
@@ -43,6 +44,8 @@ export abstract class PoolExecutor extends Executor {
   readonly #submission: Submission;
   readonly #replaceCrashedWorkers: boolean;
   readonly #abortGrace: number;
+  /** Made on first use: a closure made in the constructor would keep the executor alive through the host's (see `host.attach`). */
+  #runTimeouts: RunTimeouts | undefined;
   /** Workers being ended because the task they run was aborted and did not end: the task's id and the reason its future fails with. */
   readonly #stopping = new Map<number, { id: number; reason: unknown }>();
 
@@ -114,20 +117,10 @@ export abstract class PoolExecutor extends Executor {
     this.#abortRunning(future, reason);
   }
 
-  /** @internal `run`'s timeout, counted from the moment the task starts (the core notes it). */
+  /** @internal `run`'s timeout, counted from the moment the task starts (see `RunTimeouts`). */
   override _watchTimeout<T>(future: Future<T>, ms: number): void {
-    let timer: NodeJS.Timeout;
-    const check = (): void => {
-      if (future.done()) return;
-      this.#submission.flush();
-      const ran = this.#core.runningFor(future._id);
-      // Not started yet (or finishing): look again soon; the earliest it can time out is `ms` after it starts.
-      if (ran < 0) timer = setTimeout(check, Math.max(1, Math.min(ms, 20)));
-      else if (ran >= ms) this.#abortRunning(future, new TimeoutError(`the task ran for more than its timeout of ${ms} ms`));
-      else timer = setTimeout(check, ms - ran);
-    };
-    timer = setTimeout(check, ms);
-    future.addDoneCallback(() => clearTimeout(timer));
+    this.#runTimeouts ??= new RunTimeouts(this.#core, this.#submission, (expired, after) => this.#abortRunning(expired, new TimeoutError(`the task ran for more than its timeout of ${after} ms`)));
+    this.#runTimeouts.watch(future as Future<unknown>, ms);
   }
 
   /**
