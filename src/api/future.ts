@@ -36,6 +36,12 @@ function captureResolvers(resolve: (value: any) => void, reject: (error: unknown
  * and `Promise.all(futures)` takes futures as they are (see the note below the class). It never
  * causes an `unhandledRejection` by itself: only the promises you derive from it can.
  */
+/**
+ * The holes of a future's callbacks (see `_removeDoneCallback`): the first index that may hold a
+ * callback, and how many are removed. Kept aside, by the array: most futures never lose one.
+ */
+const callbackHoles = new WeakMap<object, { first: number; count: number }>();
+
 /** Why futures cancelled by an aborted signal were cancelled (kept aside: most futures never need it). */
 const cancelReasons = new WeakMap<object, unknown>();
 
@@ -44,7 +50,8 @@ export class Future<T = unknown> extends Promise<T> {
   #value: T | undefined;
   #error: unknown;
   #failed = false;
-  #callbacks: Array<(f: Future<T>) => void> | undefined;
+  /** In registration order; a removed one leaves a hole (`null`), see `_removeDoneCallback`. */
+  #callbacks: Array<((f: Future<T>) => void) | null> | undefined;
   readonly #resolve: (value: T) => void;
   readonly #reject: (error: unknown) => void;
   /** @internal */
@@ -140,8 +147,19 @@ export class Future<T = unknown> extends Promise<T> {
 
   /** @internal Removes a callback registered by `wait` or `asCompleted`. */
   _removeDoneCallback(fn: (f: Future<T>) => void): void {
-    const i = this.#callbacks?.indexOf(fn) ?? -1;
-    if (i !== -1) this.#callbacks!.splice(i, 1);
+    const callbacks = this.#callbacks;
+    if (callbacks === undefined) return;
+    // Waiters mostly leave in the order they came (timeouts, `wait`s that ended): looked for from
+    // the first one left, and left as a hole, so that many waiters on one future cost each a
+    // constant (a splice moved all after it).
+    let holes = callbackHoles.get(callbacks);
+    const i = callbacks.indexOf(fn, holes?.first ?? 0);
+    if (i === -1) return;
+    callbacks[i] = null;
+    if (holes === undefined) callbackHoles.set(callbacks, (holes = { first: 0, count: 0 }));
+    holes.count++;
+    while (holes.first < callbacks.length && callbacks[holes.first] === null) holes.first++;
+    if (holes.count > 32 && holes.count * 2 > callbacks.length) this.#callbacks = callbacks.filter((callback) => callback !== null);
   }
 
   /** Marks the future running; `false` if it was cancelled (the caller must not run it). */
@@ -220,7 +238,7 @@ export class Future<T = unknown> extends Promise<T> {
     const callbacks = this.#callbacks;
     if (callbacks === undefined) return;
     this.#callbacks = undefined;
-    for (const fn of callbacks) this.#invoke(fn);
+    for (const fn of callbacks) if (fn !== null) this.#invoke(fn);
   }
 
   #invoke(fn: (f: Future<T>) => void): void {
