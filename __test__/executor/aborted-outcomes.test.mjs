@@ -173,15 +173,17 @@ for (const [name, Pool, options, how, code] of [
   ['ProcessPoolExecutor', ProcessPoolExecutor, { execArgv: ['--max-old-space-size=32'] }, 'runs out of memory', -1],
   ['ProcessPoolExecutor', ProcessPoolExecutor, {}, 'is killed (SIGKILL)', -2],
 ]) {
-  test(`${name}: a task whose worker ${how} fails alone: the tasks finished before it keep their outcomes, those after it run`, (t) =>
-    using(new Pool({ maxWorkers: 1, replaceCrashedWorkers: true, ...options }), async (ex) => {
-      // Measured first, so that the pool hands the next ones out together.
-      for (let i = 0; i < 3; i++) await Promise.all([ex.submit(hoardOrDouble, 1), ex.submit(hoardOrDouble, 2)]);
-      const got = await outcomes(Array.from({ length: 12 }, (_, i) => ex.submit(hoardOrDouble, i === 5 ? code : i)));
-      got.forEach(([status, value], i) => {
-        if (i === 5) t.true(status === 'failed' && value instanceof WorkerCrashedError, `the task whose worker ${how}`);
-        else t.deepEqual([status, value], ['ok', 2 * i], `task ${i}`);
-      });
-    }),
-  );
+  for (const fatal of [5, 0]) {
+    test(`${name}: a task whose worker ${how} fails alone (task ${fatal} of its batch): the tasks finished before it keep their outcomes, those after it run`, (t) =>
+      using(new Pool({ maxWorkers: 1, replaceCrashedWorkers: true, ...options }), async (ex) => {
+        // Measured first, so that the pool hands the next ones out together.
+        for (let i = 0; i < 3; i++) await Promise.all([ex.submit(hoardOrDouble, 1), ex.submit(hoardOrDouble, 2)]);
+        const got = await outcomes(Array.from({ length: 12 }, (_, i) => ex.submit(hoardOrDouble, i === fatal ? code : i)));
+        got.forEach(([status, value], i) => {
+          if (i === fatal) t.true(status === 'failed' && value instanceof WorkerCrashedError, `the task whose worker ${how}`);
+          else t.deepEqual([status, value], ['ok', 2 * i], `task ${i}`);
+        });
+      }),
+    );
+  }
 }

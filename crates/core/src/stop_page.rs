@@ -43,8 +43,10 @@
 //!   is not written: [`StopPage::stop`] answers `false`, and that stop travels by IPC alone.
 //! - The outcome region has one writer too, the child: it writes its outcome frames there, stores
 //!   the length of those finished in `WORD_OUTCOMES_COMMITTED` (release) before it starts each
-//!   record, and stores 0 before it sends them itself. The parent reads the region only once the
-//!   child has exited ([`StopPage::take_outcomes`]): what is committed then was never sent.
+//!   record (`OUTCOMES_UNKNOWN` when they do not fit), and stores 0 once it has sent them, before
+//!   its next batch. The parent reads the region only once the child has exited in the middle of a
+//!   batch ([`StopPage::take_outcomes`]): what is committed then was never sent, and the record
+//!   after it is the one the child died running.
 //!
 //! The parent closes its descriptor once the child has been forked, and unmaps the page when the
 //! child has exited ([`StopPage`]'s `Drop`). The child's mapping lives as long as the child.
@@ -61,6 +63,8 @@ pub const WORD_OUTCOMES_COMMITTED: usize = STOPS_LEN / 4;
 /// Where the outcome frames start, in bytes, and how many fit.
 pub const OUTCOMES_OFFSET: usize = STOPS_LEN + 8;
 pub const OUTCOMES_LEN: usize = PAGE_LEN - OUTCOMES_OFFSET;
+/// What `WORD_OUTCOMES_COMMITTED` holds when the child's finished outcomes are not in the page.
+pub const OUTCOMES_UNKNOWN: u32 = u32::MAX;
 /// The first word: says that the descriptor the child was given is this page.
 pub const MAGIC: u32 = 0x4346_5350; // "CFSP"
 /// Word indices (in 32-bit words).
@@ -170,12 +174,15 @@ impl StopPage {
 
     /// The word at `index` (in 32-bit words) of the page.
     /// The outcome frames the child finished and never sent (see the layout), once: to be
-    /// called after the child has exited. `None` when there are none.
+    /// called after the child has exited in the middle of a batch. Empty when it finished none
+    /// (it died running the batch's first record); `None` when that is not known (its outcomes
+    /// did not fit, [`OUTCOMES_UNKNOWN`]), or taken already.
     pub fn take_outcomes(&self) -> Option<Vec<u8>> {
-        let committed = self.word(WORD_OUTCOMES_COMMITTED).swap(0, Ordering::Acquire) as usize;
-        if committed == 0 || committed > OUTCOMES_LEN {
+        let committed = self.word(WORD_OUTCOMES_COMMITTED).swap(OUTCOMES_UNKNOWN, Ordering::Acquire);
+        if committed == OUTCOMES_UNKNOWN || committed as usize > OUTCOMES_LEN {
             return None;
         }
+        let committed = committed as usize;
         let mut frames = vec![0; committed];
         // SAFETY: `OUTCOMES_OFFSET + committed <= PAGE_LEN` (checked above) lies inside the mapping,
         // which lives as long as `self`; the child that wrote it has exited, so nothing writes it
@@ -361,7 +368,11 @@ mod tests {
     fn the_outcomes_a_child_committed_are_taken_once() {
         let page = StopPage::create(1).unwrap();
         let child = reader(&page, 1).unwrap();
-        assert_eq!(page.take_outcomes(), None, "none committed");
+        assert_eq!(page.take_outcomes().as_deref(), Some(b"".as_slice()), "none finished: it died running the first record");
+        assert_eq!(page.take_outcomes(), None, "taken once");
+        // SAFETY: as in `Reader::word`.
+        unsafe { (*(child.0.as_ptr() as *const AtomicU32).add(WORD_OUTCOMES_COMMITTED)).store(OUTCOMES_UNKNOWN, Ordering::Release) };
+        assert_eq!(page.take_outcomes(), None, "not known: they did not fit");
         // The child writes two frames' worth and commits the first 3 bytes.
         // SAFETY: inside the child's mapping of the page, in the outcome region.
         unsafe { std::ptr::copy_nonoverlapping(b"abcdef".as_ptr(), child.0.as_ptr().add(OUTCOMES_OFFSET), 6) };
@@ -369,7 +380,7 @@ mod tests {
         unsafe { (*(child.0.as_ptr() as *const AtomicU32).add(WORD_OUTCOMES_COMMITTED)).store(3, Ordering::Release) };
         assert_eq!(page.take_outcomes().as_deref(), Some(b"abc".as_slice()));
         assert_eq!(page.take_outcomes(), None, "taken once");
-        assert_eq!(child.word(WORD_OUTCOMES_COMMITTED), 0);
+        assert_eq!(child.word(WORD_OUTCOMES_COMMITTED), OUTCOMES_UNKNOWN);
     }
 
     #[test]

@@ -12,7 +12,7 @@ import type { FrameWriter } from '../../wire/frames.js';
 import { type ChunkControl, Runner } from '../../worker/runner.js';
 import { reportStrayErrors } from '../../worker/stray-errors.js';
 import { type ChildMessage, PARENT_PID_ENV, type ParentMessage } from './protocol.js';
-import { nextBatch, STOP_PAGE_ENV, StopPageReader } from './stop-page.js';
+import { nextBatch, OUTCOMES_UNKNOWN, STOP_PAGE_ENV, StopPageReader } from './stop-page.js';
 
 if (typeof process.send !== 'function') {
   console.error('concurrent-futures: child.js is started by ProcessPoolExecutor, not directly');
@@ -71,7 +71,7 @@ const control: ChunkControl = {
 const allocateOutcomes = (bytes: number): Buffer => (stopPage !== undefined && bytes <= stopPage.outcomes.length ? stopPage.outcomes : Buffer.allocUnsafe(bytes));
 const commitFinished = (): true => {
   const { outcomes } = runner;
-  stopPage!.commitOutcomes(outcomes.bytes === stopPage!.outcomes ? outcomes.length : 0);
+  stopPage!.commitOutcomes(outcomes.bytes === stopPage!.outcomes ? outcomes.length : OUTCOMES_UNKNOWN);
   return true;
 };
 const claim = stopPage === undefined ? undefined : commitFinished;
@@ -106,10 +106,13 @@ async function handle(message: ParentMessage): Promise<void> {
       const started = process.hrtime.bigint();
       const bytes = asBuffer(message.batch);
       inBatch = true;
+      // Nothing finished yet: should the child die running the first record, the parent knows.
+      stopPage?.commitOutcomes(0);
       const items = await runner.runBatch(new Batch(bytes, bytes.length), claim);
       inBatch = false;
       const costNs = Number(process.hrtime.bigint() - started) / Math.max(1, items);
-      stopPage?.commitOutcomes(0); // sent here, never twice
+      // The commit stays until the next batch: the parent reads it only for a batch it has no
+      // `done` of (one the child died before sending).
       reply({ t: 'done', frames: runner.outcomes.take(), costNs });
       return;
     }
@@ -147,6 +150,6 @@ process.on('disconnect', () => process.exit(0));
 process.once('exit', () => {
   if (!process.connected) return; // the parent is gone (`disconnect`)
   runner.handOverRunning();
-  stopPage?.commitOutcomes(0);
+  // The commit stays as it is: should this message not reach the parent, the page still tells.
   if (inBatch) reply({ t: 'done', frames: runner.outcomes.take(), costNs: 0, ending: true });
 });

@@ -265,8 +265,9 @@ export class ProcessHost implements WorkerHost {
     if (c.gone) return;
     c.gone = true;
     // Died in the middle of a batch (out of memory, killed): the outcomes it finished and never
-    // sent are in its stop page; they go to the core as it would have sent them, so that only the
-    // record it was running fails and those after it go back to the queue.
+    // sent are in its stop page (none, when it died running the first record); they go to the
+    // core as it would have sent them, so that only the record it was running fails and those
+    // after it go back to the queue.
     const finished = c.outstanding ? c.page?.takeOutcomes() : undefined;
     if (finished != null) this.#core.complete(c.slot, finished, finished.length, 0);
     c.page?.close();

@@ -48,6 +48,9 @@ export function serializeReason(reason: ErrorDescriptor): Uint8Array | undefined
 }
 
 /** The child's view of its page. */
+/** What `commitOutcomes` is given when the finished outcomes are not in the page (the core's `OUTCOMES_UNKNOWN`, as an `Int32Array` holds it). */
+export const OUTCOMES_UNKNOWN = -1;
+
 export class StopPageReader {
   /** The batch being run (see `nextBatch`). */
   batch = 0;
@@ -67,8 +70,8 @@ export class StopPageReader {
   }
 
   /**
-   * The first `bytes` bytes of `outcomes` are the finished outcomes of the batch (0: none to hand
-   * over, as when the child sends them itself).
+   * The first `bytes` bytes of `outcomes` are the finished outcomes of the batch (0 at its start,
+   * and once the child has sent them itself; `OUTCOMES_UNKNOWN` when they are not in the page).
    */
   commitOutcomes(bytes: number): void {
     Atomics.store(this.#words, binding.STOP_PAGE_WORD_OUTCOMES_COMMITTED, bytes);
