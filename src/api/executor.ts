@@ -157,12 +157,11 @@ export abstract class Executor {
   }
 
   /**
-   * @internal `run`'s submit: `moving`, the buffers that move with the arguments; `stoppable`, the
+   * @internal `run`'s submit: `moving`, the buffers that move with the arguments; `_stoppable`, the
    * task has a signal or a timeout (an executor that may end a worker to stop it keeps other
    * tasks out of the way).
    */
-  _submitRun<A extends unknown[], R>(fn: TaskFn<A, R>, args: A, moving: ArrayBuffer[], stoppable: boolean): Future<Awaited<R>> {
-    void stoppable;
+  _submitRun<A extends unknown[], R>(fn: TaskFn<A, R>, args: A, moving: ArrayBuffer[], _stoppable: boolean): Future<Awaited<R>> {
     return moving.length > 0 ? this._submitMoving(fn, args, moving) : this.submit(fn, ...args);
   }
 

@@ -117,6 +117,11 @@ export abstract class PoolExecutor extends Executor {
     this.#abortRunning(future, reason);
   }
 
+  /** Whether an aborted task still running `abortGrace` later is stopped: `Infinity`, or past what a timer can count (about 24.8 days), means never. */
+  get #stopsWorkers(): boolean {
+    return this.#abortGrace <= MAX_TIMER_MS;
+  }
+
   /** @internal `run`'s timeout, counted from the moment the task starts (see `RunTimeouts`). */
   override _watchTimeout<T>(future: Future<T>, ms: number): void {
     this.#runTimeouts ??= new RunTimeouts(this.#core, this.#submission, (expired, after) => this.#abortRunning(expired, new TimeoutError(`the task ran for more than its timeout of ${after} ms`)));
@@ -145,8 +150,7 @@ export abstract class PoolExecutor extends Executor {
     const described = describeError(reason);
     for (const { slot, index } of running) this.#host.abort(slot, index, described);
     this.#completions.expect(ABORT_POLL_MS);
-    // `Infinity`, or past what a timer can count (about 24.8 days): never.
-    if (this.#abortGrace > MAX_TIMER_MS) return undefined;
+    if (!this.#stopsWorkers) return undefined;
     return setTimeout(() => {
       if (settled()) return;
       for (const { slot } of this.#core.stopTask(id)) {
@@ -167,7 +171,7 @@ export abstract class PoolExecutor extends Executor {
    * with `abortGrace: Infinity` none is ever stopped.
    */
   override _submitRun<A extends unknown[], R>(fn: TaskFn<A, R>, args: A, moving: ArrayBuffer[], stoppable: boolean): Future<Awaited<R>> {
-    if (!stoppable || this.#abortGrace > MAX_TIMER_MS) return super._submitRun(fn, args, moving, false);
+    if (!stoppable || !this.#stopsWorkers) return super._submitRun(fn, args, moving, false);
     return this.#submission.stoppable(() => super._submitRun(fn, args, moving, true));
   }
 
@@ -192,8 +196,7 @@ export abstract class PoolExecutor extends Executor {
   override _mapSink(fn: TaskFn<any[], unknown>): MapSink {
     const func = this.#submission.functionIndex(fn, 'map()');
     const abort = (id: number, reason: unknown): void => void this.#abortRecord(id, reason, () => this.#records.get(id) === undefined);
-    const mayStop = this.#abortGrace <= MAX_TIMER_MS;
-    return poolMapSink(func, { core: this.#core, shared: this.#host.sharedMemory, submission: this.#submission, records: this.#records, lifecycle: this.#lifecycle, abort, mayStop });
+    return poolMapSink(func, { core: this.#core, shared: this.#host.sharedMemory, submission: this.#submission, records: this.#records, lifecycle: this.#lifecycle, abort, mayStop: this.#stopsWorkers });
   }
 
   /** Python's `shutdown`. Idempotent; a later call with `cancelFutures` still cancels. */
