@@ -121,6 +121,7 @@ export class CompletionPump {
       this.#settleBatch(batch);
     } finally {
       this.#inbox.done(batch);
+      this.host.sharedMemory?.settled?.();
     }
     this.#lifecycle.checkIdle();
     return true;

@@ -81,7 +81,15 @@ export class Submission {
       this.flush();
       this.#batchAlone = this.#alone;
     }
-    this.#batch.pushRecord(func, items, flags, value, this.host.sharedMemory, root, read);
+    const shared = this.host.sharedMemory;
+    let pushed = false;
+    try {
+      this.#batch.pushRecord(func, items, flags, value, shared, root, read);
+      pushed = true;
+    } finally {
+      // The shared memory the record names lives while its entry is in flight (and longer if kept).
+      shared?.keepNamedFor?.(pushed ? entry : undefined);
+    }
     const id = this.#nextId++;
     this.records.add(id, entry);
     const batched = ++this.#batched;

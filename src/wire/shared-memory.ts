@@ -18,4 +18,10 @@ export interface SharedMemoryTable {
   idOf(sab: SharedArrayBuffer): number;
   /** The memory of `id`; a `DataCloneError` when it is unknown. */
   get(id: number): SharedArrayBuffer;
+  /** A worker is about to read a record's value (see `hosts/thread/shared-memory.ts`). */
+  beginRecord?(): void;
+  /** The main thread: what the value just written named lives as long as `owner` (`undefined`: it was not sent). */
+  keepNamedFor?(owner: object | undefined): void;
+  /** The main thread: a drain's completions are settled. */
+  settled?(): void;
 }

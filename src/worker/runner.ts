@@ -179,6 +179,7 @@ export class Runner {
 
   /** Runs the record `records` is on and pushes its outcome; a promise when that has to wait. */
   #runRecord(records: RecordReader): Promise<void> | undefined {
+    this.shared?.beginRecord?.();
     const { func, kind, index } = records;
     const fn = this.#functions[func];
     if (fn === undefined) {

@@ -14,7 +14,7 @@ import { ADDON_PATH_KEY, addonPath, type NativePool, stashBlock } from '../../wi
 import type { HostEvents, WorkerHost } from '../host.js';
 import { DOORBELL_COMMITTED, DOORBELL_GENERATION, DOORBELL_WORDS, type MainMessage, type WorkerConfig, type WorkerMessage } from './protocol.js';
 import { MainThreadMoves } from './moved-buffers.js';
-import { SharedMemoryRegistry } from './shared-memory.js';
+import { MainSharedMemory } from './shared-memory.js';
 
 const WORKER_FILE = path.join(__dirname, 'worker.js');
 
@@ -41,7 +41,7 @@ export class ThreadHost implements WorkerHost {
   readonly pollsCompletions = true;
   readonly workerKind = 'worker thread';
   readonly stashBlock = stashBlock;
-  readonly sharedMemory: SharedMemoryRegistry;
+  readonly sharedMemory: MainSharedMemory;
   readonly moved = new MainThreadMoves(() => this.#workers.forEach((live) => this.#drainPort(live)));
   readonly #workers = new Map<number, LiveWorker>();
   /**
@@ -57,12 +57,15 @@ export class ThreadHost implements WorkerHost {
   #initError: unknown;
 
   constructor(private readonly options: ThreadHostOptions) {
-    this.sharedMemory = new SharedMemoryRegistry(
-      (id, sab) => this.#announce(id, sab),
+    this.sharedMemory = new MainSharedMemory(
+      (id, sab) => this.#post({ type: 'shared', id, sab }),
+      (ids) => this.#post({ type: 'forget', ids }, true),
       () => this.#workers.forEach((live) => this.#drainPort(live)),
     );
     this.sharedMemory.moved = this.moved.buffers;
     this.#initargs = encode(options.initargs, this.sharedMemory, 'arguments');
+    // Every worker that ever starts is given them.
+    this.sharedMemory.keepNamedFor(this);
   }
 
   get live(): number {
@@ -116,6 +119,7 @@ export class ThreadHost implements WorkerHost {
       this.#drainPort(live);
       port1.close();
       this.#handOverFinished(slot, doorbell, live);
+      this.sharedMemory.gone(live);
       this.#workers.delete(slot);
       this.#doorbells.delete(slot);
       const reason = this.#initError !== undefined ? 'A thread initializer failed' : `A worker thread exited abruptly (exit code ${exitCode}) while running a task`;
@@ -155,9 +159,15 @@ export class ThreadHost implements WorkerHost {
     return new BrokenThreadPool(message, { ...(cause === undefined ? {} : { cause }), ...end });
   }
 
-  /** Shared memory the main thread sends for the first time: every worker learns its id. */
-  #announce(id: number, sab: SharedArrayBuffer, except?: MessagePort): void {
-    for (const { port } of this.#workers.values()) if (port !== except) port.postMessage({ type: 'shared', id, sab });
+  /**
+   * Tells every worker of shared memory: its id (the main thread sends it for the first time), or
+   * ids to let go (`ring`: a parked worker wakes to do so, see `MainSharedMemory`).
+   */
+  #post(message: MainMessage, ring = false): void {
+    for (const [slot, { port }] of this.#workers) {
+      port.postMessage(message);
+      if (ring) this.wake(slot);
+    }
   }
 
   /**
@@ -182,10 +192,9 @@ export class ThreadHost implements WorkerHost {
 
   #onMessage(message: WorkerMessage, from: LiveWorker): void {
     if (message.type === 'shared') {
-      // A worker's own shared memory: the main thread and the other workers learn its id, so that
-      // it can travel on from here.
-      this.sharedMemory.remember(message.id, message.sab);
-      this.#announce(message.id, message.sab, from.port);
+      this.sharedMemory.received(from, message.token, message.index, message.sab);
+    } else if (message.type === 'sharedDone') {
+      this.sharedMemory.closed(message.token);
     } else if (message.type === 'outcomes') {
       from.outcomes = { generation: message.generation, bytes: Buffer.from(message.sab) };
     } else if (message.type === 'moved') {

@@ -12,7 +12,7 @@ export interface WorkerConfig {
    * worker runs is stopped (`ThreadChunkControl` in `worker.ts`).
    */
   doorbell: Int32Array;
-  /** Both ways: `SharedMessage`s, and the worker's `WorkerMessage`s. */
+  /** Both ways: the main thread's `MainMessage`s, and the worker's `WorkerMessage`s. */
   port: import('node:worker_threads').MessagePort;
   /** The initializer's task descriptor, and its arguments as `encode` wrote them. */
   initializer: string | undefined;
@@ -25,10 +25,24 @@ export interface WorkerConfig {
   [ADDON_PATH_KEY]: string | undefined;
 }
 
-/** Shared memory announced by either side, before a frame names it. */
+/** Shared memory the main thread announces, before a frame names it (see `MainSharedMemory`). */
 export interface SharedMessage {
   type: 'shared';
   id: number;
+  sab: SharedArrayBuffer;
+}
+
+/** The main thread let these ids go: no frame in flight names them. */
+export interface ForgetMessage {
+  type: 'forget';
+  ids: number[];
+}
+
+/** Shared memory a worker's outcomes name: index `index` of batch `token` (see `WorkerSharedMemory`). */
+export interface OutgoingSharedMessage {
+  type: 'shared';
+  token: number;
+  index: number;
   sab: SharedArrayBuffer;
 }
 
@@ -47,7 +61,7 @@ export interface AbortMessage {
 }
 
 /** What the main thread posts on a worker's port. */
-export type MainMessage = SharedMessage | MovedMessage | AbortMessage;
+export type MainMessage = SharedMessage | ForgetMessage | MovedMessage | AbortMessage;
 
 /**
  * The shared memory a worker writes its outcome frames into, each time it takes a new one: should
@@ -61,7 +75,14 @@ export interface OutcomesMessage {
 }
 
 /** What a worker posts on its port: `want` asks for a buffer the main thread moved. */
-export type WorkerMessage = SharedMessage | MovedMessage | OutcomesMessage | { type: 'want'; id: number } | { type: 'initFailed'; error: unknown };
+export type WorkerMessage =
+  | OutgoingSharedMessage
+  /** The batch of `token` is handed over. */
+  | { type: 'sharedDone'; token: number }
+  | MovedMessage
+  | OutcomesMessage
+  | { type: 'want'; id: number }
+  | { type: 'initFailed'; error: unknown };
 
 /**
  * The words of a worker's doorbell (an `Int32Array` on shared memory): the main thread rings

@@ -14,7 +14,7 @@ import { type ChunkControl, Runner } from '../../worker/runner.js';
 import { reportStrayErrors } from '../../worker/stray-errors.js';
 import { MovedBuffers } from './moved-buffers.js';
 import { DOORBELL_COMMITTED, DOORBELL_GENERATION, type MainMessage, type WorkerConfig, type WorkerMessage } from './protocol.js';
-import { SharedMemoryRegistry } from './shared-memory.js';
+import { WorkerSharedMemory } from './shared-memory.js';
 
 const config = workerData as WorkerConfig;
 const { slot, doorbell, port, mailbox } = config;
@@ -63,13 +63,19 @@ function receiveMessages(): void {
   for (let m = receiveMessageOnPort(port); m !== undefined; m = receiveMessageOnPort(port)) {
     const message = m.message as MainMessage;
     if (message.type === 'shared') shared.remember(message.id, message.sab);
+    else if (message.type === 'forget') shared.forget(message.ids);
     else if (message.type === 'moved') moved.arrive(message.id, message.buffer);
     else if (message.type === 'abort') abortReasons.set(message.index, message.reason);
   }
 }
 
-/** Shared memory: this worker's own goes to the main thread; the main thread's comes on the port. */
-const shared = new SharedMemoryRegistry((id, sab) => port.postMessage({ type: 'shared', id, sab } satisfies WorkerMessage), receiveMessages, config.shared);
+/** Shared memory: the main thread's comes on the port; what outcomes name goes to it there. */
+const shared = new WorkerSharedMemory(
+  (token, index, sab) => port.postMessage({ type: 'shared', token, index, sab } satisfies WorkerMessage),
+  (token) => port.postMessage({ type: 'sharedDone', token } satisfies WorkerMessage),
+  receiveMessages,
+  config.shared,
+);
 
 /**
  * Buffers moved with records (asked for from the main thread, which keeps them until then, and
@@ -182,6 +188,8 @@ async function main(): Promise<void> {
   for (;;) {
     const taken = pool.take(slot, itemCostNs, true, inbox.target);
     if (taken === TAKE_IDLE) {
+      // Memory the main thread let go is let go here too before the wait (it rings to say so).
+      receiveMessages();
       await park();
       continue;
     }
@@ -196,6 +204,7 @@ async function main(): Promise<void> {
     Atomics.store(doorbell, DOORBELL_COMMITTED, 0); // handed over here, never twice
     pool.complete(slot, outcomes.bytes, outcomes.length, outcomes.id);
     outcomes.clear();
+    shared.batchEnded();
     if (items > 0) itemCostNs = ((performance.now() - started) * 1e6) / items;
   }
 }
