@@ -1,9 +1,11 @@
-// Corners of the contract (API.md) found by an audit: a map ended before its first next(), delays
-// past what a timer can count, and an Executor subclass that has nothing to shut down. Timing
-// never decides these tests: the bounds only tell a hang from an answer.
+// Corners of the contract (API.md) found by audits: a map ended before its first next(), delays
+// past what a timer can count, an Executor subclass that has nothing to shut down, map's input
+// read as Python reads it with buffersize, options that are not objects, a task's own
+// ReferenceError, the read-only maxWorkers, the signal terminateWorkers sent, sloppy functions,
+// async done-callbacks. Timing never decides these tests: the bounds only tell a hang from an answer.
 import test from 'ava';
 
-import { currentTask, Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor } from '../../esm/index.mjs';
+import { asCompleted, BrokenProcessPool, currentTask, Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait } from '../../esm/index.mjs';
 
 const POOLS = [
   ['ThreadPoolExecutor', ThreadPoolExecutor],
@@ -77,4 +79,153 @@ test('an Executor subclass that only submits inherits a shutdown that does nothi
   t.deepEqual(doubled, [2, 4, 6]);
   t.is(await ex.shutdown(), undefined);
   t.is(await ex[Symbol.asyncDispose](), undefined);
+});
+
+test('map with buffersize reads one item more than the buffer while a next() waits, from the first next() on (as Python)', async (t) => {
+  const ex = new ThreadPoolExecutor({ maxWorkers: 2 });
+  try {
+    for (const buffersize of [1, 4]) {
+      let read = 0;
+      function* items() {
+        for (let i = 0; i < 10; i++) {
+          read++;
+          yield i;
+        }
+      }
+      const gate = new Int32Array(new SharedArrayBuffer(4));
+      const it = ex.map(
+        (x, gate) => {
+          while (Atomics.load(gate, 0) === 0) Atomics.wait(gate, 0, 0, 50);
+          return x;
+        },
+        items(),
+        [gate, gate, gate, gate, gate, gate, gate, gate, gate, gate],
+        { buffersize, chunksize: 1 },
+      );
+      t.is(read, buffersize, `buffersize ${buffersize}: map() reads the buffer`);
+      const first = it.next();
+      t.is(read, buffersize + 1, `buffersize ${buffersize}: the first next() reads one more before it waits`);
+      Atomics.store(gate, 0, 1);
+      Atomics.notify(gate, 0);
+      t.deepEqual(await first, { done: false, value: 0 });
+      const rest = [];
+      for await (const v of it) rest.push(v);
+      t.deepEqual(rest, [1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    }
+  } finally {
+    await ex.shutdown();
+  }
+});
+
+test("wait() and asCompleted() refuse options that are not an object (Python's positional timeout would wait forever)", async (t) => {
+  const pending = new Future();
+  await t.throwsAsync(wait([pending], 100), { instanceOf: TypeError, message: /options must be an object, got number; pass \{ timeout: 100 \}/ });
+  await t.throwsAsync(wait([pending], 'x'), { instanceOf: TypeError });
+  await t.throwsAsync(wait([pending], null), { instanceOf: TypeError });
+  t.throws(() => asCompleted([pending], 100), { instanceOf: TypeError, message: /pass \{ timeout: 100 \}/ });
+  const settled = new Future();
+  settled.setResult(1);
+  t.is((await wait([settled], undefined)).done.size, 1, 'undefined options are the defaults');
+  const shutdownTypo = new ThreadPoolExecutor({ maxWorkers: 1 });
+  await t.throwsAsync(() => shutdownTypo.shutdown({ wiat: true }), { instanceOf: TypeError, message: /did you mean 'wait'/ }, 'a swap of two letters is one edit');
+  await shutdownTypo.shutdown();
+});
+
+test('map takes only a plain object as its trailing options; any other non-iterable is a TypeError', (t) => {
+  const ex = new ThreadPoolExecutor({ maxWorkers: 1 });
+  class Opts {
+    chunksize = 0;
+  }
+  for (const last of [new Date(), Promise.resolve(), new Opts()]) {
+    t.throws(() => ex.map((x) => x, [1, 2], last), { instanceOf: TypeError, message: /argument 3 must be an iterable or async iterable, got an instance of/ });
+  }
+  t.throws(() => ex.map((x) => x, [1, 2], Object.assign(Object.create(null), { chunksize: 0 })), { instanceOf: RangeError }, 'a null-prototype object is options');
+  void ex.shutdown();
+});
+
+test("a task's own ReferenceError keeps its message; only a name the runtime found undefined gets the hint", async (t) => {
+  const ex = new ThreadPoolExecutor({ maxWorkers: 1 });
+  try {
+    const own = await t.throwsAsync(
+      ex.submit(() => {
+        throw Object.assign(new ReferenceError('cache miss'), { code: 'E_MISS' });
+      }),
+      { instanceOf: ReferenceError },
+    );
+    t.is(own.message, 'cache miss');
+    t.is(own.code, 'E_MISS');
+    const undefinedName = await t.throwsAsync(ex.submit(() => globalThis.eval('notDefinedAnywhere')), { instanceOf: ReferenceError });
+    t.regex(undefinedName.message, /^notDefinedAnywhere is not defined \(task functions are sent to workers by their source text/);
+  } finally {
+    await ex.shutdown();
+  }
+});
+
+for (const [name, Pool] of POOLS) {
+  test(`${name}: maxWorkers is read-only`, async (t) => {
+    const ex = new Pool({ maxWorkers: 1 });
+    t.throws(() => {
+      ex.maxWorkers = 2;
+    }, { instanceOf: TypeError });
+    t.is(ex.maxWorkers, 1);
+    await ex.shutdown();
+  });
+}
+
+for (const [what, signal] of [
+  ['terminateWorkers', 'SIGTERM'],
+  ['killWorkers', 'SIGKILL'],
+]) {
+  test(`ProcessPoolExecutor: ${what}() fails a running task with BrokenProcessPool carrying the signal it sent`, async (t) => {
+    const ex = new ProcessPoolExecutor({ maxWorkers: 1 });
+    const running = ex.submit(() => new Promise(() => setInterval(() => {}, 1000)));
+    while (!running.running()) await new Promise((resolve) => setTimeout(resolve, 5));
+    await ex[what]();
+    const error = await t.throwsAsync(running, { instanceOf: BrokenProcessPool });
+    t.is(error.signal, signal);
+    t.is(error.exitCode, null);
+  });
+}
+
+test('a sloppy function runs as where written: a name it assigns first is a global; a name read inside with may be the object\'s', async (t) => {
+  const ex = new ThreadPoolExecutor({ maxWorkers: 1 });
+  try {
+    // Sloppy code: eval in the global scope of this (strict) module makes sloppy functions.
+    const implicit = (0, eval)('(function () { implicitTmp = 7; return implicitTmp * 2; })');
+    t.is(implicit(), 14);
+    delete globalThis.implicitTmp;
+    t.is(await ex.submit(implicit), 14);
+    const withObject = (0, eval)('(function (o) { with (o) { return a + b; } })');
+    t.is(await ex.submit(withObject, { a: 1, b: 2 }), 3);
+    // A name the worker does not have, read outside any with and never assigned, is still refused.
+    const missing = (0, eval)('(function () { return notAGlobalAnywhere + 1; })');
+    t.throws(() => ex.submit(missing), { instanceOf: TypeError, message: /notAGlobalAnywhere is not defined in the worker/ });
+  } finally {
+    await ex.shutdown();
+  }
+});
+
+test('an async done-callback that rejects is reported as a throwing one is, not an unhandled rejection', async (t) => {
+  const unhandled = [];
+  const onUnhandled = (reason) => unhandled.push(reason);
+  process.on('unhandledRejection', onUnhandled);
+  const errors = [];
+  const original = console.error;
+  console.error = (...args) => errors.push(args);
+  try {
+    const future = new Future();
+    let later = false;
+    future.addDoneCallback(async () => {
+      throw new Error('async callback failed');
+    });
+    future.addDoneCallback(() => (later = true));
+    future.setResult(1);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    t.true(later, 'later callbacks still run');
+    t.deepEqual(unhandled, []);
+    t.true(errors.some((args) => args.some((a) => a instanceof Error && a.message === 'async callback failed')), 'the failure was reported');
+  } finally {
+    console.error = original;
+    process.off('unhandledRejection', onUnhandled);
+  }
 });

@@ -243,10 +243,18 @@ export class Future<T = unknown> extends Promise<T> {
 
   #invoke(fn: (f: Future<T>) => void): void {
     try {
-      fn(this);
+      const returned: unknown = fn(this);
+      // An async callback's failure is reported as a thrown one is, not left an unhandled rejection.
+      if (typeof returned === 'object' && returned !== null && typeof (returned as PromiseLike<unknown>).then === 'function') {
+        (returned as PromiseLike<unknown>).then(undefined, (error: unknown) => this.#reportCallbackError(error));
+      }
     } catch (error) {
-      console.error(`exception calling callback for ${this}:`, error);
+      this.#reportCallbackError(error);
     }
+  }
+
+  #reportCallbackError(error: unknown): void {
+    console.error(`exception calling callback for ${this}:`, error);
   }
 
   #settled<R>(timeout: number | undefined, outcome: () => Promise<R>): Promise<R> {

@@ -88,18 +88,32 @@ interface ParsedOptions {
 
 const MAP_OPTIONS = ['timeout', 'chunksize', 'buffersize', 'signal'];
 
+/** An object literal (or `Object.create(null)`), of any realm: what `map` takes as its options. */
+function isPlainObject(value: unknown): value is object {
+  if (typeof value !== 'object' || value === null) return false;
+  const proto = Object.getPrototypeOf(value) as object | null;
+  return proto === null || Object.getPrototypeOf(proto) === null;
+}
+
+function describeValue(value: unknown): string {
+  if (value === null) return 'null';
+  if (typeof value !== 'object') return typeof value;
+  const name = (value as { constructor?: { name?: unknown } }).constructor?.name;
+  return typeof name === 'string' && name !== '' && name !== 'Object' ? `an instance of ${name}` : 'an object';
+}
+
 /** Splits `map`'s arguments into inputs and options and validates both (synchronously). */
 export function parseMapArguments(rest: unknown[]): { sources: Array<Iterable<unknown> | AsyncIterable<unknown>>; options: ParsedOptions } {
   let raw: MapOptions = {};
   const last = rest[rest.length - 1];
-  if (typeof last === 'object' && last !== null && !isIterable(last) && !isAsyncIterable(last)) {
+  if (isPlainObject(last) && !isIterable(last) && !isAsyncIterable(last)) {
     raw = last as MapOptions;
     rest = rest.slice(0, -1);
   }
   checkKnownKeys('map()', raw, MAP_OPTIONS);
   rest.forEach((input, i) => {
     if (!isIterable(input) && !isAsyncIterable(input)) {
-      throw new TypeError(`map(): argument ${i + 2} must be an iterable or async iterable, got ${input === null ? 'null' : typeof input}`);
+      throw new TypeError(`map(): argument ${i + 2} must be an iterable or async iterable, got ${describeValue(input)}`);
     }
   });
   const { chunksize = 'auto', buffersize, signal } = raw;
@@ -303,6 +317,11 @@ export class MapRun<R> implements AsyncIterableIterator<R>, RangeReceiver {
     this.#arrived?.();
   }
 
+  /** Whether item `index` has arrived (its `next()` need not wait). */
+  #hasArrived(index: number): boolean {
+    return (this.#current !== undefined && index >= this.#currentFirst && index < this.#currentFirst + this.#current.count) || this.#ranges.has(index);
+  }
+
   /** The range holding item `index`, once it has arrived; `undefined` past the end of the input. */
   async #rangeOf(index: number): Promise<Range | undefined> {
     for (;;) {
@@ -324,15 +343,17 @@ export class MapRun<R> implements AsyncIterableIterator<R>, RangeReceiver {
 
   /**
    * Lazy mode: before waiting for a result, read more input, up to `buffersize + 1` items in
-   * flight (Python reads one per result); but only once half the buffer or less is in flight, so
-   * that items go in batches the sink can cut into chunks rather than one record each. A promise
-   * only while an async input is being read.
+   * flight (Python reads one per result); once half the buffer or less is in flight, so that items
+   * go in batches the sink can cut into chunks rather than one record each, or when this `next()`
+   * must wait for its item (so that `buffersize + 1` run meanwhile, as in Python, from the first
+   * `next()` on). A promise only while an async input is being read.
    */
   #topUp(): Promise<void> | undefined {
     if (this.#reading !== undefined) return this.#await(this.#reading).then(() => this.#topUp());
     const buffersize = this.#options.buffersize!;
     const inFlight = this.#submitted - this.#delivered;
-    if (inFlight > buffersize >> 1 || this.#zip.done) return undefined;
+    if (this.#zip.done) return undefined;
+    if (inFlight > buffersize >> 1 && (inFlight > buffersize || this.#hasArrived(this.#delivered))) return undefined;
     const count = this.#delivered + buffersize + 1 - this.#submitted;
     if (!this.#zip.async) {
       this.#submit(this.#readSync(count));

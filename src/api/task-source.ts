@@ -18,6 +18,8 @@ export interface SourceShape {
   read: string[];
   /** Of `free`, those it assigns as a bare name (in sloppy code, that makes a global). */
   assigned: string[];
+  /** Of `read`, those it reads only inside a `with` statement (sloppy code): the object may have them. */
+  readInWith: string[];
   /**
    * The globals it defines: properties it assigns on the global object by name
    * (`globalThis.x = ...`) and bare names it assigns; `null` when it cannot be told (it uses the
@@ -54,7 +56,8 @@ export function readSource(source: string): SourceShape | string {
   const globalObject = GLOBAL_OBJECTS.filter((name) => !scan.declared.has(name));
   const escapes = globalObject.some((name) => scan.globalEscapes.has(name)) || (free.includes('eval') && !scan.declared.has('eval'));
   const defines = escapes ? null : [...new Set([...assigned, ...globalObject.flatMap((name) => scan.globalProperties.get(name) ?? [])])];
-  return { method, arrow: root.type === 'ArrowFunctionExpression', usesThis: scan.usesThis, free, read, assigned, defines };
+  const readInWith = read.filter((name) => scan.readInWith.has(name) && !scan.readOutsideWith.has(name));
+  return { method, arrow: root.type === 'ArrowFunctionExpression', usesThis: scan.usesThis, free, read, assigned, readInWith, defines };
 }
 
 /** Names of the global object in a worker. */
@@ -86,6 +89,10 @@ class Scan {
   readonly declared = new Set<string>();
   /** Names read (an assignment such as `x += 1` reads too). */
   readonly read = new Set<string>();
+  /** Of those, the ones read inside the body of a `with`, and the ones read elsewhere. */
+  readonly readInWith = new Set<string>();
+  readonly readOutsideWith = new Set<string>();
+  #withDepth = 0;
   /** Names read as `typeof name`. */
   readonly probed = new Set<string>();
   /** Names assigned as bare names (`x = 1`, `for (x of ...)`). */
@@ -158,7 +165,14 @@ class Scan {
     switch (node.type) {
       case 'Identifier':
         this.read.add(node.name);
+        (this.#withDepth > 0 ? this.readInWith : this.readOutsideWith).add(node.name);
         if (GLOBAL_OBJECTS.includes(node.name)) this.globalEscapes.add(node.name);
+        return;
+      case 'WithStatement':
+        this.visit(node.object, own);
+        this.#withDepth++;
+        this.visit(node.body, own);
+        this.#withDepth--;
         return;
       case 'ThisExpression':
         if (own) this.usesThis = true;

@@ -12,7 +12,7 @@ import { types } from 'node:util';
 
 import { writeDescriptor } from '../wire/task-descriptor.js';
 import { capturedNames } from './captures.js';
-import { readSource } from './task-source.js';
+import { readSource, type SourceShape } from './task-source.js';
 
 export type TaskFunction = (...args: any[]) => any;
 
@@ -192,7 +192,20 @@ function describeSource(fn: Function, source: string, what: string): Described {
   // one's assignments to undeclared names make globals, which the worker removes after each call.
   const sloppy = Object.prototype.hasOwnProperty.call(fn, 'caller');
   const descriptor = writeDescriptor(sloppy ? { source, name: fn.name, sloppy: true, assigns: shape.assigned } : { source, name: fn.name });
-  return { descriptor, reads: shape.read, defines: shape.defines };
+  return { descriptor, reads: sloppy ? sloppyReads(fn, shape) : shape.read, defines: shape.defines };
+}
+
+/**
+ * What a sloppy function reads that must be the worker's: not a name it assigns first (that makes
+ * a global, `tmp = 7; return tmp`) nor one read inside a `with` (the object may have it), unless
+ * it captured that name where it was written (then it is refused as any other capture).
+ */
+function sloppyReads(fn: Function, shape: SourceShape): readonly string[] {
+  const mayBeGlobal = shape.read.filter((name) => shape.assigned.includes(name) || shape.readInWith.includes(name));
+  if (mayBeGlobal.length === 0) return shape.read;
+  const captured = capturedNames(fn, mayBeGlobal);
+  if (captured === undefined) return shape.read;
+  return shape.read.filter((name) => !mayBeGlobal.includes(name) || captured.includes(name));
 }
 
 /** Why `name` is a compiler's helper or renamed import, if it looks like one. */

@@ -28,15 +28,24 @@ function uniqueFutures<F extends Future<any>>(fs: Iterable<F>, caller: string): 
   return set;
 }
 
+/** Options are an object (Python's positional `wait(fs, timeout)` would otherwise wait forever). */
+function checkOptions(what: string, options: unknown, known: readonly string[]): void {
+  if (typeof options !== 'object' || options === null) {
+    const hint = typeof options === 'number' ? `; pass { timeout: ${options} }` : '';
+    throw new TypeError(`${what}: options must be an object, got ${options === null ? 'null' : typeof options}${hint}`);
+  }
+  checkKnownKeys(what, options, known);
+}
+
 /**
  * Waits for the futures, as Python's `concurrent.futures.wait`. Never rejects on timeout: it
  * resolves with the split at that moment.
  */
 export function wait<F extends Future<any>>(fs: Iterable<F>, options: WaitOptions = {}): Promise<DoneAndNotDone<F>> {
   try {
-    if (typeof options === 'object' && options !== null) checkKnownKeys('wait()', options, ['timeout', 'returnWhen']);
-    const { returnWhen = ALL_COMPLETED } = options ?? {};
-    const timeout = toTimeout(options?.timeout);
+    checkOptions('wait()', options, ['timeout', 'returnWhen']);
+    const { returnWhen = ALL_COMPLETED } = options;
+    const timeout = toTimeout(options.timeout);
     if (returnWhen !== FIRST_COMPLETED && returnWhen !== FIRST_EXCEPTION && returnWhen !== ALL_COMPLETED) {
       throw new RangeError(`Invalid returnWhen value: ${String(returnWhen)}`);
     }
@@ -104,8 +113,8 @@ export interface AsCompletedIterator<F extends Future<any>> extends AsyncIterabl
  * order, each once. With `timeout` (counted from the first `next()`), throws `TimeoutError`.
  */
 export function asCompleted<F extends Future<any>>(fs: Iterable<F>, options: { timeout?: number } = {}): AsCompletedIterator<F> {
-  if (typeof options === 'object' && options !== null) checkKnownKeys('asCompleted()', options, ['timeout']);
-  const timeout = toTimeout(options?.timeout);
+  checkOptions('asCompleted()', options, ['timeout']);
+  const timeout = toTimeout(options.timeout);
   const futures = uniqueFutures(fs, 'asCompleted');
   return completionOrder(futures, timeout);
 }

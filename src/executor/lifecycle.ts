@@ -2,7 +2,7 @@
  * An executor's life: open, shut down or broken; active (work pending, which keeps the process
  * alive) or idle (which never does); and what an idle executor gives back.
  */
-import { type BrokenExecutor, ShutdownError } from '../api/errors.js';
+import { type BrokenExecutor, ShutdownError, type WorkerEnd } from '../api/errors.js';
 import type { WorkerHost } from '../hosts/host.js';
 import { type NativePool, releaseIdleMemory } from '../wire/native.js';
 import type { Records } from './records.js';
@@ -65,9 +65,9 @@ export class Lifecycle {
    * Running records fail with the pool's `Broken*` error for `reason`, and the core hands out no
    * more work, without marking the executor broken (its workers are being ended on purpose).
    */
-  failRunning(reason: string): void {
+  failRunning(reason: string, end?: WorkerEnd): void {
     if (this.#broken !== undefined) return;
-    this.#runningFailure ??= this.parts.host.brokenError(reason);
+    this.#runningFailure ??= this.parts.host.brokenError(reason, undefined, end);
     this.parts.core.breakPool(true);
   }
 

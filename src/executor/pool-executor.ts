@@ -35,7 +35,7 @@ const dropped = new FinalizationRegistry<{ core: NativePool; host: WorkerHost }>
  * public executors extend it.
  */
 export abstract class PoolExecutor extends Executor {
-  readonly maxWorkers: number;
+  readonly #maxWorkers: number;
   readonly #core: NativePool;
   readonly #host: WorkerHost;
   readonly #records: Records;
@@ -61,7 +61,7 @@ export abstract class PoolExecutor extends Executor {
     super();
     this.#replaceCrashedWorkers = replaceCrashedWorkers;
     this.#abortGrace = abortGrace;
-    this.maxWorkers = maxWorkers;
+    this.#maxWorkers = maxWorkers;
     // The core's wake-up holds the executor weakly, so that an executor nobody references can be
     // collected; while work is pending, the lifecycle holds it.
     const self = new WeakRef(this);
@@ -115,6 +115,11 @@ export abstract class PoolExecutor extends Executor {
   override _abort<T>(future: Future<T>, reason: unknown): void {
     if (future._cancelBecause(reason) || future.done()) return;
     this.#abortRunning(future, reason);
+  }
+
+  /** The most workers this executor runs at once (read-only, as in Python). */
+  get maxWorkers(): number {
+    return this.#maxWorkers;
   }
 
   /** Whether an aborted task still running `abortGrace` later is stopped: `Infinity`, or past what a timer can count (about 24.8 days), means never. */
@@ -248,8 +253,8 @@ export abstract class PoolExecutor extends Executor {
    * @internal Fails the running tasks with the pool's `Broken*` error for `reason` and hands out
    * no more work, without marking the executor broken: its workers are being ended on purpose.
    */
-  protected failRunning(reason: string): void {
-    this.#lifecycle.failRunning(reason);
+  protected failRunning(reason: string, end?: WorkerEnd): void {
+    this.#lifecycle.failRunning(reason, end);
   }
 
   /**

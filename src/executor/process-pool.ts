@@ -76,7 +76,8 @@ export class ProcessPoolExecutor extends PoolExecutor {
     // future has settled and every child has exited.
     const done = this.shutdown({ wait: true, cancelFutures: true });
     // Later submits throw ShutdownError, not a Broken* error.
-    this.failRunning(`${what} ended the child processes while the task was running`);
+    // The signal is the one sent: the children have not exited yet.
+    this.failRunning(`${what} ended the child processes while the task was running`, { exitCode: null, signal });
     const ending = this.#host.endAll(signal, TERMINATE_GRACE_MS);
     try {
       await done;

@@ -352,15 +352,16 @@ export class Runner {
   }
 
   /**
-   * A `ReferenceError` from a function sent by source is most likely a captured variable: its
-   * message (and the stack's first line) gets the reason after the task's own text. Only what is
+   * A name the runtime found undefined (`x is not defined`) in a function sent by source is most
+   * likely a captured variable: its message (and the stack's first line) gets the reason after the
+   * runtime's text. Any other `ReferenceError` (one the task made) travels as it is. Only what is
    * sent changes: the error itself may be frozen, or the task's to keep.
    */
   #hint(error: unknown, func: number): Amend | undefined {
     if (!this.#fromSource.has(func) || !isReferenceError(error)) return undefined;
     return (descriptor: ErrorDescriptor) => {
       const { name = 'ReferenceError', message = '', stack } = descriptor;
-      if (message.includes(CAPTURE_HINT)) return;
+      if (!UNDEFINED_NAME.test(message)) return;
       const header = `${name}: ${message}`;
       descriptor.message = `${message} (${CAPTURE_HINT})`;
       if (typeof stack === 'string' && stack.startsWith(header)) descriptor.stack = `${name}: ${descriptor.message}${stack.slice(header.length)}`;
@@ -397,6 +398,9 @@ const markOwnReason: Amend = (descriptor) => {
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return value !== null && (typeof value === 'object' || typeof value === 'function') && typeof (value as PromiseLike<unknown>).then === 'function';
 }
+
+/** V8's message for a name that is not defined (one no parser saw: the hint applies). */
+const UNDEFINED_NAME = /^[^\s()]+ is not defined$/;
 
 function isReferenceError(error: unknown): boolean {
   try {
