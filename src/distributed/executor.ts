@@ -671,19 +671,26 @@ export class DistributedExecutor extends Executor {
 
   async #close(): Promise<void> {
     this.#disconnected = true;
-    // The connections of an idle executor do not keep the process alive: without this, a process
-    // whose last step is `await ex.shutdown()` could end while the replies are on their way (Node
-    // then exits with code 13, an unsettled top-level await). Bounded, should Redis not answer.
-    const keepAlive = setTimeout(ok, CLOSE_KEEPALIVE_MS);
+    // The connections of an idle executor do not keep the process alive: without this timer, a
+    // process whose last step is `await ex.shutdown()` could end while the replies are on their
+    // way (Node then exits with code 13, an unsettled top-level await). Bounded, should Redis not
+    // answer: the connections are then dropped, and `shutdown()` resolves all the same.
+    let keepAlive: NodeJS.Timeout | undefined;
+    const bound = new Promise<void>((resolve) => (keepAlive = setTimeout(resolve, CLOSE_KEEPALIVE_MS)));
     try {
-      await Promise.all(this.#withdrawals);
-      await this.#queue?.close().catch(ok);
-      this.#reader.disconnect();
-      if (this.#redis.status === 'ready') await this.#redis.quit().catch(ok);
-      else this.#redis.disconnect();
+      await Promise.race([this.#closeConnections(), bound]);
     } finally {
       clearTimeout(keepAlive);
+      this.#reader.disconnect();
+      if (this.#redis.status !== 'end') this.#redis.disconnect();
     }
+  }
+
+  async #closeConnections(): Promise<void> {
+    await Promise.all(this.#withdrawals);
+    await this.#queue?.close().catch(ok);
+    this.#reader.disconnect();
+    if (this.#redis.status === 'ready') await this.#redis.quit().catch(ok);
   }
 }
 
