@@ -117,11 +117,13 @@ export class CompletionPump {
     // buffer of its own (see `Inbox.target`).
     const batch = this.#inbox.receive(this.core.drain(polling, this.#inbox.target));
     if (batch === undefined) return false;
+    const shared = this.host.sharedMemory;
+    shared?.beginDrain?.();
     try {
       this.#settleBatch(batch);
     } finally {
       this.#inbox.done(batch);
-      this.host.sharedMemory?.settled?.();
+      shared?.endDrain?.();
     }
     this.#lifecycle.checkIdle();
     return true;

@@ -69,7 +69,7 @@ export abstract class PoolExecutor extends Executor {
       const executor = self.deref();
       if (executor !== undefined) executor.#completions.drain();
     });
-    const records = new Records();
+    const records = new Records(host.sharedMemory);
     const completions = new CompletionPump(core, host, records);
     const lifecycle = new Lifecycle({ owner: this, core, host, records, completions });
     records.bind(lifecycle);

@@ -5,6 +5,7 @@
 import { CancelledError } from '../api/errors.js';
 import { Future } from '../api/future.js';
 import type { ChunkResults, RangeReceiver } from '../api/map.js';
+import type { SharedMemoryTable } from '../wire/shared-memory.js';
 import { InFlight } from './in-flight.js';
 
 /** Items of a `map` run in flight as one record (a chunk) or one job (cut by the core). */
@@ -25,10 +26,16 @@ export interface BusyObserver {
 
 export class Records {
   readonly #entries = new InFlight<Entry>();
+  /** Where the shared memory each record names is kept until it settles (thread pools). */
+  readonly #shared: Pick<SharedMemoryTable, 'release'> | undefined;
   /** Why running records were aborted (`run`'s signal or timeout), until they settle. */
   readonly #abortReasons = new Map<number, unknown>();
   #pending = 0;
   #observer!: BusyObserver;
+
+  constructor(shared?: Pick<SharedMemoryTable, 'release'>) {
+    this.#shared = shared;
+  }
 
   /** Set once the executor's parts exist. */
   bind(observer: BusyObserver): void {
@@ -67,6 +74,7 @@ export class Records {
   forget(id: number): boolean {
     if (this.#abortReasons.size > 0) this.#abortReasons.delete(id);
     if (!this.#entries.delete(id)) return false;
+    this.#shared?.release?.(id);
     if (--this.#pending === 0) this.#observer.updateActive();
     return true;
   }

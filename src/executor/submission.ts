@@ -82,15 +82,15 @@ export class Submission {
       this.#batchAlone = this.#alone;
     }
     const shared = this.host.sharedMemory;
-    let pushed = false;
     try {
       this.#batch.pushRecord(func, items, flags, value, shared, root, read);
-      pushed = true;
-    } finally {
-      // The shared memory the record names lives while its entry is in flight (and longer if kept).
-      shared?.keepNamedFor?.(pushed ? entry : undefined);
+    } catch (error) {
+      shared?.keepNamedFor?.(undefined);
+      throw error;
     }
     const id = this.#nextId++;
+    // The shared memory the record names lives until its outcome is read (`Records.forget`).
+    shared?.keepNamedFor?.(id);
     this.records.add(id, entry);
     const batched = ++this.#batched;
     if (batched >= FLUSH_RECORDS || this.#batch.size >= FLUSH_BYTES || this.records.pending - batched < this.maxWorkers) this.flush();

@@ -20,8 +20,11 @@ export interface SharedMemoryTable {
   get(id: number): SharedArrayBuffer;
   /** A worker is about to read a record's value (see `hosts/thread/shared-memory.ts`). */
   beginRecord?(): void;
-  /** The main thread: what the value just written named lives as long as `owner` (`undefined`: it was not sent). */
-  keepNamedFor?(owner: object | undefined): void;
-  /** The main thread: a drain's completions are settled. */
-  settled?(): void;
+  /** The main thread: what the value just written named lives until record `id` is released (`undefined`: it was not sent). */
+  keepNamedFor?(id: number | 'always' | undefined): void;
+  /** The main thread: record `id` is settled, or will never run. */
+  release?(id: number): void;
+  /** The main thread: a drain of completions begins, and ends (drains may nest). */
+  beginDrain?(): void;
+  endDrain?(): void;
 }

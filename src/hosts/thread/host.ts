@@ -12,7 +12,7 @@ import { type ErrorDescriptor, rebuildError } from '../../wire/errors.js';
 import { encode } from '../../wire/values.js';
 import { ADDON_PATH_KEY, addonPath, type NativePool, stashBlock } from '../../wire/native.js';
 import type { HostEvents, WorkerHost } from '../host.js';
-import { DOORBELL_COMMITTED, DOORBELL_GENERATION, DOORBELL_WORDS, type MainMessage, type WorkerConfig, type WorkerMessage } from './protocol.js';
+import { DOORBELL_COMMITTED, DOORBELL_GENERATION, DOORBELL_POSTED, DOORBELL_WORDS, type MainMessage, type WorkerConfig, type WorkerMessage } from './protocol.js';
 import { MainThreadMoves } from './moved-buffers.js';
 import { MainSharedMemory } from './shared-memory.js';
 
@@ -65,7 +65,7 @@ export class ThreadHost implements WorkerHost {
     this.sharedMemory.moved = this.moved.buffers;
     this.#initargs = encode(options.initargs, this.sharedMemory, 'arguments');
     // Every worker that ever starts is given them.
-    this.sharedMemory.keepNamedFor(this);
+    this.sharedMemory.keepNamedFor('always');
   }
 
   get live(): number {
@@ -166,6 +166,9 @@ export class ThreadHost implements WorkerHost {
   #post(message: MainMessage, ring = false): void {
     for (const [slot, { port }] of this.#workers) {
       port.postMessage(message);
+      // Counted, so that a worker reads its port between batches (see `WorkerSharedMemory`).
+      const doorbell = this.#doorbells.get(slot);
+      if (doorbell !== undefined) Atomics.add(doorbell, DOORBELL_POSTED, 1);
       if (ring) this.wake(slot);
     }
   }

@@ -95,4 +95,6 @@ export const DOORBELL_RING = 0;
 export const DOORBELL_INTERRUPT = 1;
 export const DOORBELL_COMMITTED = 2;
 export const DOORBELL_GENERATION = 3;
-export const DOORBELL_WORDS = 4;
+/** How many shared-memory messages the main thread has posted the worker (it reads its port when this moved). */
+export const DOORBELL_POSTED = 4;
+export const DOORBELL_WORDS = 5;

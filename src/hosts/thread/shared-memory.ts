@@ -6,14 +6,18 @@
  *
  * - **Main thread → workers** (`MainSharedMemory`): an id per object the main thread sends,
  *   announced once to every worker. The main thread holds the object weakly (it is the caller's),
- *   except while a record that names it is in flight (`keepNamedFor`: its entry keeps it). Once
- *   the caller has let it go and it is collected, the workers are told to forget the id: no frame
- *   in flight can name it any more.
- * - **Workers → main thread** (`WorkerSharedMemory`): memory in a worker's outcomes is numbered
- *   per batch (a token, and an index in it; frames hold `-1 - (token · 2^20 + index)`), posted as
- *   it is first written, and dropped by the main thread once the batch's outcomes are settled
- *   (`sharedDone`, after the next drains; see `settled`). Memory a record brought goes back in
- *   its own outcome by its main-thread id: the record's entry keeps it alive until that is read.
+ *   except while a record that names it is in flight (`keepNamedFor`, until `release` once its
+ *   outcome is read). Once the caller has let it go and it is collected, the workers are told to
+ *   forget the id: no frame in flight can name it any more. A worker reads its port between
+ *   batches when something was posted (`DOORBELL_POSTED`), so one task that runs long holds what
+ *   was posted meanwhile until it ends.
+ * - **Workers → main thread** (`WorkerSharedMemory`): memory in a worker's outcomes is numbered by
+ *   token and index (frames hold `-1 - (token · 2^20 + index)`), posted as it is first written. A
+ *   token belongs to one handover (a batch's outcomes, or a part of a `map` chunk handed over
+ *   early), so the main thread drops it once it has settled the completion that names it; should
+ *   that completion never be read (its future gone), the token goes two drains after its batch's
+ *   end is heard (`sharedDone`), or with its worker. Memory a record brought goes back in its own
+ *   outcome by its main-thread id: the record keeps it alive until that outcome is read.
  */
 import { cloneError } from '../../wire/errors.js';
 import { nextSharedMemoryId } from '../../wire/native.js';
@@ -63,15 +67,22 @@ export class MainSharedMemory extends MovingTable implements SharedMemoryTable {
   #forgotten: number[] = [];
   /** What the value being written named, until `keepNamedFor`. */
   #named: SharedArrayBuffer[] = [];
-  /** What each record entry in flight names, kept alive with it. */
-  readonly #kept = new WeakMap<object, SharedArrayBuffer[]>();
-  /** Memory the workers' outcomes name, by token. */
+  /** What each record in flight names, by record id, kept alive until its outcome is read. */
+  readonly #kept = new Map<number, SharedArrayBuffer[]>();
+  /** What the executor names for good (its `initargs`). */
+  readonly #keptForGood: SharedArrayBuffer[] = [];
+  /** Records whose outcome was read in the drain under way: released as it ends. */
+  #releasing: number[] = [];
+  /** Memory the workers' outcomes name, by token; and the tokens the drain under way read. */
   readonly #received = new Map<number, ReceivedBatch>();
+  #read: number[] = [];
   /** Tokens whose batch is over, with the count of drains settled when this thread heard so. */
   readonly #closing = new Map<number, number>();
   /** Workers gone, likewise: their tokens go too. */
   readonly #gone = new Map<object, number>();
+  /** Drains settled (outermost ones), and how deep the drains under way are nested. */
   #drains = 0;
+  #depth = 0;
 
   /**
    * `announce` tells every worker of a new id; `forget` tells them to drop ids; `receiveAnnouncements`
@@ -99,17 +110,29 @@ export class MainSharedMemory extends MovingTable implements SharedMemoryTable {
   }
 
   /**
-   * What the value just written named stays alive as long as `owner` (a record's entry, in flight
-   * until its outcome is read); `undefined`: the value was not sent.
+   * What the value just written named stays alive until record `id`'s outcome is read (`release`),
+   * or for good (`'always'`); `undefined`: the value was not sent.
    */
-  keepNamedFor(owner: object | undefined): void {
+  keepNamedFor(id: number | 'always' | undefined): void {
     if (this.#named.length === 0) return;
     const named = this.#named;
     this.#named = [];
-    if (owner === undefined) return;
-    const kept = this.#kept.get(owner);
-    if (kept === undefined) this.#kept.set(owner, named);
-    else kept.push(...named);
+    if (id === undefined) return;
+    if (id === 'always') this.#keptForGood.push(...named);
+    else this.#kept.set(id, named);
+  }
+
+  /** Record `id` is settled or will never run: what it named is no longer kept for it. */
+  release(id: number): void {
+    if (this.#kept.size === 0) return;
+    // Inside a drain its outcome may still be being read: at the drain's end.
+    if (this.#depth > 0) this.#releasing.push(id);
+    else this.#kept.delete(id);
+  }
+
+  /** A drain begins: outcomes are read until `endDrain`. */
+  beginDrain(): void {
+    this.#depth++;
   }
 
   get(id: number): SharedArrayBuffer {
@@ -121,10 +144,13 @@ export class MainSharedMemory extends MovingTable implements SharedMemoryTable {
   #fromWorker(ref: number): SharedArrayBuffer | undefined {
     const token = Math.floor(ref / PER_TOKEN);
     const index = ref % PER_TOKEN;
-    const sab = this.#received.get(token)?.buffers[index];
-    if (sab !== undefined) return sab;
-    this.receiveAnnouncements();
-    return this.#received.get(token)?.buffers[index];
+    let sab = this.#received.get(token)?.buffers[index];
+    if (sab === undefined) {
+      this.receiveAnnouncements();
+      sab = this.#received.get(token)?.buffers[index];
+    }
+    if (sab !== undefined && this.#read[this.#read.length - 1] !== token) this.#read.push(token);
+    return sab;
   }
 
   /** A worker (`from`) posted memory its outcomes name. */
@@ -145,12 +171,25 @@ export class MainSharedMemory extends MovingTable implements SharedMemoryTable {
   }
 
   /**
-   * The completions of a drain are settled. A batch closed (or a worker gone) before this thread
-   * took a drain's completions had them in the core by then (it said so after handing them over):
-   * its memory goes after the second drain from then, in case it was heard of while a drain read.
+   * A drain's completions are settled. Once the outermost drain ends: the tokens it read go (each
+   * belongs to one completion), and so does what the records it settled kept. A token never read
+   * (its completion's future was gone) goes after the second drain from when its batch's end (or
+   * its worker's) was heard: that drain took the completion, which was in the core by then.
    */
-  settled(): void {
+  endDrain(): void {
+    if (--this.#depth > 0) return;
     const drains = ++this.#drains;
+    if (this.#read.length > 0) {
+      for (const token of this.#read) {
+        this.#received.delete(token);
+        this.#closing.delete(token);
+      }
+      this.#read = [];
+    }
+    if (this.#releasing.length > 0) {
+      for (const id of this.#releasing) this.#kept.delete(id);
+      this.#releasing = [];
+    }
     for (const [token, heard] of this.#closing) {
       if (drains - heard < 2) continue;
       this.#closing.delete(token);
@@ -174,9 +213,9 @@ export class MainSharedMemory extends MovingTable implements SharedMemoryTable {
     return alive;
   }
 
-  /** How many buffers this table holds or knows of (sent, and received from workers); for tests. */
-  get size(): { sent: number; received: number } {
-    return { sent: this.#sent.size, received: this.#received.size };
+  /** How many buffers this table knows of (sent), records keep, and tokens it holds; for tests. */
+  get size(): { sent: number; kept: number; received: number } {
+    return { sent: this.#sent.size, kept: this.#kept.size, received: this.#received.size };
   }
 
   #forget(id: number): void {
@@ -196,14 +235,18 @@ export class WorkerSharedMemory extends MovingTable implements SharedMemoryTable
   readonly #byId = new Map<number, SharedArrayBuffer>();
   /** What the record running brought, by object: it goes back by its id (its entry keeps it alive on the main thread until its outcome is read). */
   readonly #brought = new Map<SharedArrayBuffer, number>();
-  /** This batch's own memory in its outcomes: its token (0: none yet) and the index of each. */
+  /** The token being numbered (0: none yet) and its next index; what is numbered, by object. */
   #token = 0;
+  #index = 0;
   readonly #written = new Map<SharedArrayBuffer, number>();
+  /** Tokens of the batch not handed over yet; of those, the ones the record running opened. */
+  #batchTokens: number[] = [];
+  #recordTokens: number[] = [];
 
   /**
-   * `post` sends the main thread memory an outcome names; `done` tells it the batch of `token` is
-   * over; `receiveAnnouncements` reads the port (for an id not known yet). `known`: ids announced
-   * before this worker started.
+   * `post` sends the main thread memory an outcome names; `done` tells it the handover of `token`
+   * is made; `receiveAnnouncements` reads the port (for an id not known yet). `known`: ids
+   * announced before this worker started.
    */
   constructor(
     private readonly post: (token: number, index: number, sab: SharedArrayBuffer) => void,
@@ -218,15 +261,22 @@ export class WorkerSharedMemory extends MovingTable implements SharedMemoryTable
   idOf(sab: SharedArrayBuffer): number {
     const brought = this.#brought.get(sab);
     if (brought !== undefined) return brought;
-    let index = this.#written.get(sab);
-    if (index === undefined) {
-      index = this.#written.size;
-      if (index >= PER_TOKEN) throw cloneError(`more than ${PER_TOKEN} SharedArrayBuffers in the outcomes of one batch`);
-      if (index === 0) this.#token = nextSharedMemoryId();
-      this.#written.set(sab, index);
+    let ref = this.#written.get(sab);
+    if (ref === undefined) {
+      if (this.#token === 0 || this.#index === PER_TOKEN) this.#openToken();
+      const index = this.#index++;
+      ref = workerRef(this.#token, index);
+      this.#written.set(sab, ref);
       this.post(this.#token, index, sab);
     }
-    return workerRef(this.#token, index);
+    return ref;
+  }
+
+  #openToken(): void {
+    this.#token = nextSharedMemoryId();
+    this.#index = 0;
+    this.#batchTokens.push(this.#token);
+    this.#recordTokens.push(this.#token);
   }
 
   get(id: number): SharedArrayBuffer {
@@ -250,15 +300,40 @@ export class WorkerSharedMemory extends MovingTable implements SharedMemoryTable
     for (const id of ids) this.#byId.delete(id);
   }
 
+  /** A record starts: what it brings may go back by its id; what it writes gets tokens of its own. */
   beginRecord(): void {
     this.#brought.clear();
+    this.#newScope();
+    if (this.#recordTokens.length > 0) this.#recordTokens = [];
+  }
+
+  /**
+   * Outcomes of the record running were handed over ahead of the batch (a `map` chunk's items):
+   * the tokens it opened are theirs alone (the records before it write theirs into the batch's
+   * outcomes, under tokens of their own).
+   */
+  partHandedOver(): void {
+    this.#close(this.#recordTokens);
+    this.#batchTokens = this.#batchTokens.filter((token) => !this.#recordTokens.includes(token));
+    this.#recordTokens = [];
+    this.#newScope();
   }
 
   /** The batch's outcomes are handed over: its memory is the main thread's to let go. */
   batchEnded(): void {
     this.#brought.clear();
-    if (this.#written.size === 0) return;
-    this.#written.clear();
-    this.done(this.#token);
+    this.#close(this.#batchTokens);
+    this.#batchTokens = [];
+    this.#recordTokens = [];
+    this.#newScope();
+  }
+
+  #newScope(): void {
+    this.#token = 0;
+    if (this.#written.size > 0) this.#written.clear();
+  }
+
+  #close(tokens: readonly number[]): void {
+    for (const token of tokens) this.done(token);
   }
 }

@@ -13,7 +13,7 @@ import { decodeEncoded } from '../../wire/values.js';
 import { type ChunkControl, Runner } from '../../worker/runner.js';
 import { reportStrayErrors } from '../../worker/stray-errors.js';
 import { MovedBuffers } from './moved-buffers.js';
-import { DOORBELL_COMMITTED, DOORBELL_GENERATION, type MainMessage, type WorkerConfig, type WorkerMessage } from './protocol.js';
+import { DOORBELL_COMMITTED, DOORBELL_GENERATION, DOORBELL_POSTED, type MainMessage, type WorkerConfig, type WorkerMessage } from './protocol.js';
 import { WorkerSharedMemory } from './shared-memory.js';
 
 const config = workerData as WorkerConfig;
@@ -136,6 +136,7 @@ class ThreadChunkControl implements ChunkControl {
   handOver(index: number, count: number, part: FrameWriter): void {
     this.pool.completePart(slot, index, count, part.bytes, part.length, part.id);
     part.clear();
+    shared.partHandedOver();
   }
 }
 
@@ -185,11 +186,17 @@ async function main(): Promise<void> {
     Atomics.store(doorbell, DOORBELL_COMMITTED, 0);
     if (outcomes.length > 0) pool.complete(slot, outcomes.bytes, outcomes.length, outcomes.id);
   });
+  let postedSeen = 0;
   for (;;) {
+    // Shared memory announced or let go meanwhile: read between batches, so that the port does
+    // not hold memory let go (a parked worker is rung when memory is let go).
+    const posted = Atomics.load(doorbell, DOORBELL_POSTED);
+    if (posted !== postedSeen) {
+      postedSeen = posted;
+      receiveMessages();
+    }
     const taken = pool.take(slot, itemCostNs, true, inbox.target);
     if (taken === TAKE_IDLE) {
-      // Memory the main thread let go is let go here too before the wait (it rings to say so).
-      receiveMessages();
       await park();
       continue;
     }
