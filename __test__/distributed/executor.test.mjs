@@ -102,6 +102,53 @@ run('errors keep their class, name, message, own properties, cause and remote st
   await ex.shutdown();
 });
 
+run('arguments are read at submit: what cannot be cloned throws from submit (the client lives on); later changes are not seen', async (t) => {
+  const ex = served();
+  const detached = new ArrayBuffer(8);
+  structuredClone(detached, { transfer: [detached] });
+  const bigWithFunction = new Array(2000).fill(0);
+  bigWithFunction[1999] = () => 1;
+  for (const bad of [{ pending: Promise.resolve(1) }, new WeakMap(), detached, bigWithFunction]) {
+    t.throws(() => ex.submit((x) => x, bad), { name: 'DataCloneError' });
+  }
+  t.throws(() => ex.run((x) => x, [detached]), { name: 'DataCloneError' });
+  // Changed right after submit, in the same tick: the task sees the values of the submit.
+  const scratch = new Int32Array(1);
+  const futures = [];
+  for (let i = 0; i < 5; i++) {
+    scratch[0] = i;
+    futures.push(ex.submit((a) => a[0], scratch));
+  }
+  const date = new Date(1);
+  const atSubmit = ex.submit((d) => d.getTime(), date);
+  date.setTime(2);
+  const big = new Array(2000).fill(1);
+  const bigAtSubmit = ex.run((b) => b[0], [big]);
+  big[0] = 2;
+  t.deepEqual(await Promise.all(futures), [0, 1, 2, 3, 4]);
+  t.is(await atSubmit, 1);
+  t.is(await bigAtSubmit, 1);
+  t.is(await ex.submit((x) => x + 1, 1), 2, 'the executor goes on');
+  // A timeout past what a timer can count means none, as locally.
+  t.is(await ex.run((x) => x * 2, [21], { timeout: Infinity }), 42);
+  await ex.shutdown();
+});
+
+run("a result that cannot leave the host fails its own future (a SharedArrayBuffer deep in a large array); the host serves on", async (t) => {
+  const ex = served();
+  const error = await t.throwsAsync(
+    ex.submit(() => {
+      const items = new Array(2000).fill(0);
+      items[1999] = new SharedArrayBuffer(4);
+      return items;
+    }),
+    { name: 'DataCloneError' },
+  );
+  t.regex(error.message, /another machine/);
+  t.deepEqual(await Promise.all([1, 2, 3, 4].map((x) => ex.submit((y) => y * 10, x))), [10, 20, 30, 40], 'both hosts serve on');
+  await ex.shutdown();
+});
+
 run('a SharedArrayBuffer is refused with a TypeError naming it: from submit, and at its own item in map', async (t) => {
   const ex = served();
   const error = t.throws(() => ex.submit((v) => v, new Int32Array(new SharedArrayBuffer(8))));

@@ -12,7 +12,7 @@ import test from 'ava';
 
 import { task } from '../../esm/index.mjs';
 import { DistributedExecutor, startWorkerHost } from '../../esm/distributed.mjs';
-import { cli, redisServer, root, SKIP_MESSAGE, startHost, startRedis, uniqueQueue } from './helpers.mjs';
+import { cli, redisServer, root, SKIP_MESSAGE, startHost, startRedis, uniqueQueue, until } from './helpers.mjs';
 
 const run = redisServer ? test : test.skip;
 if (!redisServer) test.skip(SKIP_MESSAGE, () => {});
@@ -75,13 +75,24 @@ run('--pool process: a host runs its jobs in child processes of its own', async 
   }
 });
 
-run('a task that kills its worker fails alone; the host goes on with a new local pool', async (t) => {
+run('a task that kills its worker fails alone (WorkerCrashedError), not the job its host took beside it; the host goes on', async (t) => {
   const queue = uniqueQueue('breaks');
   const host = await startHost(redis.url, ['--queue', queue, '--max-workers', '1']);
   const ex = new DistributedExecutor({ connection: redis.url, queue });
   try {
-    const broken = await t.throwsAsync(ex.submit(() => process.exit(3)));
-    t.is(broken.name, 'BrokenThreadPool');
+    await ex.submit((x) => x, 0);
+    const crasher = ex.submit(async () => {
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      process.exit(3);
+    });
+    await until(() => crasher.running(), 'the crashing task to start');
+    // Taken by the host while the crasher runs (one job beyond its maxWorkers), another client's
+    // task, say: it must not pay for the crash.
+    const beside = ex.submit(() => 'ran');
+    const crashed = await t.throwsAsync(crasher);
+    t.is(crashed.name, 'WorkerCrashedError');
+    t.is(crashed.exitCode, 3);
+    t.is(await beside, 'ran');
     t.is(await ex.submit((x) => x + 1, 1), 2);
     t.deepEqual(await Promise.all([1, 2].map((x) => ex.submit((v) => v * 2, x))), [2, 4]);
   } finally {

@@ -229,3 +229,41 @@ test('an async done-callback that rejects is reported as a throwing one is, not 
     process.off('unhandledRejection', onUnhandled);
   }
 });
+
+for (const [name, Pool] of POOLS) {
+  test(`${name}: a running task aborted with a reason that cannot be cloned sees an AbortError; its future fails with the reason itself`, async (t) => {
+    const ex = new Pool({ maxWorkers: 1 });
+    try {
+      const controller = new AbortController();
+      const future = ex.run(
+        () => {
+          const { signal } = currentTask();
+          while (!signal.aborted);
+          return `${signal.reason.name}: ${signal.reason.message}`;
+        },
+        [],
+        { signal: controller.signal },
+      );
+      while (!future.running()) await new Promise((resolve) => setTimeout(resolve, 2));
+      const reason = { why: 'done here', fn: () => 1 };
+      controller.abort(reason);
+      t.regex(await future, /^AbortError: The operation was aborted \(its reason cannot be sent to the worker/);
+      const failing = new AbortController();
+      const stopped = ex.run(
+        () => {
+          const { signal } = currentTask();
+          while (!signal.aborted);
+          signal.throwIfAborted();
+        },
+        [],
+        { signal: failing.signal },
+      );
+      while (!stopped.running()) await new Promise((resolve) => setTimeout(resolve, 2));
+      failing.abort(reason);
+      t.is(await stopped.then(() => 'resolved', (error) => error), reason, 'the future fails with the reason itself');
+      t.is(await ex.submit((x) => x + 1, 1), 2);
+    } finally {
+      await ex.shutdown();
+    }
+  });
+}

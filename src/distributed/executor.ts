@@ -20,7 +20,7 @@ import { checkWorkerScope, describeTask, type TaskFn } from '../api/task.js';
 import { serialize } from '../wire/clone.js';
 import { snapshot } from '../wire/snapshot.js';
 import { checkConnection, connect, type Connection, describeConnection, ProcessHold } from './connection.js';
-import { abortChannel, abortedKey, cancelledKey, DEFAULT_QUEUE, decodeMessage, encodeAbort, encodeItems, type JobData, type Message, type Outcome, PROTOCOL_VERSION, PREFIX, rebuildOutcomeError, RESULTS_TTL_MS, resultsKey } from './protocol.js';
+import { abortChannel, abortedKey, cancelledKey, DEFAULT_QUEUE, decodeMessage, encodeAbort, encodeItems, type JobData, type Message, type Outcome, PROTOCOL_VERSION, PREFIX, rebuildOutcomeError, RESULTS_TTL_MS, resultsKey, sharedMemoryRefused } from './protocol.js';
 import { randomUUID } from 'node:crypto';
 
 export interface DistributedExecutorOptions {
@@ -63,8 +63,11 @@ const ok = (): void => {};
 /** A submitted task until it is sent: its function, arguments read once, and future. */
 interface Unsent {
   descriptor: string;
+  /** The arguments as read at submit: a copy JSON carries exactly (`json`), */
   args: unknown[];
   json: boolean;
+  /** else their structured-clone bytes (base64), written at submit: a snapshot, as locally. */
+  encoded: string | undefined;
   future: Future<unknown>;
   /** A `run` with options: a job of its own. */
   alone: boolean;
@@ -204,7 +207,9 @@ export class DistributedExecutor extends Executor {
     const id = this.#nextTaskId++;
     future._id = id;
     future._link = this;
-    const unsent: Unsent = { descriptor, args: read.value as unknown[], json: read.json, future: future as Future<unknown>, alone: signal !== undefined || timeout !== undefined, timeout, abortable: signal !== undefined, cancelled: false };
+    // A timeout past what a timer can count means none, as on a local pool.
+    if (timeout !== undefined && timeout > MAX_TIMER_MS) timeout = undefined;
+    const unsent: Unsent = { descriptor, args: read.value as unknown[], json: read.json, encoded: read.encoded, future: future as Future<unknown>, alone: signal !== undefined || timeout !== undefined, timeout, abortable: signal !== undefined, cancelled: false };
     this.#tasks.set(id, { unsent, index: 0 });
     this.#unsent.push(unsent);
     this.#unsentLive++;
@@ -220,10 +225,16 @@ export class DistributedExecutor extends Executor {
     return described.descriptor;
   }
 
-  /** Reads the arguments once, as structured clone does; shared memory cannot leave this machine. */
-  #readArguments(args: unknown[]): { value: unknown; json: boolean } {
+  /**
+   * Reads the arguments once, as structured clone does, now: a copy when JSON carries them, else
+   * their bytes (what cannot be cloned throws here, as a local pool's `submit` does; shared
+   * memory cannot leave this machine).
+   */
+  #readArguments(args: unknown[]): { value: unknown; json: boolean; encoded: string | undefined } {
     try {
-      return snapshot(args, undefined, 1, 'arguments');
+      const read = snapshot(args, undefined, 1, 'arguments');
+      if (read.json) return { value: read.value, json: true, encoded: undefined };
+      return { value: undefined, json: false, encoded: serialize(read.value, undefined).toString('base64') };
     } catch (error) {
       throw sharedMemoryRefused(error);
     }
@@ -477,8 +488,8 @@ export class DistributedExecutor extends Executor {
 
   #taskJob(tasks: Unsent[]): SentJob {
     const key = this.#nextKey++;
-    const items = tasks.map((t) => t.args);
-    const encoded = tasks.every((t) => t.json) ? { a: items } : { b: serialize(items, undefined).toString('base64') };
+    // Each task's arguments as read at submit: together as JSON, else each as its bytes.
+    const encoded = tasks.every((t) => t.json) ? { a: tasks.map((t) => t.args) } : { e: tasks.map((t) => t.encoded ?? serialize(t.args, undefined).toString('base64')) };
     const data: JobData = { v: PROTOCOL_VERSION, c: this.#client, k: key, f: tasks[0]!.descriptor, s: 1, m: 0, n: tasks.length, ...encoded };
     const first = tasks[0]!;
     if (first.timeout !== undefined) data.t = first.timeout;
@@ -713,10 +724,3 @@ function outcomeError(job: SentJob, outcome: Exclude<Outcome, [number, number, n
   }
 }
 
-/** A `DataCloneError` about shared memory, said for this executor: it cannot reach another machine. */
-function sharedMemoryRefused(error: unknown): unknown {
-  if (error instanceof TypeError && error.name === 'DataCloneError' && /SharedArrayBuffer/.test(error.message)) {
-    error.message = error.message.replace(/: a SharedArrayBuffer cannot be shared with a child process.*$/, ': shared memory cannot be sent to a worker host on another machine (DistributedExecutor)');
-  }
-  return error;
-}

@@ -184,9 +184,13 @@ class JobRunner {
     this.#pool = this.#newPool();
   }
 
+  /**
+   * The local pool. A worker that dies fails only the task it ran (`replaceCrashedWorkers`): the
+   * other tasks this host holds are other clients' jobs, taken here by chance.
+   */
   #newPool(): Executor {
-    const maxWorkers = this.config.maxWorkers;
-    return this.config.pool === 'process' ? new ProcessPoolExecutor({ maxWorkers }) : new ThreadPoolExecutor({ maxWorkers });
+    const options = { maxWorkers: this.config.maxWorkers, replaceCrashedWorkers: true };
+    return this.config.pool === 'process' ? new ProcessPoolExecutor(options) : new ThreadPoolExecutor(options);
   }
 
   /** Runs every item of a job; resolves once their outcomes are in Redis. */
@@ -439,6 +443,19 @@ function abortReason(bytes: Buffer): unknown {
   }
 }
 
+/**
+ * A message as bytes; should it not encode (`valueOutcomes` checks each value first, so this is a
+ * last resort), each of its outcomes fails with why, rather than the host.
+ */
+function encodeSafely(message: Message): Buffer {
+  try {
+    return encodeMessage(message);
+  } catch (error) {
+    const failed = (message.o ?? []).map(([key, first, count]) => errorOutcome(key, first, count, error));
+    return encodeMessage({ ...message, o: failed });
+  }
+}
+
 /** Ranges `[first, end)` of `0 .. count` without the indices in `skip`. */
 function* runsWithout(count: number, skip: Set<number>): Generator<[number, number]> {
   for (let i = 0; i < count; ) {
@@ -554,7 +571,7 @@ export class Outbox {
       const pipeline = this.redis.pipeline();
       for (const [client, message] of batch) {
         const key = resultsKey(this.queue, client);
-        pipeline.rpush(key, encodeMessage(message)).pexpire(key, RESULTS_TTL_MS);
+        pipeline.rpush(key, encodeSafely(message)).pexpire(key, RESULTS_TTL_MS);
       }
       try {
         await pipeline.exec();

@@ -17,7 +17,7 @@ import { deserialize, serialize } from '../wire/clone.js';
 import { snapshot, snapshotItems } from '../wire/snapshot.js';
 
 /** Bumped when the job or message layout changes: a host refuses a job of another version. */
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 
 export const DEFAULT_QUEUE = 'concurrent-futures';
 /** BullMQ's default key prefix; our own keys live beside the queue's. */
@@ -63,8 +63,10 @@ export interface JobData {
   n: number;
   /** The items, when JSON carries them exactly, */
   a?: unknown[];
-  /** else their structured-clone bytes, base64. */
+  /** else their structured-clone bytes, base64 (a `map` chunk: all its items at once), */
   b?: string;
+  /** or each item's, base64 (tasks of one tick, each read as it was submitted). */
+  e?: string[];
   /** A `run` job (one item): its timeout in ms of run time, counted and enforced by the host, */
   t?: number;
   /** and 1 when its client has a signal (the host listens for its aborts). */
@@ -108,8 +110,13 @@ export function encodeItems(items: unknown[], spread: boolean): Pick<JobData, 'a
 
 export function decodeItems(data: JobData): unknown[] {
   if (data.a !== undefined) return data.a;
-  const bytes = Buffer.from(data.b ?? '', 'base64');
-  return deserialize(bytes, 0, bytes.length, undefined) as unknown[];
+  if (data.e !== undefined) return data.e.map(decodeBase64);
+  return decodeBase64(data.b ?? '') as unknown[];
+}
+
+function decodeBase64(text: string): unknown {
+  const bytes = Buffer.from(text, 'base64');
+  return deserialize(bytes, 0, bytes.length, undefined);
 }
 
 /** A message as one Redis value: JSON text when JSON carries it exactly, else structured clone. */
@@ -168,11 +175,16 @@ export function valueOutcomes(key: number, first: number, values: unknown[]): Ou
     return [[key, first, values.length, 1, values]];
   } catch {
     return values.map((value, i): Outcome => {
+      const outcome: Outcome = [key, first + i, 1, 1, [value]];
       try {
+        // Read as a result (the error names where in it), then encoded whole, as it will be sent:
+        // a value too large for the walk is read only by the serializer, which is what finds a
+        // `SharedArrayBuffer` deep inside it.
         snapshot(value, undefined, 0, 'result');
-        return [key, first + i, 1, 1, [value]];
+        encodeMessage({ o: [outcome] });
+        return outcome;
       } catch (error) {
-        return errorOutcome(key, first + i, 1, error);
+        return errorOutcome(key, first + i, 1, sharedMemoryRefused(error));
       }
     });
   }
@@ -182,3 +194,10 @@ export function rebuildOutcomeError(descriptor: ErrorDescriptor): unknown {
   return rebuildError(descriptor);
 }
 
+/** A `DataCloneError` about shared memory, said for this executor: it cannot reach another machine. */
+export function sharedMemoryRefused(error: unknown): unknown {
+  if (error instanceof TypeError && error.name === 'DataCloneError' && /SharedArrayBuffer/.test(error.message)) {
+    error.message = error.message.replace(/a SharedArrayBuffer cannot be shared with a child process.*$/, 'shared memory cannot cross to another machine (DistributedExecutor)');
+  }
+  return error;
+}

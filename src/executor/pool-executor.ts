@@ -11,7 +11,7 @@ import { Future, MAX_TIMER_MS } from '../api/future.js';
 import type { MapSink } from '../api/map.js';
 import type { TaskFn } from '../api/task.js';
 import type { WorkerExit, WorkerHost } from '../hosts/host.js';
-import { describeError } from '../wire/errors.js';
+import { describeError, type ErrorDescriptor } from '../wire/errors.js';
 import { dispatch, NativePool, STATE_RUNNING } from '../wire/native.js';
 import { ABORT_POLL_MS, CompletionPump } from './completions.js';
 import { Lifecycle } from './lifecycle.js';
@@ -152,7 +152,7 @@ export abstract class PoolExecutor extends Executor {
     const running = this.#core.stopTask(id);
     if (running.length === 0) return undefined; // it finished meanwhile: its outcome is on its way
     this.#records.aborted(id, reason);
-    const described = describeError(reason);
+    const described = describeReason(reason);
     for (const { slot, index } of running) this.#host.abort(slot, index, described);
     this.#completions.expect(ABORT_POLL_MS);
     if (!this.#stopsWorkers) return undefined;
@@ -299,5 +299,21 @@ export abstract class PoolExecutor extends Executor {
       if (failRunning) this.#host.stopAll();
     }
     this.#completions.drain();
+  }
+}
+
+/**
+ * An abort's reason as the worker is told it: described as a thrown value is; one that cannot be
+ * cloned (an object holding a function) is told as an `AbortError` saying so. The future still
+ * fails with the reason itself.
+ */
+function describeReason(reason: unknown): ErrorDescriptor {
+  const described = describeError(reason);
+  try {
+    structuredClone(described);
+    return described;
+  } catch (error) {
+    const why = error instanceof Error ? error.message : String(error);
+    return describeError(new DOMException(`The operation was aborted (its reason cannot be sent to the worker: ${why})`, 'AbortError'));
   }
 }
