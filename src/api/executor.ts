@@ -4,16 +4,16 @@ import { TimeoutError } from './errors.js';
 import { Future, MAX_TIMER_MS } from './future.js';
 import { MapRun, parseMapArguments, type MapOptions, type MapSink } from './map.js';
 import { checkKnownKeys } from './option-keys.js';
-import type { TaskFn } from './task.js';
+import type { NotInferred, TaskFn } from './task.js';
 import { checkTransferList, isMoved, movedBuffers, unmoved } from './transfer.js';
 
 export type { MapOptions } from './map.js';
 
 export interface ShutdownOptions {
   /** Resolve only once every running task has finished and every worker has exited (default). */
-  wait?: boolean;
+  wait?: boolean | undefined;
   /** Cancel every future that has not started. */
-  cancelFutures?: boolean;
+  cancelFutures?: boolean | undefined;
 }
 
 export interface ExecutorStats {
@@ -53,18 +53,18 @@ export interface TaskOptions {
    * it runs, aborting fires the task's own `currentTask().signal`; a task still running
    * `abortGrace` ms later is stopped (its worker replaced) and its future fails with the reason.
    */
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
   /**
    * Milliseconds of run time (counted from the moment the task starts, not from `run`): then the
    * task's own signal fires with a `TimeoutError`, as for `signal`.
    */
-  timeout?: number;
+  timeout?: number | undefined;
   /**
    * `ArrayBuffer`s to move to the worker instead of copying them, as with `postMessage`: once the
    * task is submitted they are detached here (their memory is given back at once). A
    * `ProcessPoolExecutor` copies them and leaves them as they are.
    */
-  transfer?: ArrayBuffer[];
+  transfer?: ArrayBuffer[] | undefined;
 }
 
 const TASK_OPTIONS = ['signal', 'timeout', 'transfer'];
@@ -95,8 +95,6 @@ export function parseRun<A extends unknown[]>(args: A, options: TaskOptions): { 
 export type MapInputs<A extends unknown[]> = { [K in keyof A]: Iterable<A[K]> | AsyncIterable<A[K]> };
 /** Any one of `map`'s inputs. */
 type MapInput<T = unknown> = Iterable<T> | AsyncIterable<T>;
-/** `T`, where the checker infers nothing (TypeScript 5.4's `NoInfer`, for older compilers too). */
-type NotInferred<T> = [T][T extends unknown ? 0 : never];
 /** Inputs given as a spread of unknown count (`...lists`); `never` for a list of fixed length. */
 type SpreadOnly<I extends unknown[]> = number extends I['length'] ? unknown : never;
 
@@ -114,7 +112,8 @@ export abstract class Executor {
    * `map<R>(...)`, reached only with `R` given (`R` is never inferred there): they check the
    * function's result against `R` and leave the inputs as any iterables. A spread of inputs
    * (`...lists`, whose count the checker does not know) takes the next two: each item is checked
-   * against the union of the parameters' types. The last two type each input from its parameter,
+   * against the union of the parameters' types. The next takes no input at all (an empty run, as
+   * in Python), with or without options. The last two type each input from its parameter,
    * with extra inputs beyond the parameters (of any items); the last is the one a mismatch is
    * reported against ("string is not assignable to number"). So a typed function never takes
    * items its parameters do not accept.
@@ -125,6 +124,7 @@ export abstract class Executor {
   map<R = never>(fn: TaskFn<any[], NotInferred<R>>, ...iterablesThenOptions: [...MapInput[], MapOptions]): AsyncIterableIterator<Awaited<R>>;
   map<A extends unknown[], R, I extends MapInput<A[number]>[]>(fn: TaskFn<A, R>, ...iterables: I & SpreadOnly<I>): AsyncIterableIterator<Awaited<R>>;
   map<A extends unknown[], R, I extends MapInput<A[number]>[]>(fn: TaskFn<A, R>, ...iterablesThenOptions: [...I, MapOptions] & SpreadOnly<I>): AsyncIterableIterator<Awaited<R>>;
+  map<R>(fn: TaskFn<any[], R>, options?: MapOptions): AsyncIterableIterator<Awaited<R>>;
   map<A extends unknown[], R>(fn: TaskFn<A, R>, ...iterablesThenOptions: [...MapInputs<A>, ...MapInput[], MapOptions]): AsyncIterableIterator<Awaited<R>>;
   map<A extends unknown[], R>(fn: TaskFn<A, R>, ...iterables: [...MapInputs<A>, ...MapInput[]]): AsyncIterableIterator<Awaited<R>>;
   map<R>(fn: TaskFn<any[], R>, ...rest: unknown[]): AsyncIterableIterator<Awaited<R>> {

@@ -16,16 +16,16 @@ import { MAX_TIMER_MS, toTimeout } from './future.js';
 
 export interface MapOptions {
   /** Milliseconds from the `map()` call until `next()` throws `TimeoutError`. */
-  timeout?: number;
+  timeout?: number | undefined;
   /** Items per record: a positive integer, or `'auto'` (guided self-scheduling, the default). */
-  chunksize?: number | 'auto';
+  chunksize?: number | 'auto' | undefined;
   /** Read the input lazily, with at most this many items in flight. */
-  buffersize?: number;
+  buffersize?: number | undefined;
   /**
    * Aborting it ends the run as `return()` does (every undelivered item is cancelled, and the
    * running ones' own signals fire); the pending `next()` rejects with the signal's reason.
    */
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
 }
 
 /** The outcomes of a range of items: values, the errors of the items that threw, or one error for all. */

@@ -75,11 +75,13 @@ export const optionalString: Check<string | undefined> = (value, name) => {
   return value;
 };
 
-/** `env`: an object of strings. */
+/** `env`: an object of strings (`process.env` too: a key whose value is `undefined` is left out). */
 export const environment: Check<Record<string, string> | undefined> = (value, name) => {
   if (value === undefined) return undefined;
   if (typeof value !== 'object' || value === null) throw new TypeError(`${name} must be an object of strings`);
-  return value as Record<string, string>;
+  const entries = Object.entries(value as Record<string, unknown>);
+  if (entries.every(([, v]) => v !== undefined)) return value as Record<string, string>;
+  return Object.fromEntries(entries.filter(([, v]) => v !== undefined)) as Record<string, string>;
 };
 
 /** `worker_threads` resource limits: an object of positive numbers (in MB). */

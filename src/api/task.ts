@@ -37,6 +37,9 @@ export class TaskRef<F extends TaskFunction = TaskFunction> {
 /** What `submit`, `map` and `initializer` accept. */
 export type TaskFn<A extends unknown[] = any[], R = unknown> = ((...args: A) => R) | TaskRef<(...args: A) => R>;
 
+/** `T`, where the checker infers nothing (TypeScript 5.4's `NoInfer`, for older compilers too). */
+export type NotInferred<T> = [T][T extends unknown ? 0 : never];
+
 /**
  * A reference to the export `exportName` of a module (ESM or CommonJS; for CommonJS, `'default'`
  * is `module.exports`). Relative paths resolve against the current working directory, now, and
@@ -46,7 +49,7 @@ export type TaskFn<A extends unknown[] = any[], R = unknown> = ((...args: A) => 
  * `F` is the export's type, for the type checker: `task<typeof import('./m.js').f>('./m.js', 'f')`
  * makes `submit` and `map` check the arguments and type the results. Without it, anything goes.
  */
-export function task<F extends TaskFunction = TaskFunction>(module: string | URL, exportName?: string): TaskRef<NoInfer<F>>;
+export function task<F extends TaskFunction = TaskFunction>(module: string | URL, exportName?: string): TaskRef<NotInferred<F>>;
 export function task(module: string | URL, exportName = 'default'): TaskRef {
   if (typeof exportName !== 'string' || exportName === '') throw new TypeError('task(): exportName must be a non-empty string');
   let specifier: string;

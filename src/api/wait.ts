@@ -8,8 +8,8 @@ export const ALL_COMPLETED = 'ALL_COMPLETED';
 export type ReturnWhen = typeof FIRST_COMPLETED | typeof FIRST_EXCEPTION | typeof ALL_COMPLETED;
 
 export interface WaitOptions {
-  timeout?: number;
-  returnWhen?: ReturnWhen;
+  timeout?: number | undefined;
+  returnWhen?: ReturnWhen | undefined;
 }
 
 export interface DoneAndNotDone<F extends Future<any>> {
@@ -112,7 +112,7 @@ export interface AsCompletedIterator<F extends Future<any>> extends AsyncIterabl
  * Yields the futures as they complete: those already done first, then the rest in completion
  * order, each once. With `timeout` (counted from the first `next()`), throws `TimeoutError`.
  */
-export function asCompleted<F extends Future<any>>(fs: Iterable<F>, options: { timeout?: number } = {}): AsCompletedIterator<F> {
+export function asCompleted<F extends Future<any>>(fs: Iterable<F>, options: { timeout?: number | undefined } = {}): AsCompletedIterator<F> {
   checkOptions('asCompleted()', options, ['timeout']);
   const timeout = toTimeout(options.timeout);
   const futures = uniqueFutures(fs, 'asCompleted');

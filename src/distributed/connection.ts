@@ -1,7 +1,9 @@
 /** Redis connections: made from a URL or ioredis options (AUTH and TLS pass through as given). */
 import { Redis, type RedisOptions } from 'ioredis';
 
-export type Connection = string | RedisOptions;
+import type { Connection } from './connection-options.js';
+
+export type { Connection };
 
 /** Checks `connection` synchronously: a `redis://` / `rediss://` URL or an options object. */
 export function checkConnection(what: string, connection: unknown): Connection {
@@ -9,13 +11,13 @@ export function checkConnection(what: string, connection: unknown): Connection {
     if (!/^rediss?:\/\//.test(connection)) throw new TypeError(`${what}: connection must be a redis:// or rediss:// URL, got '${connection}'`);
     return connection;
   }
-  if (typeof connection === 'object' && connection !== null && !Array.isArray(connection)) return connection as RedisOptions;
+  if (typeof connection === 'object' && connection !== null && !Array.isArray(connection)) return connection as Connection;
   throw new TypeError(`${what}: connection must be a redis:// URL or an ioredis options object, got ${connection === null ? 'null' : typeof connection}`);
 }
 
 /** A new connection; `extra` overrides what `connection` says. */
 export function connect(connection: Connection, extra: RedisOptions = {}): Redis {
-  return typeof connection === 'string' ? new Redis(connection, extra) : new Redis({ ...connection, ...extra });
+  return typeof connection === 'string' ? new Redis(connection, extra) : new Redis({ ...(connection as RedisOptions), ...extra });
 }
 
 /** Where a connection points, for error messages (no password). */

@@ -19,7 +19,8 @@ import { checkKnownKeys } from '../api/option-keys.js';
 import { checkWorkerScope, describeTask, type TaskFn } from '../api/task.js';
 import { serialize } from '../wire/clone.js';
 import { snapshot } from '../wire/snapshot.js';
-import { checkConnection, connect, type Connection, describeConnection, ProcessHold } from './connection.js';
+import { checkConnection, connect, describeConnection, ProcessHold } from './connection.js';
+import type { Connection } from './connection-options.js';
 import { abortChannel, abortedKey, cancelledKey, DEFAULT_QUEUE, decodeMessage, encodeAbort, encodeItems, type JobData, type Message, type Outcome, PROTOCOL_VERSION, PREFIX, rebuildOutcomeError, RESULTS_TTL_MS, resultsKey, sharedMemoryRefused } from './protocol.js';
 import { randomUUID } from 'node:crypto';
 
@@ -27,7 +28,7 @@ export interface DistributedExecutorOptions {
   /** A `redis://` / `rediss://` URL, or ioredis options (AUTH, TLS and the rest pass through). */
   connection: Connection;
   /** The BullMQ queue; default `'concurrent-futures'`, as the worker hosts'. */
-  queue?: string;
+  queue?: string | undefined;
 }
 
 /** Per-task options of `run` on a `DistributedExecutor`. */
@@ -36,9 +37,9 @@ export interface DistributedTaskOptions extends TaskOptions {
    * Aborting it cancels the task while it waits (its job is removed); while it runs, the task's
    * own signal fires on its host, which stops it `abortGrace` later if it still runs.
    */
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
   /** Milliseconds of run time, counted by the host from the moment it starts the task: then as `signal`, with a `TimeoutError`. */
-  timeout?: number;
+  timeout?: number | undefined;
 }
 
 /** At most this many submitted tasks share a job. */
@@ -257,6 +258,7 @@ export class DistributedExecutor extends Executor {
     future.addDoneCallback(watchAbort(signal, { abort }));
   }
 
+  /** @internal */
   override _checkOpen(): void {
     if (this.#shutdown) throw new ShutdownError('cannot schedule new futures after shutdown');
   }
@@ -371,6 +373,7 @@ export class DistributedExecutor extends Executor {
     this.#checkIdle();
   }
 
+  /** @internal */
   override _mapSink(fn: TaskFn<any[], unknown>): MapSink {
     const descriptor = this.#describe(fn, 'map()');
     return {

@@ -20,25 +20,26 @@ import { type TaskRef, taskFromDescriptor } from '../api/task.js';
 import { ProcessPoolExecutor } from '../executor/process-pool.js';
 import { ThreadPoolExecutor } from '../executor/thread-pool.js';
 import { readDescriptor, type TaskDescriptor } from '../wire/task-descriptor.js';
-import { checkConnection, connect, type Connection } from './connection.js';
+import { checkConnection, connect } from './connection.js';
+import type { Connection } from './connection-options.js';
 import { abortChannel, abortedKey, cancelledKey, DEFAULT_QUEUE, decodeAbort, decodeItems, encodeMessage, errorOutcome, type JobData, type Message, type Outcome, PREFIX, PROTOCOL_VERSION, RESULTS_TTL_MS, resultsKey, stoppedOutcome, valueOutcomes } from './protocol.js';
 
 export interface WorkerHostOptions {
   connection: Connection;
   /** Default `'concurrent-futures'`, as the executor's. */
-  queue?: string;
+  queue?: string | undefined;
   /** The local pool's size; default `os.availableParallelism()`. The host takes at most one job more. */
-  maxWorkers?: number;
+  maxWorkers?: number | undefined;
   /** The local pool: `'thread'` (default) or `'process'`. */
-  pool?: 'thread' | 'process';
+  pool?: 'thread' | 'process' | undefined;
   /** `'tasks'`: run `task()` module exports only; functions sent by source and built-ins by path are refused. */
-  only?: 'tasks';
+  only?: 'tasks' | undefined;
   /** Allow-list of `task()` modules (paths, file URLs or package names); others are refused unimported. */
-  modules?: string[];
+  modules?: string[] | undefined;
   /** BullMQ's job lock (ms): a dead host's job is handed on after about `lockDuration + stalledInterval`. Default 10,000. */
-  lockDuration?: number;
+  lockDuration?: number | undefined;
   /** How often (ms) this host looks for jobs of dead hosts. Default 5,000. */
-  stalledInterval?: number;
+  stalledInterval?: number | undefined;
 }
 
 export interface WorkerHost {
@@ -484,6 +485,7 @@ function outcomesOf(key: number, first: number, count: number, results: ChunkRes
 }
 
 /**
+ * @internal
  * The messages for clients, gathered for the rest of the current turn of the event loop and pushed
  * in one round trip; a push that fails (Redis away) is retried until it succeeds.
  */

@@ -4,4 +4,4 @@
  */
 export { DistributedExecutor, type DistributedExecutorOptions, type DistributedTaskOptions } from './executor.js';
 export { startWorkerHost, type WorkerHost, type WorkerHostOptions } from './host.js';
-export type { Connection } from './connection.js';
+export type { Connection, RedisConnectionOptions } from './connection-options.js';

@@ -5,28 +5,28 @@ import { PoolExecutor } from './pool-executor.js';
 
 export interface ProcessPoolOptions {
   /** Default `os.availableParallelism()`. */
-  maxWorkers?: number;
+  maxWorkers?: number | undefined;
   /**
    * A worker that dies abruptly (exit, signal, out of memory) fails only the task it was running,
    * with `WorkerCrashedError`, and is replaced; the executor is never broken by a crash. Default
    * `false`: Python's semantics (the executor breaks).
    */
-  replaceCrashedWorkers?: boolean;
+  replaceCrashedWorkers?: boolean | undefined;
   /**
    * Milliseconds an aborted task (`run`'s `signal` or `timeout`) has to end by itself before it is
    * stopped: its worker ended and replaced, its future failed with the reason. Default 100;
    * `Infinity`: never stopped.
    */
-  abortGrace?: number;
+  abortGrace?: number | undefined;
   /** Runs once in each child before its first task; if it throws, the pool breaks. */
-  initializer?: TaskFn;
-  initargs?: unknown[];
+  initializer?: TaskFn | undefined;
+  initargs?: unknown[] | undefined;
   /** A child exits after this many tasks and is replaced on demand. */
-  maxTasksPerChild?: number;
+  maxTasksPerChild?: number | undefined;
   /** Node options of the children (default: this process's `process.execArgv`). */
-  execArgv?: string[];
+  execArgv?: string[] | undefined;
   /** Environment of the children (default: `process.env`). */
-  env?: Record<string, string>;
+  env?: Record<string, string | undefined> | undefined;
 }
 
 /** How long `terminateWorkers()` lets a child that ignores SIGTERM run on before it sends SIGKILL. */

@@ -7,29 +7,29 @@ import { PoolExecutor } from './pool-executor.js';
 
 export interface ThreadPoolOptions {
   /** Default `os.availableParallelism()`. */
-  maxWorkers?: number;
+  maxWorkers?: number | undefined;
   /**
    * A worker that dies abruptly (exit, signal, out of memory) fails only the task it was running,
    * with `WorkerCrashedError`, and is replaced; the executor is never broken by a crash. Default
    * `false`: Python's semantics (the executor breaks).
    */
-  replaceCrashedWorkers?: boolean;
+  replaceCrashedWorkers?: boolean | undefined;
   /**
    * Milliseconds an aborted task (`run`'s `signal` or `timeout`) has to end by itself before it is
    * stopped: its worker ended and replaced, its future failed with the reason. Default 100;
    * `Infinity`: never stopped.
    */
-  abortGrace?: number;
+  abortGrace?: number | undefined;
   /** Workers are named `${threadNamePrefix}_${slot}`. */
-  threadNamePrefix?: string;
+  threadNamePrefix?: string | undefined;
   /** Runs once in each worker before its first task; if it throws, the pool breaks. */
-  initializer?: TaskFn;
-  initargs?: unknown[];
+  initializer?: TaskFn | undefined;
+  initargs?: unknown[] | undefined;
   /** Recycle a worker after this many tasks. */
-  maxTasksPerWorker?: number;
-  resourceLimits?: ResourceLimits;
-  execArgv?: string[];
-  env?: Record<string, string>;
+  maxTasksPerWorker?: number | undefined;
+  resourceLimits?: ResourceLimits | undefined;
+  execArgv?: string[] | undefined;
+  env?: Record<string, string | undefined> | undefined;
 }
 
 /**

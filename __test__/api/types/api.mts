@@ -336,3 +336,22 @@ try {
   if (error instanceof BrokenProcessPool) exactly<BrokenProcessPool>()(error);
   if (error instanceof FuturesError) expectType<string>(error.name);
 }
+
+// ---- map with no input at all (an empty run, as in Python), with or without options
+for await (const nothing of ex.map((x: number) => x)) expectType<number>(nothing);
+ex.map(() => 1, { timeout: 5 });
+
+// ---- options may hold `undefined` (the default) under exactOptionalPropertyTypes too
+declare const maybeTimeout: number | undefined;
+ex.run((n: number) => n, [1], { timeout: maybeTimeout });
+ex.map((n: number) => n, [1], { timeout: maybeTimeout, buffersize: undefined });
+void wait([ex.submit(() => 1)], { timeout: maybeTimeout });
+asCompleted([ex.submit(() => 1)], { timeout: maybeTimeout });
+
+// ---- env takes process.env as it is
+void new ProcessPoolExecutor({ env: process.env });
+void new ThreadPoolExecutor({ env: { ...process.env, EXTRA: '1' } });
+
+// ---- maxWorkers is read-only
+// @ts-expect-error maxWorkers is read-only
+ex.maxWorkers = 3;
