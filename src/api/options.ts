@@ -79,7 +79,12 @@ export const optionalString: Check<string | undefined> = (value, name) => {
 export const environment: Check<Record<string, string> | undefined> = (value, name) => {
   if (value === undefined) return undefined;
   if (typeof value !== 'object' || value === null) throw new TypeError(`${name} must be an object of strings`);
-  const entries = Object.entries(value as Record<string, unknown>);
+  let entries: Array<[string, unknown]>;
+  try {
+    entries = Object.entries(value as Record<string, unknown>);
+  } catch {
+    return value as Record<string, string>; // read where the worker starts, which says what failed
+  }
   if (entries.every(([, v]) => v !== undefined)) return value as Record<string, string>;
   return Object.fromEntries(entries.filter(([, v]) => v !== undefined)) as Record<string, string>;
 };

@@ -37,6 +37,15 @@ export function isMoved(value: unknown): value is Moved {
   return typeof value === 'object' && value !== null && MOVED in value;
 }
 
+/** Whether any of `args` is a `move()` marker (`submit` then moves as `run` does). */
+export function hasMovedArgument(args: readonly unknown[]): boolean {
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (typeof arg === 'object' && arg !== null && MOVED in arg) return true;
+  }
+  return false;
+}
+
 /** A `move()` marker's value; anything else as it is. */
 export function unmoved(value: unknown): unknown {
   return isMoved(value) ? value[MOVED] : value;

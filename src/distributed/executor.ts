@@ -14,6 +14,7 @@ import { watchAbort } from '../api/abort-watch.js';
 import { CancelledError, FuturesError, ShutdownError, TimeoutError, WorkerCrashedError } from '../api/errors.js';
 import { Executor, parseRun, type ShutdownOptions, type TaskOptions } from '../api/executor.js';
 import { Future, MAX_TIMER_MS } from '../api/future.js';
+import { hasMovedArgument } from '../api/transfer.js';
 import type { ChunkResults, MapSink, RangeReceiver } from '../api/map.js';
 import { checkKnownKeys } from '../api/option-keys.js';
 import { checkWorkerScope, describeTask, type TaskFn } from '../api/task.js';
@@ -183,6 +184,8 @@ export class DistributedExecutor extends Executor {
   }
 
   override submit<A extends unknown[], R>(fn: TaskFn<A, R>, ...args: A): Future<Awaited<R>> {
+    // An argument wrapped in `move()` is unwrapped as `run` does it (and copied: nothing moves across machines).
+    if (hasMovedArgument(args)) return this.run(fn, args);
     return this.#submit(fn, args, 'submit()', undefined, undefined);
   }
 

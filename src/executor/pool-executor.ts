@@ -12,6 +12,7 @@ import type { MapSink } from '../api/map.js';
 import type { TaskFn } from '../api/task.js';
 import type { WorkerExit, WorkerHost } from '../hosts/host.js';
 import { describeError, type ErrorDescriptor } from '../wire/errors.js';
+import { hasMovedArgument } from '../api/transfer.js';
 import { dispatch, NativePool, STATE_RUNNING } from '../wire/native.js';
 import { ABORT_POLL_MS, CompletionPump } from './completions.js';
 import { Lifecycle } from './lifecycle.js';
@@ -96,6 +97,8 @@ export abstract class PoolExecutor extends Executor {
 
   override submit<A extends unknown[], R>(fn: TaskFn<A, R>, ...args: A): Future<Awaited<R>> {
     this.#lifecycle.checkOpen();
+    // An argument wrapped in `move()`: moved, as `run` moves it.
+    if (hasMovedArgument(args)) return this.run(fn, args);
     const func = this.#submission.functionIndex(fn);
     const future = new Future<Awaited<R>>();
     future._id = this.#submission.push(func, 1, args, future);
@@ -266,8 +269,11 @@ export abstract class PoolExecutor extends Executor {
     this.#stopping.delete(slot);
     if (this.#replaceCrashedWorkers || stopped !== undefined) {
       const { broke, crashed, dispatch: replacement } = this.#core.workerCrashed(slot);
-      if (broke) this.#break(exit.reason, exit.cause, true, exit);
-      else {
+      if (broke || exit.beforeReady === true) {
+        this.#break(exit.reason, exit.cause, true, exit);
+        const error = this.#lifecycle.brokenError();
+        for (const { id, first, count } of crashed) this.#records.failItems(id, first, count, error);
+      } else {
         if (crashed.length > 0) {
           const how = exit.signal !== null ? `signal ${exit.signal}` : `exit code ${exit.exitCode}`;
           const message = `The ${this.#host.workerKind} running this task exited abruptly (${how}); a new one replaces it`;
@@ -314,6 +320,9 @@ function describeReason(reason: unknown): ErrorDescriptor {
     return described;
   } catch (error) {
     const why = error instanceof Error ? error.message : String(error);
-    return describeError(new DOMException(`The operation was aborted (its reason cannot be sent to the worker: ${why})`, 'AbortError'));
+    // A plain Error named so (a DOMException is not something every channel carries).
+    const told = new Error(`The operation was aborted (its reason cannot be sent to the worker: ${why})`);
+    told.name = 'AbortError';
+    return describeError(told);
   }
 }

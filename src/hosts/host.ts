@@ -19,6 +19,12 @@ export interface WorkerExit {
   exitCode: number | null;
   /** The signal that ended it (a child process), or `null`. */
   signal: string | null;
+  /**
+   * It died starting, before it could take a task (a child's initializer or flags): a replacement
+   * would die the same way, so even `replaceCrashedWorkers` breaks the pool. (Threads: the core
+   * tells, by the worker's state.)
+   */
+  beforeReady?: boolean;
 }
 
 /** What a host reports to its executor. */

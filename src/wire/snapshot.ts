@@ -146,6 +146,11 @@ class Unclonable {
   ) {}
 }
 
+/** `move()`'s brand (see `api/transfer.ts`). */
+const MOVE_MARK = Symbol.for('concurrent-futures.move');
+const MOVE_HINT =
+  ': move() marks a whole argument of run() or submit(), or a task\'s whole result; inside another value it cannot move its buffer (return move([a, b]) for several, or list the buffers in run()\'s transfer)';
+
 const FUNCTION_HINT = ': functions are not values a worker can receive; to run a function in the worker, submit it, or put it in a module and submit task(module, exportName)';
 
 function where(path: Array<string | number>, root: Root): string {
@@ -303,6 +308,8 @@ class Walk {
     const copy: Record<string, unknown> = {};
     seen.set(object, copy);
     const keys = Object.keys(object);
+    // A `move()` marker has no keys of its own but its symbol, which a clone would drop (`{}`).
+    if (keys.length === 0 && MOVE_MARK in object) throw new Unclonable('a move() marker', MOVE_HINT);
     if (keys.length > MAX_JSON_KEYS) this.json = false;
     // One `try` for all the properties (`#property` has one each): the walk's hottest loop.
     let key = '';

@@ -90,11 +90,13 @@ async function handle(message: ParentMessage): Promise<void> {
   switch (message.t) {
     case 'init': {
       try {
-        await runner.runInitializer(message.initializer, decodeEncoded(message.initargs) as unknown[]);
+        if (message.initializer !== undefined) await runner.runInitializer(message.initializer, decodeEncoded(message.initargs) as unknown[]);
       } catch (error) {
         initFailed = true;
         reply({ t: 'initFailed', error: describeError(error) });
+        return;
       }
+      reply({ t: 'ready' });
       return;
     }
     case 'run': {
@@ -117,9 +119,27 @@ async function handle(message: ParentMessage): Promise<void> {
       return;
     }
     case 'exit':
-      process.exit(0);
+      exitFlushed();
   }
 }
+
+/**
+ * Exits once what the tasks wrote to stdout and stderr has gone out: a write to a pipe waits in
+ * the stream when the pipe is full, and `process.exit` would drop it. Bounded, should the reader
+ * of the pipe never read.
+ */
+function exitFlushed(): void {
+  let streams = 2;
+  const flushed = (): void => {
+    if (--streams === 0) process.exit(0);
+  };
+  process.stdout.write('', flushed);
+  process.stderr.write('', flushed);
+  setTimeout(() => process.exit(0), EXIT_FLUSH_MS).unref();
+}
+
+/** How long an exiting child waits for its output to go out. */
+const EXIT_FLUSH_MS = 5000;
 
 function asBuffer(bytes: Uint8Array): Buffer {
   return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -143,7 +163,7 @@ process.on('message', (message: ParentMessage) => {
   });
 });
 // The executor (or its whole process) is gone: no child outlives it.
-process.on('disconnect', () => process.exit(0));
+process.on('disconnect', exitFlushed);
 // A task that calls `process.exit` in the middle of a batch: the items a running chunk finished,
 // and the outcomes of the records before that task, go to the parent (IPC messages this small are
 // written at once), so that only that task fails; the records after it go back to the queue.

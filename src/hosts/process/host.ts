@@ -45,6 +45,8 @@ interface Child {
   ending: boolean;
   /** Its `exit` event has been seen (its `close` may still be due). */
   exitSeen: boolean;
+  /** It said `ready`: started, its initializer run. */
+  ready: boolean;
   gone: boolean;
   exitCode: number | null;
   signal: NodeJS.Signals | null;
@@ -120,6 +122,7 @@ export class ProcessHost implements WorkerHost {
       unpaged: undefined,
       ending: false,
       exitSeen: false,
+      ready: false,
       gone: false,
       exitCode: null,
       signal: null,
@@ -144,9 +147,7 @@ export class ProcessHost implements WorkerHost {
     // is referenced (see `executor/lifecycle.ts`), which keeps the loop running for the replies.
     child.unref();
     child.channel?.unref?.(); // after `on('message')`, which would reference the channel (Bun's channel has no unref)
-    if (this.options.initializer !== undefined) {
-      this.#send(c, { t: 'init', initializer: this.options.initializer, initargs: this.#initargs });
-    }
+    this.#send(c, { t: 'init', initializer: this.options.initializer, initargs: this.#initargs });
     // Messages are handled in order, so the first batch may follow the initializer at once.
     queueMicrotask(() => this.#pump(c));
   }
@@ -254,6 +255,8 @@ export class ProcessHost implements WorkerHost {
       if (c.exitSeen) this.#exited(c);
       else if (c.ending) this.#send(c, { t: 'exit' }); // it outlived a signal it ignores
       else this.#pump(c);
+    } else if (message.t === 'ready') {
+      c.ready = true;
     } else if (message.t === 'initFailed' && this.#initError === undefined) {
       this.#initError = rebuildError(message.error as ErrorDescriptor);
       if (!this.#ending) this.#events.broke('A process initializer failed', this.#initError, true);
@@ -276,8 +279,10 @@ export class ProcessHost implements WorkerHost {
     const reason =
       this.#initError !== undefined
         ? 'A process initializer failed'
-        : `A child process terminated abruptly (${how}) while running or holding tasks; the process pool is not usable anymore`;
-    this.#events.exited(c.slot, { reason, cause: this.#initError ?? c.error, exitCode: c.exitCode, signal: c.signal });
+        : !c.ready && !c.ending && !this.#ending
+          ? `A child process exited (${how}) while starting, before it could take a task (its initializer, or its execArgv); a new one would fail the same way, so the process pool is not usable anymore`
+          : `A child process terminated abruptly (${how}) while running or holding tasks; the process pool is not usable anymore`;
+    this.#events.exited(c.slot, { reason, cause: this.#initError ?? c.error, exitCode: c.exitCode, signal: c.signal, beforeReady: !c.ready && !c.ending && !this.#ending && this.#initError === undefined });
   }
 
   #signal(c: Child, signal: NodeJS.Signals): void {

@@ -9,7 +9,8 @@ export const PARENT_PID_ENV = 'CONCURRENT_FUTURES_PARENT_PID';
 
 /** From the executor to a child. */
 export type ParentMessage =
-  | { t: 'init'; initializer: string; initargs: string | Uint8Array }
+  /** Always the first message: the initializer to run, if any; the child answers `ready` (or `initFailed`). */
+  | { t: 'init'; initializer: string | undefined; initargs: string | Uint8Array }
   /** A batch as the core's `take` wrote it. */
   | { t: 'run'; batch: Uint8Array; fns?: Array<[index: number, descriptor: string]> }
   /**
@@ -24,4 +25,6 @@ export type ChildMessage =
   | { t: 'done'; frames: Uint8Array; costNs: number; ending?: true } // `ending`: the child is exiting in the middle of its batch (the frames cover the records before)
   /** The outcome frame of the next `count` items of record `index` of the batch, ahead of `done`. */
   | { t: 'part'; index: number; count: number; frame: Uint8Array }
-  | { t: 'initFailed'; error: unknown };
+  | { t: 'initFailed'; error: unknown }
+  /** Started, and its initializer (if any) ran: a death from now on is a task's, not start-up's. */
+  | { t: 'ready' };
