@@ -160,12 +160,12 @@ export class MainSharedMemory extends MovingTable implements SharedMemoryTable {
     batch.buffers[index] = sab;
   }
 
-  /** A worker's batch that named memory is over: its outcomes are in the core (see `settled`). */
+  /** A handover that named memory is made (`sharedDone`): its outcomes are in the core (see `endDrain`). */
   closed(token: number): void {
     this.#closing.set(token, this.#drains);
   }
 
-  /** A worker ended; what it handed over is in the core (see `settled`). */
+  /** A worker ended; what it handed over is in the core (see `endDrain`). */
   gone(from: object): void {
     this.#gone.set(from, this.#drains);
   }
