@@ -238,7 +238,8 @@ for (const [name, Pool] of POOLS) {
   test(`${name}: a running task aborted with a reason that cannot be cloned sees an AbortError; its future fails with the reason itself`, async (t) => {
     const ex = new Pool({ maxWorkers: 1 });
     try {
-      // A warm worker: a child's first task can see an abort tens of ms late (within abortGrace).
+      // A warm worker: a child's first task starts tens of ms after it counts as running (the
+      // child's start-up), which a loaded machine can stretch past abortGrace.
       await ex.submit((x) => x, 0);
       const controller = new AbortController();
       const future = ex.run(
