@@ -213,11 +213,6 @@ export class MainSharedMemory extends MovingTable implements SharedMemoryTable {
     return alive;
   }
 
-  /** How many buffers this table knows of (sent), records keep, and tokens it holds; for tests. */
-  get size(): { sent: number; kept: number; received: number } {
-    return { sent: this.#sent.size, kept: this.#kept.size, received: this.#received.size };
-  }
-
   #forget(id: number): void {
     this.#sent.delete(id);
     if (this.#forgotten.push(id) > 1) return;
